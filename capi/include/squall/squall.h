@@ -1,0 +1,857 @@
+/*
+ * squall.h -- the public C ABI of squall, a Tornado-style HTTP/1.1 server
+ * library on libevent.  This header is the manual.
+ *
+ * Conventions (read once; every declaration below follows them):
+ *
+ *  - C99, no varargs, no struct passed by value, no public struct layouts.
+ *    Objects are opaque handles created by squall_<object>_new(&out, ...)
+ *    and destroyed by squall_<object>_free(handle); *_free(NULL) is a no-op.
+ *  - Every fallible call returns int: 0 (SQUALL_OK) or a negative SQUALL_E*
+ *    code.  On a negative return, squall_last_error() describes the failure
+ *    on the calling thread.  On failure *out is set to NULL.
+ *  - Strings in are (pointer, length) pairs and are copied before the call
+ *    returns; SQUALL_NTS as a length means "NUL-terminated, use strlen".
+ *    Strings out are borrowed (pointer, length) pairs, NUL-terminated as a
+ *    convenience, valid for the lifetime stated at each function.
+ *  - Threads.  A loop belongs to the thread that runs it.  Functions marked
+ *    [any thread] may be called from any thread at any time.  Functions
+ *    marked [loop thread] must be called on the thread running the loop the
+ *    object belongs to (from a callback), or from any one thread while that
+ *    loop is not running; elsewhere they return SQUALL_ETHREAD.
+ *  - Callbacks run only on the loop thread, inside squall_loop_run (or
+ *    squall_loop_free, which drains pending one-shot callbacks), never from
+ *    inside the call that registers them.  A one-shot callback runs exactly
+ *    once if its registration returned 0 and never if it failed.  A
+ *    multi-shot registration takes a release function that is called exactly
+ *    once, after the last call of the callback (also when registration
+ *    succeeded but the object is freed first); not at all if registration
+ *    failed.  Callbacks must return normally: no C++ exception, Rust panic,
+ *    Go panic or longjmp may cross squall's frames.
+ *  - Handles may be freed in any order.  A child keeps what it needs of its
+ *    parent alive; a call on a handle whose loop, server or connection is
+ *    gone returns SQUALL_ECLOSED.
+ *  - No exception, abort() or exit() crosses this boundary.
+ */
+#ifndef SQUALL_SQUALL_H
+#define SQUALL_SQUALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#if defined(SQUALL_BUILDING)
+#define SQUALL_API __declspec(dllexport)
+#elif defined(SQUALL_STATIC)
+#define SQUALL_API
+#else
+#define SQUALL_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__)
+#define SQUALL_API __attribute__((visibility("default")))
+#else
+#define SQUALL_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                  */
+/* ------------------------------------------------------------------------ */
+
+#define SQUALL_VERSION_MAJOR 0
+#define SQUALL_VERSION_MINOR 1
+#define SQUALL_VERSION_PATCH 0
+/** (major << 16) | (minor << 8) | patch, comparable as an integer. */
+#define SQUALL_VERSION_NUM                                                     \
+  ((SQUALL_VERSION_MAJOR << 16) | (SQUALL_VERSION_MINOR << 8) |                \
+   SQUALL_VERSION_PATCH)
+#define SQUALL_VERSION_STRING "0.1.0"
+
+/** Length meaning "the string is NUL-terminated; use strlen". */
+#define SQUALL_NTS ((size_t)-1)
+
+/**
+ * SQUALL_VERSION_NUM of the library actually loaded.  Bindings that dlopen
+ * the library check (squall_version() >> 16) == SQUALL_VERSION_MAJOR first.
+ * [any thread]
+ */
+SQUALL_API uint32_t squall_version(void);
+
+/** "major.minor.patch" of the loaded library; static storage. [any thread] */
+SQUALL_API const char *squall_version_string(void);
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/** Return codes.  Values are ABI: explicit and append-only. */
+enum squall_error {
+  SQUALL_OK = 0,
+  SQUALL_ERROR = -1,      /**< unclassified failure */
+  SQUALL_ENOMEM = -2,     /**< out of memory */
+  SQUALL_EINVAL = -3,     /**< bad argument: NULL handle, range, bytes */
+  SQUALL_ESTATE = -4,     /**< wrong state: already running, out of order */
+  SQUALL_ETHREAD = -5,    /**< loop-thread call made from another thread */
+  SQUALL_ECLOSED = -6,    /**< stream, connection, server or loop is gone */
+  SQUALL_ENOTFOUND = -7,  /**< no such host, header, argument, file */
+  SQUALL_ENOTSUP = -8,    /**< unknown option key or unsupported feature */
+  SQUALL_EADDRINUSE = -9, /**< address already in use */
+  SQUALL_ETLS = -10,      /**< TLS failure */
+  SQUALL_ETIMEDOUT = -11, /**< a timeout expired */
+  SQUALL_ETOOBIG = -12,   /**< a size limit (max_bytes, buffer) was exceeded */
+  SQUALL_EIO = -13,       /**< socket error (reset, refused, broken pipe) */
+  SQUALL_EBUSY = -14,     /**< write buffer full (max_write_buffer_size) */
+  SQUALL_EPERM = -15      /**< permission denied (bind, file) */
+};
+
+/**
+ * Static English text for a code (never NULL; unknown codes give
+ * "unknown error").  [any thread]
+ */
+SQUALL_API const char *squall_strerror(int code);
+
+/**
+ * Message for the last failing squall call made on the calling thread
+ * (never NULL; "" if none).  Valid until the calling thread's next squall
+ * call.  Goroutines that move between OS threads must read it in the same
+ * locked thread as the failing call.  [any thread, thread-local]
+ */
+SQUALL_API const char *squall_last_error(void);
+
+/* ------------------------------------------------------------------------ */
+/* Logging of the library's own messages                                    */
+/* ------------------------------------------------------------------------ */
+
+enum squall_log_level {
+  SQUALL_LOG_DEBUG = 0,
+  SQUALL_LOG_INFO = 1,
+  SQUALL_LOG_WARNING = 2,
+  SQUALL_LOG_ERROR = 3,
+  SQUALL_LOG_NONE = 4
+};
+
+/** A log sink: msg is not NUL-terminated, valid only during the call. */
+typedef void (*squall_log_fn)(int level, const char *msg, size_t len,
+                              void *user_data);
+typedef void (*squall_release_fn)(void *user_data);
+
+/**
+ * Route the library's messages at or above min_level to fn (NULL restores
+ * the default: "squall: LEVEL: message" lines on stderr).  fn may be called
+ * from any loop thread, concurrently if several loops run.  The previous
+ * sink's release runs once no call of it can be in progress.
+ * Returns 0 or SQUALL_EINVAL (level out of range).  [any thread]
+ */
+SQUALL_API int squall_set_log(squall_log_fn fn, int min_level, void *user_data,
+                              squall_release_fn release);
+
+/* ------------------------------------------------------------------------ */
+/* Callback types                                                           */
+/* ------------------------------------------------------------------------ */
+
+/** Generic one-shot callback. */
+typedef void (*squall_callback_fn)(void *user_data);
+/** One-shot completion: status is 0 or a negative SQUALL_E* code. */
+typedef void (*squall_done_fn)(int status, void *user_data);
+
+/* ------------------------------------------------------------------------ */
+/* Loop (IOLoop)                                                            */
+/* ------------------------------------------------------------------------ */
+
+typedef struct squall_loop squall_loop;
+typedef struct squall_timer squall_timer;
+
+/**
+ * Create a loop (one libevent event_base).  Returns 0, SQUALL_ENOMEM or
+ * SQUALL_ERROR.  [any thread]
+ */
+SQUALL_API int squall_loop_new(squall_loop **out);
+
+/**
+ * Run the loop on the calling thread until squall_loop_stop.  The calling
+ * thread is the loop thread while this runs.  Returns 0 after a stop,
+ * SQUALL_ESTATE if the loop is already running (or called from one of its
+ * callbacks), SQUALL_EINVAL for NULL.  A stop requested before run makes
+ * run return at once (Tornado's behaviour).
+ */
+SQUALL_API int squall_loop_run(squall_loop *loop);
+
+/**
+ * Run one iteration: wait up to timeout_ms (0: do not wait; -1: until
+ * something happens) and run what is ready.  Same rules as run.
+ */
+SQUALL_API int squall_loop_run_once(squall_loop *loop, int timeout_ms);
+
+/** Make squall_loop_run return after the current callback. [any thread] */
+SQUALL_API int squall_loop_stop(squall_loop *loop);
+
+/**
+ * Schedule fn(user_data) to run once on the loop thread, in call order with
+ * other call_soon calls from the same thread, waking the loop.  Never runs
+ * fn before returning.  If it returns 0, fn runs exactly once: in run, or
+ * at the latest inside squall_loop_free.  Returns SQUALL_ECLOSED if the
+ * loop is being freed.  [any thread]
+ */
+SQUALL_API int squall_loop_call_soon(squall_loop *loop, squall_callback_fn fn,
+                                     void *user_data);
+
+/**
+ * Free the loop.  Pending call_soon functions run first; timers are
+ * cancelled (their release runs); servers and streams still alive become
+ * orphans whose calls return SQUALL_ECLOSED.  Returns SQUALL_ESTATE (and
+ * does nothing) when called while the loop runs.  [loop thread]
+ */
+SQUALL_API int squall_loop_free(squall_loop *loop);
+
+/**
+ * Run fn(user_data) once after delay_ms milliseconds (monotonic clock).
+ * release(user_data), if not NULL, runs exactly once after fn ran or the
+ * timer was cancelled.  *out (may be NULL if the caller never cancels)
+ * receives a handle to free with squall_timer_free.  [loop thread]
+ */
+SQUALL_API int squall_loop_call_later(squall_timer **out, squall_loop *loop,
+                                      int64_t delay_ms, squall_callback_fn fn,
+                                      void *user_data,
+                                      squall_release_fn release);
+
+/**
+ * PeriodicCallback: run fn every interval_ms (> 0) until cancelled; a late
+ * run skips missed ticks rather than bursting (Tornado's rule).
+ * release(user_data) runs once after cancel/free.  [loop thread]
+ */
+SQUALL_API int squall_loop_call_every(squall_timer **out, squall_loop *loop,
+                                      int64_t interval_ms,
+                                      squall_callback_fn fn, void *user_data,
+                                      squall_release_fn release);
+
+/**
+ * Cancel a timer: fn will not run again; release runs (deferred to the
+ * loop if called from inside fn).  Cancelling twice is harmless.
+ * [loop thread]
+ */
+SQUALL_API int squall_timer_cancel(squall_timer *timer);
+
+/** Cancel (if pending) and free the handle. [loop thread] */
+SQUALL_API void squall_timer_free(squall_timer *timer);
+
+/* ------------------------------------------------------------------------ */
+/* Streams (IOStream) and the TCP server (TCPServer)                        */
+/* ------------------------------------------------------------------------ */
+
+typedef struct squall_stream squall_stream;
+typedef struct squall_tcp_server squall_tcp_server;
+
+/**
+ * Read completion.  status 0: data/len hold the bytes read (valid only
+ * during the call; copy what must outlive it).  status < 0: the read
+ * failed (SQUALL_ECLOSED: the stream closed first; SQUALL_ETOOBIG:
+ * max_bytes or max_buffer_size exceeded, the stream is closed); data/len
+ * then hold whatever was buffered (may be empty).
+ */
+typedef void (*squall_read_fn)(int status, const char *data, size_t len,
+                               void *user_data);
+
+/**
+ * Read until delim (included in the result) has been read.  If more than
+ * max_bytes (0: no limit other than max_buffer_size) arrive without it,
+ * the stream is closed and cb gets SQUALL_ETOOBIG.  One read may be
+ * pending per stream (SQUALL_ESTATE otherwise).  cb runs exactly once if
+ * this returns 0, even if the data is already buffered (never before this
+ * returns).  [loop thread]
+ */
+SQUALL_API int squall_stream_read_until(squall_stream *stream,
+                                        const char *delim, size_t delim_len,
+                                        size_t max_bytes, squall_read_fn cb,
+                                        void *user_data);
+
+/**
+ * Read exactly n bytes, or, if partial is non-zero, between 1 and n bytes
+ * as soon as any are available.  [loop thread]
+ */
+SQUALL_API int squall_stream_read_bytes(squall_stream *stream, size_t n,
+                                        int partial, squall_read_fn cb,
+                                        void *user_data);
+
+/**
+ * Read everything until the peer closes; cb gets status 0 and all bytes
+ * (up to max_buffer_size, past which SQUALL_ETOOBIG).  [loop thread]
+ */
+SQUALL_API int squall_stream_read_until_close(squall_stream *stream,
+                                              squall_read_fn cb,
+                                              void *user_data);
+
+/**
+ * Queue len bytes (copied) for writing.  Writes go out eagerly; squall
+ * waits for the socket only when it is full.  cb (may be NULL) runs once
+ * when these bytes (and all before them) reached the kernel (status 0) or
+ * when the stream closed first (negative status).  Returns SQUALL_ECLOSED
+ * on a closed stream, SQUALL_EBUSY if the pending bytes would exceed
+ * max_write_buffer_size (nothing queued, cb never runs).  [loop thread]
+ */
+SQUALL_API int squall_stream_write(squall_stream *stream, const void *data,
+                                   size_t len, squall_done_fn cb,
+                                   void *user_data);
+
+/**
+ * fn(error, user_data) runs once when the stream closes, for any reason;
+ * error is 0 for a clean close (EOF or squall_stream_close) or the
+ * SQUALL_E* code of the failure.  release runs once after fn ran or was
+ * replaced, or the stream was freed.  [loop thread]
+ */
+SQUALL_API int squall_stream_set_close_callback(squall_stream *stream,
+                                                squall_done_fn fn,
+                                                void *user_data,
+                                                squall_release_fn release);
+
+/**
+ * Set write-buffer limits.  max_bytes (0: unlimited) bounds the bytes
+ * waiting to be written; a write past it fails with SQUALL_EBUSY.  When
+ * the pending bytes rise above high and later fall to low or below,
+ * on_drain(user_data) runs (once per crossing).  release runs once when
+ * replaced or the stream is freed.  Requires low <= high.  [loop thread]
+ */
+SQUALL_API int squall_stream_set_write_limits(squall_stream *stream,
+                                              size_t max_bytes, size_t high,
+                                              size_t low,
+                                              squall_callback_fn on_drain,
+                                              void *user_data,
+                                              squall_release_fn release);
+
+/** Bytes queued and not yet handed to the kernel. [loop thread] */
+SQUALL_API int squall_stream_write_buffer_size(const squall_stream *stream,
+                                               size_t *out);
+
+/**
+ * Bound the read buffer (default 100 MiB); reading past it closes the
+ * stream with SQUALL_ETOOBIG.  [loop thread]
+ */
+SQUALL_API int squall_stream_set_max_buffer_size(squall_stream *stream,
+                                                 size_t max_bytes);
+
+/** TCP_NODELAY on (non-zero) or off. [loop thread] */
+SQUALL_API int squall_stream_set_nodelay(squall_stream *stream, int on);
+
+/**
+ * Close the stream: pending reads fail with SQUALL_ECLOSED, unwritten bytes
+ * are dropped, the close callback runs (on the loop, later).  Closing a
+ * closed stream returns 0.  [loop thread]
+ */
+SQUALL_API int squall_stream_close(squall_stream *stream);
+
+/** 1 if closed, 0 if open; sets *error to the close cause (0 if clean). */
+SQUALL_API int squall_stream_closed(const squall_stream *stream, int *error);
+
+/**
+ * Peer address as text ("1.2.3.4:5678", "[::1]:5678", or the unix path),
+ * valid until the stream is freed.  [loop thread]
+ */
+SQUALL_API int squall_stream_peer(const squall_stream *stream, const char **p,
+                                  size_t *len);
+
+/** Close (if open) and release the handle; pending callbacks still get their
+ * negative status before the release.  [loop thread] */
+SQUALL_API void squall_stream_free(squall_stream *stream);
+
+/**
+ * Connect to host:port (client side, IOStream.connect).  *out receives the
+ * stream at once; cb(status) runs once: 0 connected, SQUALL_ENOTFOUND
+ * unknown host, SQUALL_EIO refused/unreachable.  Name resolution blocks
+ * the calling thread (getaddrinfo); pass a numeric address to avoid it.
+ * [loop thread]
+ */
+SQUALL_API int squall_stream_connect(squall_stream **out, squall_loop *loop,
+                                     const char *host, size_t host_len,
+                                     uint16_t port, squall_done_fn cb,
+                                     void *user_data);
+
+/**
+ * A new connection.  The application owns stream and must eventually
+ * squall_stream_free it.  peer is the peer address text, valid during the
+ * call.
+ */
+typedef void (*squall_stream_fn)(squall_stream *stream, const char *peer,
+                                 size_t peer_len, void *user_data);
+
+/**
+ * Create a TCP server on loop.  on_stream runs for each accepted
+ * connection; release(user_data) runs once after the last call (after
+ * squall_tcp_server_free or squall_loop_free).  [loop thread]
+ */
+SQUALL_API int squall_tcp_server_new(squall_tcp_server **out, squall_loop *loop,
+                                     squall_stream_fn on_stream,
+                                     void *user_data,
+                                     squall_release_fn release);
+
+/**
+ * Bind and listen on host:port (netutil.bind_sockets): host NULL or "" =
+ * every address of every family; "localhost" = its v4 and v6 addresses;
+ * port 0 = one ephemeral port shared by all families.  SO_REUSEADDR,
+ * IPV6_V6ONLY on v6 sockets, backlog 128 (squall_tcp_server_set_backlog).
+ * Returns SQUALL_EADDRINUSE, SQUALL_ENOTFOUND (unknown host),
+ * SQUALL_EINVAL, SQUALL_EPERM.  [loop thread]
+ */
+SQUALL_API int squall_tcp_server_listen(squall_tcp_server *srv,
+                                        const char *host, size_t host_len,
+                                        int port);
+
+/** Listen backlog for later listen calls (default 128). [loop thread] */
+SQUALL_API int squall_tcp_server_set_backlog(squall_tcp_server *srv,
+                                             int backlog);
+
+/** SO_REUSEPORT for later listen calls (N loops in N threads). */
+SQUALL_API int squall_tcp_server_set_reuse_port(squall_tcp_server *srv,
+                                                int on);
+
+/**
+ * Listen on a unix socket at path (bind_unix_socket): a stale socket file is
+ * replaced, any other existing file is refused (SQUALL_EADDRINUSE); mode
+ * as chmod (e.g. 0600).  [loop thread]
+ */
+SQUALL_API int squall_tcp_server_listen_unix(squall_tcp_server *srv,
+                                             const char *path, size_t path_len,
+                                             int mode);
+
+/**
+ * Serve a listening socket opened elsewhere (systemd, a parent process).
+ * The server takes ownership of fd (made non-blocking, closed on free).
+ * [loop thread]
+ */
+SQUALL_API int squall_tcp_server_add_socket(squall_tcp_server *srv, int fd);
+
+/** Port of the first bound TCP socket (for port 0). [loop thread] */
+SQUALL_API int squall_tcp_server_port(const squall_tcp_server *srv,
+                                      uint16_t *port);
+
+/** Stop accepting and close the listening sockets. Open streams stay. */
+SQUALL_API int squall_tcp_server_stop(squall_tcp_server *srv);
+
+/** Stop, then free.  release(user_data) runs once. [loop thread] */
+SQUALL_API void squall_tcp_server_free(squall_tcp_server *srv);
+
+/* ------------------------------------------------------------------------ */
+/* HTTP server configuration                                                */
+/* ------------------------------------------------------------------------ */
+
+typedef struct squall_config squall_config;
+
+/** Keys of squall_config_set_int / squall_config_set_str.  ABI values. */
+enum squall_option {
+  /* int options */
+  SQUALL_OPT_BACKLOG = 1,            /**< listen backlog, default 128 */
+  SQUALL_OPT_MAX_HEADER_SIZE = 2,    /**< request head bytes, 64 KiB; 431 */
+  SQUALL_OPT_MAX_BODY_SIZE = 3,      /**< request body bytes, 100 MiB; 413 */
+  SQUALL_OPT_CHUNK_SIZE = 4,         /**< streamed body piece, 64 KiB */
+  SQUALL_OPT_HEADER_TIMEOUT_MS = 5,  /**< head must arrive within, 60 s */
+  SQUALL_OPT_BODY_TIMEOUT_MS = 6,    /**< body must arrive within, 3600 s */
+  SQUALL_OPT_IDLE_TIMEOUT_MS = 7,    /**< keep-alive idle limit, 3600 s */
+  SQUALL_OPT_NO_KEEP_ALIVE = 8,      /**< 1: close after every response */
+  SQUALL_OPT_XHEADERS = 9,           /**< 1: trust X-Real-IP etc. */
+  SQUALL_OPT_DECOMPRESS_REQUEST = 10, /**< 1: gunzip gzip request bodies */
+  SQUALL_OPT_MAX_HEADER_COUNT = 11,  /**< header fields, 100; 431 */
+  SQUALL_OPT_MAX_CONNECTIONS = 12,   /**< 0 = unlimited; past it, pause accept */
+  SQUALL_OPT_REUSE_PORT = 13,        /**< 1: SO_REUSEPORT on listen */
+  SQUALL_OPT_MAX_URI_SIZE = 14,      /**< request target bytes, 8 KiB; 414 */
+  SQUALL_OPT_ERROR_RATE = 15,        /**< error hook calls per second, 10 */
+  SQUALL_OPT_NODELAY = 16,           /**< TCP_NODELAY on accept, default 1 */
+  /* string options */
+  SQUALL_OPT_TRUSTED_DOWNSTREAM = 100 /**< add proxy IPs (comma separated)
+                                           skipped in X-Forwarded-For */
+};
+
+/** Create a config with the defaults above.  [any thread] */
+SQUALL_API int squall_config_new(squall_config **out);
+
+/**
+ * Set an integer option.  Timeouts in milliseconds, 0 = none.  Returns
+ * SQUALL_ENOTSUP for an unknown key, SQUALL_EINVAL for an out-of-range
+ * value.  A config is a plain object: use it from one thread at a time.
+ */
+SQUALL_API int squall_config_set_int(squall_config *cfg, int key,
+                                     int64_t value);
+
+/** Read an integer option. */
+SQUALL_API int squall_config_get_int(const squall_config *cfg, int key,
+                                     int64_t *value);
+
+/** Set a string option (copied). */
+SQUALL_API int squall_config_set_str(squall_config *cfg, int key,
+                                     const char *s, size_t len);
+
+/** Free a config (servers made from it keep their own copy). */
+SQUALL_API void squall_config_free(squall_config *cfg);
+
+/* ------------------------------------------------------------------------ */
+/* HTTP server (HTTPServer)                                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct squall_server squall_server;
+typedef struct squall_request squall_request;
+
+/**
+ * Request handler, called on the loop thread once the whole request (head
+ * and body) has arrived.  From this call the application owns the request
+ * and must end it with squall_response_finish or squall_respond, from any
+ * thread, now or later.
+ */
+typedef void (*squall_handler_fn)(squall_request *req, void *user_data);
+
+/**
+ * Create an HTTP server on loop.  cfg (NULL: defaults) is copied.  handler
+ * is required.  release(user_data) runs once after the last handler call,
+ * when the server has been freed.  [loop thread]
+ */
+SQUALL_API int squall_server_new(squall_server **out, squall_loop *loop,
+                                 const squall_config *cfg,
+                                 squall_handler_fn handler, void *user_data,
+                                 squall_release_fn release);
+
+/**
+ * Headers hook, called on the loop thread when a request head has been
+ * parsed, before its body is read (and before "100 Continue" is sent).
+ * The request is borrowed for the call.  Here the application may lower
+ * the request's body limits (squall_request_set_max_body_size,
+ * squall_request_set_body_timeout), take the body as a stream
+ * (squall_request_stream_body), or answer at once with squall_respond /
+ * squall_response_finish -- then the body is not read, the handler is not
+ * called, and the connection closes after the response unless the request
+ * had no body.  [loop thread]
+ */
+SQUALL_API int squall_server_set_headers_hook(squall_server *srv,
+                                              squall_handler_fn fn,
+                                              void *user_data,
+                                              squall_release_fn release);
+
+/**
+ * Access hook: called on the loop thread once per finished exchange.
+ * Strings are valid during the call.  status 0 means no response was sent
+ * (client gone).  duration_us is from the first byte of the request to the
+ * last byte of the response handed to the kernel.
+ */
+typedef void (*squall_access_fn)(const char *method, size_t method_len,
+                                 const char *target, size_t target_len,
+                                 int status, uint64_t bytes_sent,
+                                 uint64_t duration_us, const char *peer,
+                                 size_t peer_len, void *user_data);
+
+SQUALL_API int squall_server_set_access_hook(squall_server *srv,
+                                             squall_access_fn fn,
+                                             void *user_data,
+                                             squall_release_fn release);
+
+/** Kinds reported by the error hook. */
+enum squall_error_kind {
+  SQUALL_ERRKIND_PARSE = 1,       /**< malformed request (4xx sent) */
+  SQUALL_ERRKIND_LIMIT = 2,       /**< a size or count limit (413/414/431) */
+  SQUALL_ERRKIND_TIMEOUT = 3,     /**< header/body/idle timeout */
+  SQUALL_ERRKIND_TLS = 4,         /**< TLS handshake or record error */
+  SQUALL_ERRKIND_IO = 5,          /**< socket error */
+  SQUALL_ERRKIND_APPLICATION = 6  /**< application misuse (e.g. unfinished) */
+};
+
+/**
+ * Error hook: kind, an HTTP status sent (0 if none), a message and the
+ * peer, valid during the call.  Rate-limited to SQUALL_OPT_ERROR_RATE
+ * calls per second per server; the number suppressed is reported in the
+ * next message.  [loop thread]
+ */
+typedef void (*squall_error_hook_fn)(int kind, int http_status,
+                                     const char *msg, size_t msg_len,
+                                     const char *peer, size_t peer_len,
+                                     void *user_data);
+
+SQUALL_API int squall_server_set_error_hook(squall_server *srv,
+                                            squall_error_hook_fn fn,
+                                            void *user_data,
+                                            squall_release_fn release);
+
+/** Listen on host:port; see squall_tcp_server_listen. [loop thread] */
+SQUALL_API int squall_server_listen(squall_server *srv, const char *host,
+                                    size_t host_len, int port);
+
+/** Listen on a unix socket; see squall_tcp_server_listen_unix. */
+SQUALL_API int squall_server_listen_unix(squall_server *srv, const char *path,
+                                         size_t path_len, int mode);
+
+/** Serve a listening fd opened elsewhere (ownership passes). */
+SQUALL_API int squall_server_add_socket(squall_server *srv, int fd);
+
+/** Port of the first bound TCP socket. [loop thread] */
+SQUALL_API int squall_server_port(const squall_server *srv, uint16_t *port);
+
+/**
+ * Stop accepting; connections in flight continue.  [loop thread]
+ */
+SQUALL_API int squall_server_stop(squall_server *srv);
+
+/**
+ * Graceful shutdown: stop accepting, close idle connections, let requests
+ * in flight finish (no new request is read on their connections), and
+ * cut whatever is left after grace_ms (< 0: wait forever).  done (may be
+ * NULL) runs once on the loop thread: 0 if everything finished,
+ * SQUALL_ETIMEDOUT if connections were cut.  [any thread]
+ */
+SQUALL_API int squall_server_shutdown(squall_server *srv, int64_t grace_ms,
+                                      squall_done_fn done, void *user_data);
+
+/**
+ * Stop and free.  Open connections are closed; requests the application
+ * still owns stay valid (their writes return SQUALL_ECLOSED) until
+ * finished.  The hooks' release functions run once no call can follow.
+ * [loop thread]
+ */
+SQUALL_API void squall_server_free(squall_server *srv);
+
+/** Indexes of squall_server_stats. */
+enum squall_stat {
+  SQUALL_STAT_CONNECTIONS_ACCEPTED = 0,
+  SQUALL_STAT_CONNECTIONS_OPEN = 1,
+  SQUALL_STAT_REQUESTS = 2,
+  SQUALL_STAT_BYTES_IN = 3,
+  SQUALL_STAT_BYTES_OUT = 4,
+  SQUALL_STAT_RESPONSES_1XX = 5,
+  SQUALL_STAT_RESPONSES_2XX = 6,
+  SQUALL_STAT_RESPONSES_3XX = 7,
+  SQUALL_STAT_RESPONSES_4XX = 8,
+  SQUALL_STAT_RESPONSES_5XX = 9,
+  SQUALL_STAT_REJECTED_PARSE = 10,
+  SQUALL_STAT_REJECTED_LIMIT = 11,
+  SQUALL_STAT_TIMEOUTS = 12,
+  SQUALL_STAT_ACCEPT_PAUSES = 13,
+  SQUALL_STAT_COUNT = 14
+};
+
+/**
+ * Snapshot counters: fills values[0 .. min(count, SQUALL_STAT_COUNT)) in
+ * squall_stat order.  Each counter is read atomically.  [any thread]
+ */
+SQUALL_API int squall_server_stats(const squall_server *srv, uint64_t *values,
+                                   size_t count);
+
+/* ------------------------------------------------------------------------ */
+/* Requests (HTTPServerRequest)                                             */
+/* ------------------------------------------------------------------------ */
+/*
+ * A request handle is valid from the handler call until the application
+ * ends it (squall_response_finish / squall_respond), even if the client
+ * disconnects first.  Every squall_request_* accessor is [any thread]
+ * until then; the request is immutable after dispatch.  Borrowed outputs
+ * stay valid until the request is finished.
+ */
+
+/** Fields of squall_request_get. */
+enum squall_request_field {
+  SQUALL_REQ_METHOD = 1,    /**< "GET" */
+  SQUALL_REQ_URI = 2,       /**< request target as sent */
+  SQUALL_REQ_PATH = 3,      /**< path part, not decoded ("/a%20b") */
+  SQUALL_REQ_QUERY = 4,     /**< after '?', without it ("" if none) */
+  SQUALL_REQ_VERSION = 5,   /**< "HTTP/1.1" */
+  SQUALL_REQ_HOST = 6,      /**< Host header or absolute-form authority */
+  SQUALL_REQ_REMOTE_IP = 7, /**< peer IP (or X-Real-IP with xheaders) */
+  SQUALL_REQ_PROTOCOL = 8,  /**< "http" or "https" (X-Scheme with xheaders) */
+  SQUALL_REQ_FULL_URL = 9,  /**< protocol://host/uri */
+  SQUALL_REQ_HOST_NAME = 10 /**< host without port, brackets of v6 kept */
+};
+
+/** One field of the request; SQUALL_EINVAL for an unknown field. */
+SQUALL_API int squall_request_get(const squall_request *req, int field,
+                                  const char **p, size_t *len);
+
+/**
+ * The nth (0-based) value of header name (case-insensitive) in arrival
+ * order; SQUALL_ENOTFOUND if there is none.
+ */
+SQUALL_API int squall_request_header(const squall_request *req,
+                                     const char *name, size_t name_len,
+                                     size_t nth, const char **value,
+                                     size_t *value_len);
+
+/** Number of header fields. */
+SQUALL_API int squall_request_header_count(const squall_request *req,
+                                           size_t *count);
+
+/** Header field at index (arrival order); SQUALL_ENOTFOUND past the end. */
+SQUALL_API int squall_request_header_at(const squall_request *req,
+                                        size_t index, const char **name,
+                                        size_t *name_len, const char **value,
+                                        size_t *value_len);
+
+/** The request body (decoded from chunked / gzip); empty when streamed. */
+SQUALL_API int squall_request_body(const squall_request *req,
+                                   const void **data, size_t *len);
+
+/** Where squall_request_argument* look. */
+enum squall_args_source {
+  SQUALL_ARGS_ALL = 0,   /**< query then body (Tornado's arguments) */
+  SQUALL_ARGS_QUERY = 1, /**< query string */
+  SQUALL_ARGS_BODY = 2   /**< urlencoded or multipart form fields */
+};
+
+/** nth value of argument name (decoded). */
+SQUALL_API int squall_request_argument(const squall_request *req, int source,
+                                       const char *name, size_t name_len,
+                                       size_t nth, const char **value,
+                                       size_t *value_len);
+
+SQUALL_API int squall_request_argument_count(const squall_request *req,
+                                             int source, size_t *count);
+
+SQUALL_API int squall_request_argument_at(const squall_request *req,
+                                          int source, size_t index,
+                                          const char **name, size_t *name_len,
+                                          const char **value,
+                                          size_t *value_len);
+
+/** Number of uploaded files (multipart/form-data parts with a filename). */
+SQUALL_API int squall_request_file_count(const squall_request *req,
+                                         size_t *count);
+
+/**
+ * File at index: form field name, filename, content type and the bytes.
+ * Any out pointer may be NULL.
+ */
+SQUALL_API int squall_request_file_at(const squall_request *req, size_t index,
+                                      const char **field, size_t *field_len,
+                                      const char **filename,
+                                      size_t *filename_len,
+                                      const char **content_type,
+                                      size_t *content_type_len,
+                                      const void **data, size_t *data_len);
+
+/** Cookie value by name (from all Cookie headers). */
+SQUALL_API int squall_request_cookie(const squall_request *req,
+                                     const char *name, size_t name_len,
+                                     const char **value, size_t *value_len);
+
+SQUALL_API int squall_request_cookie_count(const squall_request *req,
+                                           size_t *count);
+
+SQUALL_API int squall_request_cookie_at(const squall_request *req,
+                                        size_t index, const char **name,
+                                        size_t *name_len, const char **value,
+                                        size_t *value_len);
+
+/**
+ * Times in microseconds: *start_unix_us when the request's first byte was
+ * read (wall clock) and *elapsed_us since then (monotonic;
+ * Tornado's request_time()).  Either pointer may be NULL.
+ */
+SQUALL_API int squall_request_time(const squall_request *req,
+                                   int64_t *start_unix_us,
+                                   int64_t *elapsed_us);
+
+/**
+ * Done notification: fn(status) runs once on the loop thread: 0 when the
+ * response has been handed to the kernel in full, SQUALL_ECLOSED when the
+ * connection closed first (client gone, server freed) -- which may happen
+ * before the application finished: that is the signal to stop working on
+ * it (the request stays valid until finished).  One registration per
+ * request (SQUALL_ESTATE for a second).  [any thread]
+ */
+SQUALL_API int squall_request_on_done(squall_request *req, squall_done_fn fn,
+                                      void *user_data);
+
+/** Lower (or raise) this request's body limit; headers hook only. */
+SQUALL_API int squall_request_set_max_body_size(squall_request *req,
+                                                int64_t max_bytes);
+
+/** This request's body timeout in ms (0 = none); headers hook only. */
+SQUALL_API int squall_request_set_body_timeout(squall_request *req,
+                                               int64_t timeout_ms);
+
+/**
+ * Body piece: data valid during the call.  Return 0 to go on, or a
+ * negative value to abort (the connection is closed; the handler is not
+ * called).
+ */
+typedef int (*squall_body_fn)(const void *data, size_t len, void *user_data);
+
+/**
+ * Headers hook only: deliver the body to fn in pieces of at most
+ * SQUALL_OPT_CHUNK_SIZE bytes as it arrives (decoded), instead of
+ * buffering it (Tornado's stream_request_body).  The handler then runs at
+ * the end with an empty body.  release(user_data) runs once after the last
+ * piece (end of body, abort, or connection loss).  [loop thread]
+ */
+SQUALL_API int squall_request_stream_body(squall_request *req,
+                                          squall_body_fn fn, void *user_data,
+                                          squall_release_fn release);
+
+/**
+ * Hand the connection's raw stream to the application (an Upgrade, the
+ * way a WebSocket server takes over).  Bytes that arrived after the
+ * request head stay readable on the stream.  The request is ended (invalid
+ * after this call); the application owns *out.  Nothing is written for
+ * it: send the 101 yourself with squall_stream_write.  [loop thread,
+ * handler only, before any response call]
+ */
+SQUALL_API int squall_request_detach(squall_request *req, squall_stream **out);
+
+/* ------------------------------------------------------------------------ */
+/* Responses                                                                */
+/* ------------------------------------------------------------------------ */
+/*
+ * All [any thread] until the request is finished.  On the loop thread they
+ * act at once; from another thread the bytes are copied into a command
+ * queued to the loop in call order (the loop is woken once per batch).
+ * They return SQUALL_ECLOSED once the connection is known to be gone (the
+ * application must still finish the request), SQUALL_ESTATE when out of
+ * order (a header after the body started, anything after finish).
+ */
+
+/**
+ * Status code (100..999; default 200) and reason (NULL/0: the standard
+ * phrase).  Reason must not contain CR or LF.
+ */
+SQUALL_API int squall_response_status(squall_request *req, int code,
+                                      const char *reason, size_t reason_len);
+
+/**
+ * Add a header field.  Name must be an RFC 9110 token, value must not hold
+ * CR, LF or NUL (SQUALL_EINVAL).  Content-Length set here is trusted as
+ * the framing (a mismatch with the bytes written closes the connection);
+ * without it squall picks Content-Length (whole body known at finish),
+ * chunked (HTTP/1.1 streamed) or close-delimited (HTTP/1.0 streamed).
+ * Date and Server are added unless set.
+ */
+SQUALL_API int squall_response_header(squall_request *req, const char *name,
+                                      size_t name_len, const char *value,
+                                      size_t value_len);
+
+/** Append body bytes (copied).  Buffered until flush or finish. */
+SQUALL_API int squall_response_write(squall_request *req, const void *data,
+                                     size_t len);
+
+/**
+ * Send what was written so far (headers first; the response is then
+ * streamed).  done (may be NULL) runs once when those bytes reached the
+ * kernel (0) or the connection closed (SQUALL_ECLOSED): backpressure.
+ */
+SQUALL_API int squall_response_flush(squall_request *req, squall_done_fn done,
+                                     void *user_data);
+
+/**
+ * End the response (and the request: req is invalid after this returns 0
+ * or SQUALL_ECLOSED).  Unless SQUALL_ESTATE/SQUALL_EINVAL is returned the
+ * request is finished.
+ */
+SQUALL_API int squall_response_finish(squall_request *req);
+
+/**
+ * One shot: status, optional Content-Type, body, finish.  Same validity
+ * rule as squall_response_finish.
+ */
+SQUALL_API int squall_respond(squall_request *req, int code,
+                              const char *content_type, size_t ct_len,
+                              const void *body, size_t body_len);
+
+/** The loop a request belongs to. [any thread] */
+SQUALL_API int squall_request_loop(const squall_request *req,
+                                   squall_loop **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SQUALL_SQUALL_H */
