@@ -1,0 +1,856 @@
+// Counterpart of tornado/http1connection.py (_read_message, _read_body,
+// _read_chunked_body) and tornado/httputil.py (parse_request_start_line,
+// HTTPHeaders.parse), rewritten as a strict RFC 9112 parser that works in
+// place on the connection buffer.
+#include "core/http/parser.h"
+
+#include <array>
+#include <cstring>
+
+namespace squall::http {
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Character classes, one table lookup per byte.
+
+enum : uint8_t {
+  kTchar = 1,   // RFC 9110 5.6.2 token
+  kValue = 2,   // field-vchar / SP / HTAB (RFC 9110 5.5), obs-text included
+  kTarget = 4,  // request-target bytes we let through: VCHAR
+  kHex = 8,
+  kHost = 16,   // RFC 3986 reg-name minus ',' (see valid_host)
+  kQdtext = 32  // RFC 9110 5.6.4 qdtext
+};
+
+constexpr std::array<uint8_t, 256> make_classes() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    uint8_t v = 0;
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    const bool digit = c >= '0' && c <= '9';
+    if (alpha || digit) v |= kTchar | kHost;
+    for (char s : std::string_view("!#$%&'*+-.^_`|~"))
+      if (c == static_cast<unsigned char>(s)) v |= kTchar;
+    for (char s : std::string_view("-._~!$&'()*+;="))
+      if (c == static_cast<unsigned char>(s)) v |= kHost;
+    if (c == '\t' || c == ' ' || (c >= 0x21 && c != 0x7f)) v |= kValue;
+    if (c >= 0x21 && c <= 0x7e) v |= kTarget;
+    if (digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) v |= kHex;
+    if (c == '\t' || c == ' ' || c == 0x21 || (c >= 0x23 && c <= 0x5b) ||
+        (c >= 0x5d && c <= 0x7e) || c >= 0x80)
+      v |= kQdtext;
+    t[c] = v;
+  }
+  return t;
+}
+
+constexpr std::array<uint8_t, 256> kClass = make_classes();
+
+inline bool has(char c, uint8_t cls) {
+  return kClass[static_cast<unsigned char>(c)] & cls;
+}
+inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
+inline char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
+
+// Name match for header names (already tokens) against a lowercase literal.
+inline bool name_is(std::string_view name, std::string_view lit) {
+  if (name.size() != lit.size()) return false;
+  for (size_t i = 0; i < lit.size(); ++i)
+    if (lower(name[i]) != lit[i]) return false;
+  return true;
+}
+
+// SWAR: nonzero when some byte of x is below n (n <= 128); exact as an
+// existence test, which is all we ask of it.
+constexpr uint64_t kOnes = 0x0101010101010101ull;
+constexpr uint64_t kHigh = 0x8080808080808080ull;
+inline uint64_t any_below(uint64_t x, uint8_t n) {
+  return (x - kOnes * n) & ~x & kHigh;
+}
+inline uint64_t any_equal(uint64_t x, uint8_t b) {
+  const uint64_t y = x ^ (kOnes * b);
+  return (y - kOnes) & ~y & kHigh;
+}
+inline uint64_t load8(const char* p) {
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  return x;
+}
+
+// Advance over field-value bytes (RFC 9110 5.5: VCHAR, SP, HTAB, obs-text).
+// Eight bytes at a time while none is a CTL; HTAB drops to the byte loop.
+inline const char* scan_value(const char* p, const char* end) {
+  while (end - p >= 8) {
+    const uint64_t x = load8(p);
+    if (any_below(x, 0x20) | any_equal(x, 0x7f)) break;
+    p += 8;
+  }
+  while (p < end && has(*p, kValue)) ++p;
+  return p;
+}
+
+// Advance over request-target bytes: VCHAR only (no SP, CTL, DEL, >= 0x80).
+inline const char* scan_target(const char* p, const char* end) {
+  while (end - p >= 8) {
+    const uint64_t x = load8(p);
+    if (any_below(x, 0x21) | (x & kHigh) | any_equal(x, 0x7f)) break;
+    p += 8;
+  }
+  while (p < end && has(*p, kTarget)) ++p;
+  return p;
+}
+
+long fail(ParseError* err, int status, const char* reason,
+          bool limit = false) {
+  if (err) {
+    err->status = status;
+    err->reason = reason;
+    err->limit = limit;
+  }
+  return -1;
+}
+
+void skip_ows(std::string_view v, size_t* i) {
+  while (*i < v.size() && is_ows(v[*i])) ++*i;
+}
+
+// quoted-string (RFC 9110 5.6.4) starting at v[*i] == '"'.
+bool skip_quoted(std::string_view v, size_t* i) {
+  size_t j = *i + 1;
+  while (j < v.size()) {
+    const char c = v[j];
+    if (c == '"') {
+      *i = j + 1;
+      return true;
+    }
+    if (c == '\\') {
+      // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
+      if (j + 1 >= v.size() || !has(v[j + 1], kValue)) return false;
+      j += 2;
+      continue;
+    }
+    if (!has(c, kQdtext)) return false;
+    ++j;
+  }
+  return false;
+}
+
+size_t skip_token(std::string_view v, size_t i) {
+  while (i < v.size() && has(v[i], kTchar)) ++i;
+  return i;
+}
+
+// uri-host [ ":" port ] (RFC 9112 3.2, RFC 3986 3.2.2).  reg-name excludes
+// ',' although RFC 3986 allows it: a Host with a comma reads as a list of
+// two hosts to intermediaries that split fields on commas (RFC 9110 5.3).
+// No userinfo: '@' is not a host byte (RFC 9110 4.2.4).
+bool valid_host(std::string_view h, bool port_required) {
+  size_t i = 0;
+  const size_t n = h.size();
+  if (n && h[0] == '[') {
+    // IP-literal: IPv6 hex groups, ':' and a dotted IPv4 tail.
+    const size_t close = h.find(']');
+    if (close == std::string_view::npos || close < 3) return false;
+    bool colon = false;
+    for (size_t k = 1; k < close; ++k) {
+      const char c = h[k];
+      if (c == ':') {
+        colon = true;
+      } else if (!has(c, kHex) && c != '.') {
+        return false;
+      }
+    }
+    if (!colon) return false;
+    i = close + 1;
+  } else {
+    while (i < n && h[i] != ':') {
+      if (h[i] == '%') {
+        if (i + 2 >= n || !has(h[i + 1], kHex) || !has(h[i + 2], kHex))
+          return false;
+        i += 3;
+        continue;
+      }
+      if (!has(h[i], kHost)) return false;
+      ++i;
+    }
+    if (i == 0) return false;  // empty host with a port, or empty authority
+  }
+  if (i == n) return !port_required;
+  if (h[i] != ':') return false;
+  const size_t digits = n - i - 1;
+  if (digits > 5 || (digits == 0 && port_required)) return false;
+  for (size_t k = i + 1; k < n; ++k)
+    if (!is_digit(h[k])) return false;
+  return true;
+}
+
+// Content-Length = 1*DIGIT; a list of identical values collapses to one
+// (RFC 9110 8.6).  Capped at 2^63-1 so it fits every signed offset type.
+bool parse_content_length(std::string_view v, uint64_t* out) {
+  constexpr uint64_t kMax = 0x7fffffffffffffffull;
+  size_t i = 0;
+  bool have = false;
+  uint64_t val = 0;
+  for (;;) {
+    if (i == v.size() || !is_digit(v[i])) return false;
+    uint64_t x = 0;
+    while (i < v.size() && is_digit(v[i])) {
+      const uint64_t d = static_cast<uint64_t>(v[i] - '0');
+      if (x > (kMax - d) / 10) return false;
+      x = x * 10 + d;
+      ++i;
+    }
+    if (have && x != val) return false;
+    val = x;
+    have = true;
+    skip_ows(v, &i);
+    if (i == v.size()) break;
+    if (v[i] != ',') return false;
+    ++i;
+    skip_ows(v, &i);
+  }
+  *out = val;
+  return true;
+}
+
+struct Framing {
+  bool te = false;        // a Transfer-Encoding field was seen
+  int chunked = 0;        // times "chunked" was listed
+  bool last_chunked = false;
+  bool other = false;     // some coding other than chunked
+  int hosts = 0;
+  bool expect_bad = false;
+};
+
+// Transfer-Encoding = #transfer-coding (RFC 9112 6.1), where
+// transfer-coding = token *( OWS ";" OWS token BWS "=" BWS
+// ( token / quoted-string ) ).  Empty list members are refused: "chunked, "
+// is how parsers are made to disagree about which coding is last.
+bool parse_transfer_encoding(std::string_view v, Framing* f) {
+  f->te = true;
+  size_t i = 0;
+  if (v.empty()) return false;
+  for (;;) {
+    const size_t s = i;
+    i = skip_token(v, i);
+    if (i == s) return false;
+    const std::string_view coding = v.substr(s, i - s);
+    bool params = false;
+    for (;;) {
+      size_t j = i;
+      skip_ows(v, &j);
+      if (j == v.size() || v[j] != ';') break;
+      params = true;
+      ++j;
+      skip_ows(v, &j);
+      const size_t ps = j;
+      j = skip_token(v, j);
+      if (j == ps) return false;
+      skip_ows(v, &j);
+      if (j == v.size() || v[j] != '=') return false;
+      ++j;
+      skip_ows(v, &j);
+      if (j < v.size() && v[j] == '"') {
+        if (!skip_quoted(v, &j)) return false;
+      } else {
+        const size_t vs = j;
+        j = skip_token(v, j);
+        if (j == vs) return false;
+      }
+      i = j;
+    }
+    if (name_is(coding, "chunked")) {
+      if (params) return false;  // chunked takes no parameters (RFC 9112 7)
+      ++f->chunked;
+      f->last_chunked = true;
+    } else {
+      f->other = true;
+      f->last_chunked = false;
+    }
+    skip_ows(v, &i);
+    if (i == v.size()) return true;
+    if (v[i] != ',') return false;
+    ++i;
+    skip_ows(v, &i);
+    if (i == v.size()) return false;
+  }
+}
+
+// Calls fn(element) for each non-empty comma-separated member, OWS-trimmed.
+template <typename Fn>
+void for_each_member(std::string_view v, Fn fn) {
+  size_t i = 0;
+  while (i <= v.size()) {
+    size_t j = v.find(',', i);
+    if (j == std::string_view::npos) j = v.size();
+    size_t a = i, b = j;
+    while (a < b && is_ows(v[a])) ++a;
+    while (b > a && is_ows(v[b - 1])) --b;
+    if (b > a) fn(v.substr(a, b - a));
+    i = j + 1;
+  }
+}
+
+const std::string_view kSlash = "/";
+const std::string_view kStar = "*";
+
+// Request-target forms (RFC 9112 3.2).  Sets path/query/scheme/authority.
+bool classify_target(RequestHead* h) {
+  const std::string_view t = h->target;
+  const bool connect = h->method == "CONNECT";
+  if (connect) {
+    // authority-form only, and only for CONNECT (RFC 9112 3.2.3): a port is
+    // required (RFC 9110 9.3.6).
+    if (!valid_host(t, true)) return false;
+    h->form = TargetForm::kAuthority;
+    h->authority = t;
+    return true;
+  }
+  if (t[0] == '/') {
+    h->form = TargetForm::kOrigin;
+    const size_t q = t.find('?');
+    if (q == std::string_view::npos) {
+      h->path = t;
+    } else {
+      h->path = t.substr(0, q);
+      h->query = t.substr(q + 1);
+    }
+    return true;
+  }
+  if (t.size() == 1 && t[0] == '*') {
+    // asterisk-form only for OPTIONS (RFC 9112 3.2.4).
+    if (h->method != "OPTIONS") return false;
+    h->form = TargetForm::kAsterisk;
+    h->path = kStar;
+    return true;
+  }
+  // absolute-form (RFC 9112 3.2.2): "http" / "https" "://" authority
+  // path-abempty [ "?" query ].
+  size_t s;
+  if (t.size() > 7 && name_is(t.substr(0, 7), "http://")) {
+    s = 4;
+  } else if (t.size() > 8 && name_is(t.substr(0, 8), "https://")) {
+    s = 5;
+  } else {
+    return false;
+  }
+  h->form = TargetForm::kAbsolute;
+  h->scheme = t.substr(0, s);
+  size_t a = s + 3;
+  size_t e = a;
+  while (e < t.size() && t[e] != '/' && t[e] != '?') ++e;
+  h->authority = t.substr(a, e - a);
+  // An empty host is invalid for http(s) URIs (RFC 9110 4.2.1).
+  if (!valid_host(h->authority, false)) return false;
+  const size_t q = t.find('?', e);
+  const size_t pe = q == std::string_view::npos ? t.size() : q;
+  h->path = pe > e ? t.substr(e, pe - e) : kSlash;
+  if (q != std::string_view::npos) h->query = t.substr(q + 1);
+  return true;
+}
+
+}  // namespace
+
+bool is_tchar(unsigned char c) { return kClass[c] & kTchar; }
+
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!has(c, kTchar)) return false;
+  return true;
+}
+
+bool is_valid_field_value(std::string_view s) {
+  for (char c : s)
+    if (!has(c, kValue)) return false;
+  return true;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+void RequestHead::clear() {
+  method = target = path = query = scheme = authority = host = {};
+  form = TargetForm::kOrigin;
+  version = 11;
+  headers.clear();  // keeps capacity for the next request
+  has_host = chunked = has_content_length = false;
+  content_length = 0;
+  connection_close = connection_keep_alive = connection_upgrade = false;
+  expect_continue = false;
+  head_size = 0;
+}
+
+bool RequestHead::get(std::string_view name, std::string_view* value) const {
+  for (const HeaderField& f : headers) {
+    if (iequals(f.name, name)) {
+      if (value) *value = f.value;
+      return true;
+    }
+  }
+  if (value) *value = {};
+  return false;
+}
+
+long parse_request_head(const char* buf, size_t len, const ParseLimits& limits,
+                        RequestHead* out, ParseError* err) {
+  out->clear();
+  if (out->headers.capacity() < 16) out->headers.reserve(16);
+
+  // Nothing past max_header_size can belong to an acceptable head, so scan
+  // no further: running out of bytes there means 431.
+  const bool truncated = len > limits.max_header_size;
+  const char* const end = buf + (truncated ? limits.max_header_size : len);
+  const char* p = buf;
+  auto need_more = [&]() -> long {
+    return truncated ? fail(err, 431, "request head too large", true) : 0;
+  };
+
+  // RFC 9112 2.2: ignore at least one empty line before the request-line.
+  while (p < end && (*p == '\r' || *p == '\n')) {
+    if (*p == '\r') {
+      if (p + 1 == end) return need_more();
+      if (p[1] != '\n') return fail(err, 400, "bare CR");
+      ++p;
+    }
+    ++p;
+  }
+
+  // request-line = method SP request-target SP HTTP-version (RFC 9112 3).
+  const char* m = p;
+  while (p < end && has(*p, kTchar)) ++p;
+  if (p == end) return need_more();
+  if (p == m || *p != ' ') return fail(err, 400, "bad method");
+  out->method = std::string_view(m, p - m);
+  const char* t = ++p;
+  p = scan_target(p, end);
+  const size_t tlen = p - t;
+  if (tlen > limits.max_uri_size)
+    return fail(err, 414, "request target too long", true);
+  if (p == end) return need_more();
+  if (tlen == 0 || *p != ' ') return fail(err, 400, "bad request target");
+  out->target = std::string_view(t, tlen);
+  ++p;
+
+  // HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive (RFC 9112 2.3).
+  if (end - p >= 10 && std::memcmp(p, "HTTP/1.1\r\n", 10) == 0) {
+    p += 10;
+  } else {
+    static constexpr char kProto[] = "HTTP/";
+    for (int i = 0; i < 5; ++i, ++p) {
+      if (p == end) return need_more();
+      if (*p != kProto[i]) return fail(err, 400, "bad HTTP version");
+    }
+    int major = 0, minor = 0;
+    for (int i = 0; i < 3; ++i, ++p) {
+      if (p == end) return need_more();
+      if (i == 1 ? *p != '.' : !is_digit(*p))
+        return fail(err, 400, "bad HTTP version");
+      if (i == 0) major = *p - '0';
+      if (i == 2) minor = *p - '0';
+    }
+    if (p == end) return need_more();
+    if (*p == '\r') {
+      if (++p == end) return need_more();
+      if (*p != '\n') return fail(err, 400, "bare CR");
+    } else if (*p != '\n') {
+      return fail(err, 400, "bad HTTP version");
+    }
+    ++p;
+    if (major != 1 || minor > 1)
+      return fail(err, 505, "HTTP version not supported");
+    out->version = minor == 0 ? 10 : 11;
+  }
+  if (!classify_target(out)) return fail(err, 400, "bad request target");
+
+  // field-line = field-name ":" OWS field-value OWS (RFC 9112 5).
+  Framing f;
+  size_t count = 0;
+  for (;;) {
+    if (p == end) return need_more();
+    if (*p == '\r') {
+      if (++p == end) return need_more();
+      if (*p != '\n') return fail(err, 400, "bare CR");
+      ++p;
+      break;
+    }
+    if (*p == '\n') {
+      ++p;
+      break;
+    }
+    const char* n = p;
+    while (p < end && has(*p, kTchar)) ++p;
+    if (p == end) return need_more();
+    if (*p != ':' || p == n) {
+      // RFC 9112 5.1: no whitespace between name and colon (400);
+      // RFC 9112 5.2: obs-fold is rejected in requests.
+      if (p == n && is_ows(*p)) return fail(err, 400, "obs-fold");
+      return fail(err, 400, "bad field name");
+    }
+    const std::string_view name(n, p - n);
+    ++p;
+    while (p < end && is_ows(*p)) ++p;
+    const char* v = p;
+    p = scan_value(p, end);
+    if (p == end) return need_more();
+    const char* ve = p;
+    if (*p == '\r') {
+      if (++p == end) return need_more();
+      if (*p != '\n') return fail(err, 400, "bare CR");
+    } else if (*p != '\n') {
+      return fail(err, 400, "bad byte in field value");  // NUL, CTL, DEL
+    }
+    ++p;
+    while (ve > v && is_ows(ve[-1])) --ve;
+    const std::string_view value(v, ve - v);
+    if (++count > limits.max_header_count)
+      return fail(err, 431, "too many header fields", true);
+    out->headers.push_back(HeaderField{name, value});
+
+    switch (name.size()) {
+      case 4:
+        if (name_is(name, "host")) {
+          // RFC 9112 3.2: exactly one Host, and a valid one.
+          if (++f.hosts > 1) return fail(err, 400, "duplicate Host");
+          if (!value.empty() && !valid_host(value, false))
+            return fail(err, 400, "bad Host");
+          out->host = value;
+          out->has_host = true;
+        }
+        break;
+      case 6:
+        if (name_is(name, "expect")) {
+          // RFC 9110 10.1.1: only 100-continue is defined; others -> 417.
+          for_each_member(value, [&](std::string_view e) {
+            if (iequals(e, "100-continue"))
+              out->expect_continue = true;
+            else
+              f.expect_bad = true;
+          });
+        }
+        break;
+      case 10:
+        if (name_is(name, "connection")) {
+          for_each_member(value, [&](std::string_view c) {
+            if (iequals(c, "close"))
+              out->connection_close = true;
+            else if (iequals(c, "keep-alive"))
+              out->connection_keep_alive = true;
+            else if (iequals(c, "upgrade"))
+              out->connection_upgrade = true;
+          });
+        }
+        break;
+      case 14:
+        if (name_is(name, "content-length")) {
+          uint64_t cl;
+          if (!parse_content_length(value, &cl))
+            return fail(err, 400, "bad Content-Length");
+          // RFC 9112 6.3 (5): differing lengths are unrecoverable.
+          if (out->has_content_length && cl != out->content_length)
+            return fail(err, 400, "conflicting Content-Length");
+          out->has_content_length = true;
+          out->content_length = cl;
+        }
+        break;
+      case 17:
+        if (name_is(name, "transfer-encoding") &&
+            !parse_transfer_encoding(value, &f))
+          return fail(err, 400, "bad Transfer-Encoding");
+        break;
+      default:
+        break;
+    }
+  }
+
+  if (f.te) {
+    // RFC 9112 6.1: TE in HTTP/1.0 means a faulty intermediary; TE with CL
+    // is a smuggling attempt; RFC 9112 6.3 (4): chunked must be final.
+    if (out->version == 10)
+      return fail(err, 400, "Transfer-Encoding in HTTP/1.0");
+    if (out->has_content_length)
+      return fail(err, 400, "Transfer-Encoding with Content-Length");
+    if (f.chunked > 1) return fail(err, 400, "chunked applied twice");
+    if (f.chunked == 1 && !f.last_chunked)
+      return fail(err, 400, "chunked is not the final coding");
+  }
+  if (out->version == 11 && !out->has_host)
+    return fail(err, 400, "missing Host");
+  if (f.te) {
+    if (f.other) return fail(err, 501, "unsupported transfer coding");
+    out->chunked = true;
+  }
+  if (f.expect_bad) return fail(err, 417, "unsupported expectation");
+  // RFC 9110 10.1.1: a 100-continue in an HTTP/1.0 request is ignored.
+  if (out->version == 10) out->expect_continue = false;
+
+  out->head_size = static_cast<size_t>(p - buf);
+  return static_cast<long>(out->head_size);
+}
+
+// ---------------------------------------------------------------------------
+// ChunkedDecoder: RFC 9112 7.1.  A byte-driven state machine for the size,
+// extension and trailer lines; chunk data goes to the sink in whole spans.
+
+namespace {
+
+enum ChunkState {
+  kSize = 0,       // first hex digit of a chunk-size
+  kSizeDigits,     // more hex digits
+  kSizeBws,        // BWS after the size: only ';' may follow
+  kExtName0,       // after ';': BWS then ext-name
+  kExtName,        // in ext-name
+  kExtNameBws,     // BWS after ext-name: '=' or ';' must follow
+  kExtVal0,        // after '=': BWS then token / quoted-string
+  kExtToken,       // in token ext-val
+  kExtValBws,      // BWS after a value: ';' must follow
+  kExtQuoted,      // in quoted-string
+  kExtQuotedEsc,   // after '\' in quoted-string
+  kExtQuotedEnd,   // after the closing '"'
+  kSizeLf,         // CR seen at the end of the size line
+  kData,           // chunk-data
+  kDataCr,         // CRLF after chunk-data
+  kDataLf,
+  kTrailer0,       // start of a trailer line (or the final blank line)
+  kTrailerName,
+  kTrailerValue,
+  kTrailerLf,
+  kFinalLf,
+  kChunkDone,
+  kChunkError,
+};
+
+constexpr size_t kMaxSizeLine = 4096;
+constexpr size_t kMaxTrailer = 64 * 1024;
+constexpr uint64_t kMaxChunk = 0x7fffffffffffffffull;
+
+}  // namespace
+
+void ChunkedDecoder::reset() {
+  state_ = kSize;
+  remaining_ = 0;
+  total_ = 0;
+  digits_ = 0;
+  line_len_ = 0;
+  trailer_bytes_ = 0;
+}
+
+ChunkedDecoder::Result ChunkedDecoder::feed(const char* data, size_t len,
+                                            size_t* consumed, Sink sink,
+                                            void* ctx, ParseError* err) {
+  size_t i = 0;
+  auto error = [&](const char* why) {
+    state_ = kChunkError;
+    *consumed = i;
+    fail(err, 400, why);
+    return kError;
+  };
+  if (state_ == kChunkDone) {
+    *consumed = 0;
+    return kDone;
+  }
+  if (state_ == kChunkError) {
+    *consumed = 0;
+    fail(err, 400, "chunked decoder failed earlier");
+    return kError;
+  }
+  // End of the size line: data follows, or the trailer after last-chunk.
+  auto size_line_done = [&]() {
+    line_len_ = 0;
+    state_ = remaining_ ? kData : kTrailer0;
+  };
+
+  while (i < len) {
+    const char c = data[i];
+    if (state_ <= kSizeLf && ++line_len_ > kMaxSizeLine)
+      return error("chunk size line too long");
+    switch (state_) {
+      case kSize:
+        if (!has(c, kHex)) return error("bad chunk size");
+        digits_ = 0;
+        remaining_ = 0;
+        [[fallthrough]];
+      case kSizeDigits:
+        if (has(c, kHex)) {
+          // chunk-size = 1*HEXDIG, at most 16 digits and below 2^63.
+          if (++digits_ > 16) return error("chunk size too large");
+          const uint64_t d = is_digit(c) ? c - '0' : (lower(c) - 'a' + 10);
+          remaining_ = remaining_ << 4 | d;
+          if (remaining_ > kMaxChunk) return error("chunk size too large");
+          state_ = kSizeDigits;
+        } else if (is_ows(c)) {
+          state_ = kSizeBws;
+        } else if (c == ';') {
+          state_ = kExtName0;
+        } else if (c == '\r') {
+          state_ = kSizeLf;
+        } else if (c == '\n') {
+          size_line_done();
+        } else {
+          return error("bad chunk size");
+        }
+        break;
+      case kSizeBws:
+        // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS
+        // chunk-ext-val ] ): whitespace is only allowed before ';'.
+        if (c == ';')
+          state_ = kExtName0;
+        else if (!is_ows(c))
+          return error("bad chunk size");
+        break;
+      case kExtName0:
+        if (has(c, kTchar))
+          state_ = kExtName;
+        else if (!is_ows(c))
+          return error("bad chunk extension");
+        break;
+      case kExtName:
+      case kExtToken:
+        if (has(c, kTchar)) break;
+        if (is_ows(c)) {
+          state_ = state_ == kExtName ? kExtNameBws : kExtValBws;
+        } else if (c == '=' && state_ == kExtName) {
+          state_ = kExtVal0;
+        } else if (c == ';') {
+          state_ = kExtName0;
+        } else if (c == '\r') {
+          state_ = kSizeLf;
+        } else if (c == '\n') {
+          size_line_done();
+        } else {
+          return error("bad chunk extension");
+        }
+        break;
+      case kExtNameBws:
+        if (c == '=')
+          state_ = kExtVal0;
+        else if (c == ';')
+          state_ = kExtName0;
+        else if (!is_ows(c))
+          return error("bad chunk extension");
+        break;
+      case kExtVal0:
+        if (c == '"')
+          state_ = kExtQuoted;
+        else if (has(c, kTchar))
+          state_ = kExtToken;
+        else if (!is_ows(c))
+          return error("bad chunk extension");
+        break;
+      case kExtValBws:
+        if (c == ';')
+          state_ = kExtName0;
+        else if (!is_ows(c))
+          return error("bad chunk extension");
+        break;
+      case kExtQuoted:
+        if (c == '"')
+          state_ = kExtQuotedEnd;
+        else if (c == '\\')
+          state_ = kExtQuotedEsc;
+        else if (!has(c, kQdtext))
+          return error("bad chunk extension");
+        break;
+      case kExtQuotedEsc:
+        if (!has(c, kValue)) return error("bad chunk extension");
+        state_ = kExtQuoted;
+        break;
+      case kExtQuotedEnd:
+        if (is_ows(c)) {
+          state_ = kExtValBws;
+        } else if (c == ';') {
+          state_ = kExtName0;
+        } else if (c == '\r') {
+          state_ = kSizeLf;
+        } else if (c == '\n') {
+          size_line_done();
+        } else {
+          return error("bad chunk extension");
+        }
+        break;
+      case kSizeLf:
+        if (c != '\n') return error("bare CR in chunk size line");
+        size_line_done();
+        break;
+      case kData: {
+        size_t n = len - i;
+        if (n > remaining_) n = static_cast<size_t>(remaining_);
+        if (total_ + n < total_) return error("body too large");
+        if (sink) sink(ctx, data + i, n);
+        total_ += n;
+        remaining_ -= n;
+        i += n;
+        if (remaining_ == 0) state_ = kDataCr;
+        continue;
+      }
+      case kDataCr:
+        // chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF; a bare LF
+        // is taken as a line end, as in the head (RFC 9112 2.2).
+        if (c == '\r')
+          state_ = kDataLf;
+        else if (c == '\n')
+          state_ = kSize;
+        else
+          return error("missing CRLF after chunk data");
+        break;
+      case kDataLf:
+        if (c != '\n') return error("bare CR after chunk data");
+        state_ = kSize;
+        break;
+      case kTrailer0:
+        if (c == '\r') {
+          state_ = kFinalLf;
+        } else if (c == '\n') {
+          state_ = kChunkDone;
+        } else if (has(c, kTchar)) {
+          state_ = kTrailerName;
+        } else {
+          return error("bad trailer field");  // obs-fold, CTL, empty name
+        }
+        break;
+      case kTrailerName:
+        if (c == ':')
+          state_ = kTrailerValue;
+        else if (!has(c, kTchar))
+          return error("bad trailer field");
+        break;
+      case kTrailerValue:
+        if (c == '\r')
+          state_ = kTrailerLf;
+        else if (c == '\n')
+          state_ = kTrailer0;
+        else if (!has(c, kValue))
+          return error("bad trailer field");
+        break;
+      case kTrailerLf:
+        if (c != '\n') return error("bare CR in trailer");
+        state_ = kTrailer0;
+        break;
+      case kFinalLf:
+        if (c != '\n') return error("bare CR in trailer");
+        state_ = kChunkDone;
+        break;
+      default:
+        return error("bad chunked state");
+    }
+    if (state_ >= kTrailer0 && ++trailer_bytes_ > kMaxTrailer)
+      return error("trailer too large");
+    ++i;
+    if (state_ == kChunkDone) {
+      *consumed = i;
+      return kDone;
+    }
+  }
+  *consumed = i;
+  return kNeedMore;
+}
+
+}  // namespace squall::http
