@@ -1,0 +1,164 @@
+// Counterpart of tornado/ioloop.py: IOLoop (over one libevent event_base),
+// call_later/call_at timers on the monotonic clock, add_callback (loop
+// thread) and add_callback_threadsafe (any thread, eventfd wake-up, coalesced),
+// PeriodicCallback, run/stop/close, IOLoop::current() per thread.
+#pragma once
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace squall {
+
+using Callback = std::function<void()>;
+class IOLoop;
+
+// Monotonic clock in microseconds.
+int64_t monotonic_us();
+// Wall clock in microseconds since the epoch.
+int64_t wall_us();
+
+// Anything that holds loop resources registers itself so that closing the
+// loop can orphan it (fds closed, events deleted, loop pointer cleared).
+class LoopObject {
+ public:
+  virtual ~LoopObject() = default;
+  // Called on the loop thread when the loop closes; after it the object
+  // must not touch the loop again.
+  virtual void loop_closing() = 0;
+
+ private:
+  friend class IOLoop;
+  LoopObject* lo_prev_ = nullptr;
+  LoopObject* lo_next_ = nullptr;
+  bool lo_linked_ = false;
+};
+
+// A one-shot or periodic timer (call_later / PeriodicCallback).
+class Timer : public LoopObject, public std::enable_shared_from_this<Timer> {
+ public:
+  ~Timer() override;
+  // Stop the timer; the callback will not run again.  on_release (if set)
+  // runs once, deferred to the loop when cancelling from inside the callback.
+  void cancel();
+  bool active() const { return active_; }
+  // Runs exactly once when the timer will never fire again.
+  void set_on_release(Callback cb) { on_release_ = std::move(cb); }
+
+ private:
+  friend class IOLoop;
+  Timer() = default;
+  static void on_event(evutil_socket_t, short, void* arg);
+  void loop_closing() override;
+  void arm(int64_t delay_us);
+  void finish();
+
+  IOLoop* loop_ = nullptr;
+  struct event ev_;
+  bool ev_ready_ = false;
+  bool active_ = false;
+  bool running_ = false;
+  bool released_ = false;
+  bool periodic_ = false;
+  int64_t interval_us_ = 0;
+  int64_t next_us_ = 0;
+  Callback cb_;
+  Callback on_release_;
+};
+using TimerPtr = std::shared_ptr<Timer>;
+
+class IOLoop {
+ public:
+  IOLoop();
+  ~IOLoop();
+  IOLoop(const IOLoop&) = delete;
+  IOLoop& operator=(const IOLoop&) = delete;
+
+  // True if construction succeeded (event_base and eventfd available).
+  bool ok() const { return base_ != nullptr; }
+  event_base* base() const { return base_; }
+
+  // The loop running on (or last made current on) this thread, or nullptr.
+  static IOLoop* current();
+  void make_current();
+
+  // Run until stop().  Returns kState if already running.
+  int run();
+  // One iteration: wait up to timeout_ms (-1 forever, 0 poll).
+  int run_once(int timeout_ms);
+  // Thread-safe.  A stop before run makes the next run return at once.
+  void stop();
+  // Close: runs pending callbacks, orphans every LoopObject.  Loop thread.
+  void close();
+  bool closed() const { return closed_; }
+  bool running() const { return running_.load(std::memory_order_acquire); }
+  // True when the calling thread may touch this loop: it is running on this
+  // thread, or it is not running at all.
+  bool in_loop_thread() const;
+
+  // Loop thread: run cb on the next iteration (never inside this call).
+  void add_callback(Callback cb);
+  // Any thread: queue cb in call order and wake the loop (one eventfd write
+  // per batch).  Returns false if the loop is closing (cb not queued).
+  bool add_callback_threadsafe(Callback cb);
+
+  TimerPtr call_later(int64_t delay_us, Callback cb);
+  TimerPtr call_at(int64_t when_monotonic_us, Callback cb);
+  // PeriodicCallback: every interval_us, skipping missed ticks.
+  TimerPtr call_every(int64_t interval_us, Callback cb);
+
+  void register_object(LoopObject* o);
+  void unregister_object(LoopObject* o);
+
+  // "Sun, 06 Nov 1994 08:49:37 GMT", refreshed at most once a second.
+  std::string_view http_date();
+  // Cached monotonic time of the current iteration (cheap).
+  int64_t now_us();
+
+  // Scratch space shared by everything on this loop (e.g. for reads).
+  char* scratch(size_t* size) {
+    *size = sizeof scratch_;
+    return scratch_;
+  }
+
+  // Pool of fixed-size read buffers shared by the loop's streams, so an idle
+  // connection holds no buffer and an active one does not hit malloc.
+  static constexpr size_t kBlockSize = 16 * 1024;
+  char* take_block();
+  void give_block(char* b);
+
+  // Opaque slot for the C facade (squall_loop back pointer).
+  void* user_data = nullptr;
+
+ private:
+  static void on_wake(evutil_socket_t fd, short, void* arg);
+  void drain_callbacks();
+
+  event_base* base_ = nullptr;
+  int wake_fd_ = -1;
+  struct event wake_ev_;
+  std::mutex mu_;
+  std::vector<Callback> pending_;
+  std::vector<Callback> running_cbs_;
+  bool wake_pending_ = false;  // guarded by mu_
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> closing_{false};
+  bool closed_ = false;
+  pthread_t runner_{};
+  LoopObject* objects_ = nullptr;
+  int64_t date_sec_ = -1;
+  char date_[40] = {0};
+  std::vector<char*> free_blocks_;
+  char scratch_[64 * 1024];
+};
+
+}  // namespace squall

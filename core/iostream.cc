@@ -1,0 +1,651 @@
+// Counterpart of tornado/iostream.py (BaseIOStream, IOStream).
+#include "core/iostream.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "core/status.h"
+
+namespace squall {
+
+// ------------------------------------------------------------ ReadBuffer
+
+ReadBuffer::~ReadBuffer() { free(buf_); }
+
+void ReadBuffer::consume(size_t n) {
+  start_ += n;
+  if (start_ >= end_) start_ = end_ = 0;
+}
+
+char* ReadBuffer::prepare(IOLoop* loop, size_t min_free, size_t* avail) {
+  if (!buf_) {
+    if (min_free <= IOLoop::kBlockSize && loop) {
+      buf_ = loop->take_block();
+      cap_ = IOLoop::kBlockSize;
+      pooled_ = true;
+    } else {
+      cap_ = std::max(min_free, IOLoop::kBlockSize);
+      buf_ = static_cast<char*>(malloc(cap_));
+      pooled_ = false;
+    }
+    if (!buf_) {
+      cap_ = 0;
+      *avail = 0;
+      return nullptr;
+    }
+  }
+  if (cap_ - end_ < min_free && start_ > 0) {
+    // Compact: move unread bytes to the front.
+    size_t n = end_ - start_;
+    memmove(buf_, buf_ + start_, n);
+    start_ = 0;
+    end_ = n;
+  }
+  if (cap_ - end_ < min_free) {
+    size_t ncap = std::max(cap_ * 2, end_ + min_free);
+    char* nb = static_cast<char*>(malloc(ncap));
+    if (!nb) {
+      *avail = cap_ - end_;
+      return buf_ + end_;
+    }
+    memcpy(nb, buf_ + start_, end_ - start_);
+    if (pooled_ && loop) loop->give_block(buf_);
+    else free(buf_);
+    end_ -= start_;
+    start_ = 0;
+    buf_ = nb;
+    cap_ = ncap;
+    pooled_ = false;
+  }
+  *avail = cap_ - end_;
+  return buf_ + end_;
+}
+
+void ReadBuffer::release(IOLoop* loop) {
+  if (!buf_ || end_ != start_) return;
+  if (pooled_ && loop) loop->give_block(buf_);
+  else free(buf_);
+  buf_ = nullptr;
+  cap_ = start_ = end_ = 0;
+  pooled_ = false;
+}
+
+// ------------------------------------------------------------ IOStream
+
+IOStream::IOStream(IOLoop* loop, int fd) : loop_(loop), fd_(fd) {
+  event_assign(&ev_, loop->base(), fd, EV_PERSIST, &IOStream::on_event, this);
+  loop->register_object(this);
+}
+
+std::shared_ptr<IOStream> IOStream::create(IOLoop* loop, int fd) {
+  auto s = std::shared_ptr<IOStream>(new IOStream(loop, fd));
+  s->fill_peer();
+  s->update_events();
+  return s;
+}
+
+IOStream::~IOStream() {
+  if (ev_added_ && loop_) event_del(&ev_);
+  if (linger_ev_) event_free(linger_ev_);
+  if (fd_ >= 0) ::close(fd_);
+  if (loop_) {
+    rbuf_.consume(rbuf_.size());
+    rbuf_.release(loop_);
+    loop_->unregister_object(this);
+  }
+}
+
+void IOStream::fill_peer() {
+  sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return;
+  char host[INET6_ADDRSTRLEN] = {0};
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+    peer_ip = host;
+    peer = peer_ip + ":" + std::to_string(ntohs(a->sin_port));
+  } else if (ss.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+    peer_ip = host;
+    peer = "[" + peer_ip + "]:" + std::to_string(ntohs(a->sin6_port));
+  } else if (ss.ss_family == AF_UNIX) {
+    peer_is_unix = true;
+    auto* a = reinterpret_cast<sockaddr_un*>(&ss);
+    peer = len > offsetof(sockaddr_un, sun_path) ? a->sun_path : "";
+    peer_ip = peer;
+  }
+}
+
+std::shared_ptr<IOStream> IOStream::connect(IOLoop* loop, const std::string& host, int port,
+                                            DoneCallback cb, int* status) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  std::string service = std::to_string(port);
+  int r = getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
+  if (r != 0 || !res) {
+    *status = fail(kNotFound, "cannot resolve host '" + host + "': " + gai_strerror(r));
+    return nullptr;
+  }
+  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    int e = errno;
+    freeaddrinfo(res);
+    set_error_errno("socket", e);
+    *status = status_from_errno(e);
+    return nullptr;
+  }
+  r = ::connect(fd, res->ai_addr, res->ai_addrlen);
+  int e = errno;
+  freeaddrinfo(res);
+  if (r != 0 && e != EINPROGRESS) {
+    ::close(fd);
+    set_error_errno("connect", e);
+    *status = kIO;
+    return nullptr;
+  }
+  auto s = std::shared_ptr<IOStream>(new IOStream(loop, fd));
+  s->connecting_ = true;
+  s->connect_cb_ = std::move(cb);
+  s->update_events();
+  *status = kOk;
+  return s;
+}
+
+void IOStream::update_events() {
+  if (closed_ || !loop_ || fd_ < 0) return;
+  short want = 0;
+  if (connecting_) {
+    want = EV_WRITE;
+  } else {
+    if (!reading_paused_ && !eof_) want |= EV_READ;
+    if (wpending_ > 0) want |= EV_WRITE;
+  }
+  if (want == ev_mask_ && ev_added_) return;
+  if (ev_added_) event_del(&ev_);
+  ev_added_ = false;
+  ev_mask_ = want;
+  if (want) {
+    event_assign(&ev_, loop_->base(), fd_, want | EV_PERSIST, &IOStream::on_event, this);
+    event_add(&ev_, nullptr);
+    ev_added_ = true;
+  }
+}
+
+void IOStream::on_event(evutil_socket_t, short what, void* arg) {
+  auto* s = static_cast<IOStream*>(arg);
+  auto self = s->shared_from_this();
+  if (s->connecting_) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(s->fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    s->connecting_ = false;
+    DoneCallback cb = std::move(s->connect_cb_);
+    s->connect_cb_ = nullptr;
+    if (err != 0) {
+      set_error_errno("connect", err);
+      s->close(kIO);
+      if (cb) cb(kIO);
+      return;
+    }
+    s->fill_peer();
+    s->update_events();
+    if (cb) cb(kOk);
+    return;
+  }
+  if ((what & EV_WRITE) && !s->closed_) s->handle_write();
+  if ((what & EV_READ) && !s->closed_) s->handle_read();
+}
+
+void IOStream::handle_read() {
+  bool got_eof = false;
+  for (int i = 0; i < 8; i++) {
+    size_t avail = 0;
+    char* p = rbuf_.prepare(loop_, 4096, &avail);
+    if (!p || avail == 0) {
+      close(kNoMem);
+      return;
+    }
+    ssize_t n = recv(fd_, p, avail, 0);
+    if (n > 0) {
+      rbuf_.commit(size_t(n));
+      if (lingering_) rbuf_.consume(rbuf_.size());
+      if (size_t(n) < avail) break;
+      continue;
+    }
+    if (n == 0) {
+      got_eof = true;
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    set_error_errno("recv", errno);
+    if (lingering_) {
+      close(0);
+      return;
+    }
+    // Deliver what we have to a raw reader before failing.
+    close(kIO);
+    return;
+  }
+  if (lingering_) {
+    if (got_eof) close(0);
+    return;
+  }
+  if (rbuf_.size() > max_buffer_size_) {
+    set_error("read buffer exceeded max_buffer_size");
+    fail_read(kTooBig);
+    close(kTooBig);
+    return;
+  }
+  if (got_eof) {
+    eof_ = true;
+    update_events();
+  }
+  if (raw_handler_) {
+    auto h = raw_handler_;  // the handler may replace itself
+    if (!rbuf_.empty() || !got_eof) h(kData);
+    if (got_eof && !closed_ && raw_handler_) raw_handler_(kEof);
+    return;
+  }
+  if (mode_ != kNone) try_complete_read();
+  if (eof_ && !closed_) {
+    if (mode_ != kNone) fail_read(kClosed);
+    close(0);
+  }
+}
+
+bool IOStream::try_complete_read() {
+  if (mode_ == kNone || closed_) return false;
+  const char* d = rbuf_.data();
+  size_t n = rbuf_.size();
+  switch (mode_) {
+    case kUntil: {
+      size_t dl = delim_.size();
+      if (n >= dl) {
+        size_t from = std::min(scan_from_, n);
+        const char* hit = nullptr;
+        if (dl == 1) {
+          hit = static_cast<const char*>(memchr(d + from, delim_[0], n - from));
+        } else {
+          hit = static_cast<const char*>(memmem(d + from, n - from, delim_.data(), dl));
+        }
+        if (hit) {
+          size_t len = size_t(hit - d) + dl;
+          if (max_bytes_ && len > max_bytes_) {
+            set_error("delimiter not found within max_bytes");
+            fail_read(kTooBig);
+            close(kTooBig);
+            return true;
+          }
+          finish_read(kOk, std::string_view(d, len), len);
+          return true;
+        }
+        scan_from_ = n - dl + 1;
+      }
+      if (max_bytes_ && n >= max_bytes_) {
+        set_error("delimiter not found within max_bytes");
+        fail_read(kTooBig);
+        close(kTooBig);
+        return true;
+      }
+      return false;
+    }
+    case kBytes:
+      if (n >= want_) {
+        finish_read(kOk, std::string_view(d, want_), want_);
+        return true;
+      }
+      if (partial_ && n > 0) {
+        finish_read(kOk, std::string_view(d, n), n);
+        return true;
+      }
+      return false;
+    case kUntilClose:
+      if (eof_) {
+        finish_read(kOk, std::string_view(d, n), n);
+        return true;
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+void IOStream::finish_read(int status, std::string_view data, size_t consume) {
+  ReadCallback cb = std::move(read_cb_);
+  read_cb_ = nullptr;
+  mode_ = kNone;
+  // The bytes stay in place until the next read into the buffer, which
+  // cannot happen inside cb: consume first so cb may start a new read.
+  rbuf_.consume(consume);
+  if (cb) cb(status, data);
+}
+
+void IOStream::fail_read(int status) {
+  if (mode_ == kNone) return;
+  ReadCallback cb = std::move(read_cb_);
+  read_cb_ = nullptr;
+  mode_ = kNone;
+  std::string_view data(rbuf_.data(), rbuf_.size());
+  if (cb) cb(status, data);
+}
+
+int IOStream::read_until(std::string delim, size_t max_bytes, ReadCallback cb) {
+  if (closed_ || !loop_) return fail(kClosed, "stream is closed");
+  if (delim.empty()) return fail(kInval, "empty delimiter");
+  if (mode_ != kNone || raw_handler_) return fail(kState, "a read is already pending");
+  mode_ = kUntil;
+  delim_ = std::move(delim);
+  max_bytes_ = max_bytes;
+  scan_from_ = 0;
+  read_cb_ = std::move(cb);
+  auto self = shared_from_this();
+  // Never complete inside the registering call (Tornado resolves a future).
+  loop_->add_callback([self] {
+    if (!self->try_complete_read() && self->eof_ && self->mode_ != kNone) {
+      self->fail_read(kClosed);
+      self->close(0);
+    }
+  });
+  return kOk;
+}
+
+int IOStream::read_bytes(size_t n, bool partial, ReadCallback cb) {
+  if (closed_ || !loop_) return fail(kClosed, "stream is closed");
+  if (n == 0) return fail(kInval, "read_bytes of 0 bytes");
+  if (mode_ != kNone || raw_handler_) return fail(kState, "a read is already pending");
+  if (n > max_buffer_size_) return fail(kTooBig, "read_bytes larger than max_buffer_size");
+  mode_ = kBytes;
+  want_ = n;
+  partial_ = partial;
+  read_cb_ = std::move(cb);
+  auto self = shared_from_this();
+  loop_->add_callback([self] {
+    if (!self->try_complete_read() && self->eof_ && self->mode_ != kNone) {
+      self->fail_read(kClosed);
+      self->close(0);
+    }
+  });
+  return kOk;
+}
+
+int IOStream::read_until_close(ReadCallback cb) {
+  if (closed_ || !loop_) return fail(kClosed, "stream is closed");
+  if (mode_ != kNone || raw_handler_) return fail(kState, "a read is already pending");
+  mode_ = kUntilClose;
+  read_cb_ = std::move(cb);
+  auto self = shared_from_this();
+  loop_->add_callback([self] {
+    if (self->try_complete_read() && self->eof_) self->close(0);
+  });
+  return kOk;
+}
+
+void IOStream::set_read_handler(std::function<void(int)> h) {
+  raw_handler_ = std::move(h);
+  update_events();
+}
+
+void IOStream::pause_reading() {
+  if (reading_paused_) return;
+  reading_paused_ = true;
+  update_events();
+}
+
+void IOStream::resume_reading() {
+  if (!reading_paused_) return;
+  reading_paused_ = false;
+  update_events();
+}
+
+int IOStream::write(const char* data, size_t len, DoneCallback cb) {
+  iovec iov{const_cast<char*>(data), len};
+  return writev(&iov, 1, std::move(cb));
+}
+
+int IOStream::writev(const struct iovec* iov, int n, DoneCallback cb) {
+  if (closed_ || !loop_) return fail(kClosed, "stream is closed");
+  if (lingering_ || close_after_write_) return fail(kClosed, "stream is closing");
+  size_t total = 0;
+  for (int i = 0; i < n; i++) total += iov[i].iov_len;
+  if (wmax_ && wpending_ + total > wmax_) {
+    return fail(kBusy, "write buffer full (max_write_buffer_size)");
+  }
+  size_t written = 0;
+  if (wpending_ == 0 && !connecting_ && total > 0) {
+    ssize_t r;
+    do {
+      r = ::writev(fd_, iov, n > IOV_MAX ? IOV_MAX : n);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        int e = errno;
+        set_error_errno("write", e);
+        wqueued_total_ += total;
+        if (cb) wcbs_.emplace_back(wqueued_total_, std::move(cb));
+        close(e == EPIPE || e == ECONNRESET ? kIO : status_from_errno(e));
+        return kOk;
+      }
+    } else {
+      written = size_t(r);
+    }
+  }
+  return queue_remainder(iov, n, written, std::move(cb));
+}
+
+int IOStream::queue_remainder(const struct iovec* iov, int n, size_t skip, DoneCallback cb) {
+  size_t total = 0;
+  for (int i = 0; i < n; i++) total += iov[i].iov_len;
+  wqueued_total_ += total;
+  wdone_total_ += skip;
+  if (skip < total) {
+    std::string rest;
+    rest.reserve(total - skip);
+    for (int i = 0; i < n; i++) {
+      size_t l = iov[i].iov_len;
+      const char* p = static_cast<const char*>(iov[i].iov_base);
+      if (skip >= l) {
+        skip -= l;
+        continue;
+      }
+      rest.append(p + skip, l - skip);
+      skip = 0;
+    }
+    wpending_ += rest.size();
+    wbuf_.push_back(std::move(rest));
+    if (whigh_ && wpending_ > whigh_) above_high_ = true;
+    update_events();
+  }
+  if (cb) {
+    wcbs_.emplace_back(wqueued_total_, std::move(cb));
+    if (wpending_ == 0) {
+      auto self = shared_from_this();
+      loop_->add_callback([self] { self->run_write_callbacks(); });
+    }
+  }
+  return kOk;
+}
+
+void IOStream::handle_write() {
+  while (wpending_ > 0) {
+    iovec iov[64];
+    int n = 0;
+    size_t off = wfront_off_;
+    for (auto it = wbuf_.begin(); it != wbuf_.end() && n < 64; ++it) {
+      iov[n].iov_base = const_cast<char*>(it->data()) + off;
+      iov[n].iov_len = it->size() - off;
+      off = 0;
+      n++;
+    }
+    ssize_t r = ::writev(fd_, iov, n);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      int e = errno;
+      set_error_errno("write", e);
+      close(e == EPIPE || e == ECONNRESET ? kIO : status_from_errno(e));
+      return;
+    }
+    size_t left = size_t(r);
+    wpending_ -= left;
+    wdone_total_ += left;
+    while (left > 0) {
+      std::string& f = wbuf_.front();
+      size_t avail = f.size() - wfront_off_;
+      if (left >= avail) {
+        left -= avail;
+        wbuf_.pop_front();
+        wfront_off_ = 0;
+      } else {
+        wfront_off_ += left;
+        left = 0;
+      }
+    }
+    if (size_t(r) == 0) break;
+  }
+  auto self = shared_from_this();
+  if (above_high_ && wpending_ <= wlow_) {
+    above_high_ = false;
+    if (on_drain_) on_drain_();
+  }
+  run_write_callbacks();
+  if (closed_) return;
+  if (wpending_ == 0) {
+    update_events();
+    if (close_after_write_) close_after_write(linger_ms_);
+  }
+}
+
+void IOStream::run_write_callbacks() {
+  while (!wcbs_.empty() && wcbs_.front().first <= wdone_total_) {
+    DoneCallback cb = std::move(wcbs_.front().second);
+    wcbs_.pop_front();
+    if (cb) cb(kOk);
+  }
+}
+
+void IOStream::fail_writes(int status) {
+  auto cbs = std::move(wcbs_);
+  wcbs_.clear();
+  for (auto& p : cbs) {
+    if (p.second) p.second(status);
+  }
+}
+
+void IOStream::close(int error) {
+  if (closed_) return;
+  closed_ = true;
+  if (error_ == 0) error_ = error;
+  if (ev_added_ && loop_) event_del(&ev_);
+  ev_added_ = false;
+  if (linger_ev_) {
+    event_free(linger_ev_);
+    linger_ev_ = nullptr;
+  }
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  wbuf_.clear();
+  wpending_ = 0;
+  raw_handler_ = nullptr;
+  int st = error ? error : kClosed;
+  ReadCallback rcb;
+  if (mode_ != kNone) {
+    rcb = std::move(read_cb_);
+    read_cb_ = nullptr;
+    mode_ = kNone;
+  }
+  auto wcbs = std::move(wcbs_);
+  wcbs_.clear();
+  DoneCallback ccb = std::move(close_cb_);
+  close_cb_ = nullptr;
+  DoneCallback conn_cb = std::move(connect_cb_);
+  connect_cb_ = nullptr;
+  if (!rcb && wcbs.empty() && !ccb && !conn_cb) return;
+  auto self = shared_from_this();
+  auto run = [self, rcb = std::move(rcb), wcbs = std::move(wcbs), ccb = std::move(ccb),
+              conn_cb = std::move(conn_cb), st, error]() mutable {
+    if (conn_cb) conn_cb(st);
+    if (rcb) rcb(kClosed, std::string_view(self->rbuf_.data(), self->rbuf_.size()));
+    for (auto& p : wcbs)
+      if (p.second) p.second(st);
+    if (ccb) ccb(error);
+  };
+  if (loop_) loop_->add_callback(std::move(run));
+  else run();
+}
+
+void IOStream::close_after_write(int linger_ms) {
+  if (closed_) return;
+  linger_ms_ = linger_ms;
+  if (wpending_ > 0) {
+    close_after_write_ = true;
+    return;
+  }
+  close_after_write_ = false;
+  if (linger_ms <= 0 || !loop_) {
+    close(0);
+    return;
+  }
+  // Half-close and drain what the client still sends, then close.
+  shutdown(fd_, SHUT_WR);
+  lingering_ = true;
+  raw_handler_ = nullptr;
+  rbuf_.consume(rbuf_.size());
+  reading_paused_ = false;
+  eof_ = false;
+  linger_ev_ = evtimer_new(loop_->base(), &IOStream::on_linger_timeout, this);
+  timeval tv{linger_ms / 1000, (linger_ms % 1000) * 1000};
+  if (linger_ev_) evtimer_add(linger_ev_, &tv);
+  update_events();
+}
+
+void IOStream::on_linger_timeout(evutil_socket_t, short, void* arg) {
+  auto* s = static_cast<IOStream*>(arg);
+  auto self = s->shared_from_this();
+  s->close(0);
+}
+
+void IOStream::set_nodelay(bool on) {
+  if (fd_ < 0 || peer_is_unix) return;
+  int v = on ? 1 : 0;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v);
+}
+
+int IOStream::set_write_limits(size_t max_bytes, size_t high, size_t low, Callback on_drain) {
+  if (low > high) return fail(kInval, "low watermark above high watermark");
+  if (max_bytes && high > max_bytes) return fail(kInval, "high watermark above max_bytes");
+  wmax_ = max_bytes;
+  whigh_ = high;
+  wlow_ = low;
+  on_drain_ = std::move(on_drain);
+  above_high_ = whigh_ && wpending_ > whigh_;
+  return kOk;
+}
+
+void IOStream::loop_closing() {
+  close(kClosed);
+  if (linger_ev_) {
+    event_free(linger_ev_);
+    linger_ev_ = nullptr;
+  }
+  rbuf_.consume(rbuf_.size());
+  rbuf_.release(nullptr);
+  loop_ = nullptr;
+}
+
+}  // namespace squall

@@ -1,0 +1,156 @@
+// Counterpart of tornado/iostream.py (BaseIOStream / IOStream): buffered,
+// non-blocking reads (read_until, read_bytes, read_until_close) and eager
+// writes on a socket, with bounded read and write buffers.  Protocol code
+// (HTTP1Connection) may instead take the raw read buffer through
+// set_read_handler and parse it in place.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/ioloop.h"
+
+namespace squall {
+
+// Contiguous read buffer.  Small buffers come from the loop's block pool and
+// go back to it when emptied.
+class ReadBuffer {
+ public:
+  ~ReadBuffer();
+  const char* data() const { return buf_ + start_; }
+  char* mutable_data() { return buf_ + start_; }
+  size_t size() const { return end_ - start_; }
+  bool empty() const { return end_ == start_; }
+  void consume(size_t n);
+  // Ensure at least min_free writable bytes at the tail; returns the tail.
+  char* prepare(IOLoop* loop, size_t min_free, size_t* avail);
+  void commit(size_t n) { end_ += n; }
+  // Return the storage to the pool when empty.
+  void release(IOLoop* loop);
+  size_t capacity() const { return cap_; }
+
+ private:
+  char* buf_ = nullptr;
+  size_t cap_ = 0, start_ = 0, end_ = 0;
+  bool pooled_ = false;
+};
+
+class IOStream : public LoopObject, public std::enable_shared_from_this<IOStream> {
+ public:
+  using ReadCallback = std::function<void(int status, std::string_view data)>;
+  using DoneCallback = std::function<void(int status)>;
+  enum RawEvent { kData = 1, kEof = 2 };
+
+  // Takes ownership of a connected, non-blocking socket.
+  static std::shared_ptr<IOStream> create(IOLoop* loop, int fd);
+  // Client side: connect to host:port; cb(0) once connected.
+  static std::shared_ptr<IOStream> connect(IOLoop* loop, const std::string& host, int port,
+                                           DoneCallback cb, int* status);
+  ~IOStream() override;
+
+  IOLoop* loop() const { return loop_; }
+  int fd() const { return fd_; }
+
+  int read_until(std::string delim, size_t max_bytes, ReadCallback cb);
+  int read_bytes(size_t n, bool partial, ReadCallback cb);
+  int read_until_close(ReadCallback cb);
+
+  // Raw mode: h(kData) after new bytes land in read_buffer(), h(kEof) when the
+  // peer closed its side.  Passing nullptr leaves raw mode.
+  void set_read_handler(std::function<void(int)> h);
+  ReadBuffer& read_buffer() { return rbuf_; }
+  void pause_reading();
+  void resume_reading();
+
+  // Eager write: goes to the kernel now unless older bytes are waiting.
+  int write(const char* data, size_t len, DoneCallback cb = nullptr);
+  int writev(const struct iovec* iov, int n, DoneCallback cb = nullptr);
+  size_t write_buffer_size() const { return wpending_; }
+  bool writing() const { return wpending_ > 0; }
+
+  void set_close_callback(DoneCallback cb) { close_cb_ = std::move(cb); }
+  // Close now: pending reads/writes fail with kClosed, the close callback
+  // runs later on the loop.
+  void close(int error = 0);
+  // Close once everything queued has been written: shut down our side and
+  // drain (discard) what the peer still sends for up to linger_ms, so the
+  // last response is not destroyed by a reset (nginx's lingering close).
+  void close_after_write(int linger_ms = 2000);
+  bool closed() const { return closed_; }
+  int error() const { return error_; }
+
+  void set_nodelay(bool on);
+  void set_max_buffer_size(size_t n) { max_buffer_size_ = n; }
+  int set_write_limits(size_t max_bytes, size_t high, size_t low, Callback on_drain);
+
+  std::string peer;          // "ip:port", "[v6]:port" or unix path
+  std::string peer_ip;       // address only
+  bool peer_is_unix = false;
+
+ private:
+  IOStream(IOLoop* loop, int fd);
+  static void on_event(evutil_socket_t fd, short what, void* arg);
+  static void on_linger_timeout(evutil_socket_t, short, void* arg);
+  void loop_closing() override;
+  void handle_read();
+  void handle_write();
+  void update_events();
+  // Try to satisfy the pending read from the buffer; returns true if done.
+  bool try_complete_read();
+  void finish_read(int status, std::string_view data, size_t consume);
+  void fail_read(int status);
+  void run_write_callbacks();
+  void fail_writes(int status);
+  int queue_remainder(const struct iovec* iov, int n, size_t skip, DoneCallback cb);
+  void fill_peer();
+
+  enum ReadMode { kNone, kUntil, kBytes, kUntilClose };
+
+  IOLoop* loop_;
+  int fd_;
+  struct event ev_;
+  short ev_mask_ = 0;
+  bool ev_added_ = false;
+  bool closed_ = false;
+  bool eof_ = false;
+  bool reading_paused_ = false;
+  bool close_after_write_ = false;
+  bool lingering_ = false;
+  int linger_ms_ = 0;
+  struct event* linger_ev_ = nullptr;
+  int error_ = 0;
+
+  ReadBuffer rbuf_;
+  size_t max_buffer_size_ = 100u * 1024 * 1024;
+  ReadMode mode_ = kNone;
+  std::string delim_;
+  size_t max_bytes_ = 0;
+  size_t want_ = 0;
+  bool partial_ = false;
+  size_t scan_from_ = 0;
+  ReadCallback read_cb_;
+  std::function<void(int)> raw_handler_;
+
+  std::deque<std::string> wbuf_;
+  size_t wfront_off_ = 0;
+  size_t wpending_ = 0;
+  uint64_t wqueued_total_ = 0;
+  uint64_t wdone_total_ = 0;
+  std::deque<std::pair<uint64_t, DoneCallback>> wcbs_;
+  size_t wmax_ = 0, whigh_ = 0, wlow_ = 0;
+  bool above_high_ = false;
+  Callback on_drain_;
+
+  DoneCallback close_cb_;
+  DoneCallback connect_cb_;
+  bool connecting_ = false;
+};
+using IOStreamPtr = std::shared_ptr<IOStream>;
+
+}  // namespace squall

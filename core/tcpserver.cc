@@ -1,0 +1,134 @@
+// Counterpart of tornado/tcpserver.py.
+#include "core/tcpserver.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/status.h"
+
+namespace squall {
+
+TCPServer::TCPServer(IOLoop* loop) : loop_(loop) {}
+
+TCPServer::~TCPServer() {
+  stop();
+  for (int fd : pending_) ::close(fd);
+}
+
+int TCPServer::listen(int port, const std::string& address, int backlog, bool reuse_port) {
+  int r = bind(port, address, AF_UNSPEC, backlog, reuse_port);
+  if (r != kOk) return r;
+  start();
+  return kOk;
+}
+
+int TCPServer::listen_unix(const std::string& path, int mode, int backlog) {
+  if (!loop_) return fail(kClosed, "loop is gone");
+  int fd;
+  int r = bind_unix_socket(path, mode, backlog, &fd);
+  if (r != kOk) return r;
+  unix_paths_.push_back(path);
+  return add_socket(fd);
+}
+
+int TCPServer::bind(int port, const std::string& address, int family, int backlog,
+                    bool reuse_port) {
+  if (!loop_) return fail(kClosed, "loop is gone");
+  return bind_sockets(port, address, family, backlog, reuse_port, &pending_);
+}
+
+void TCPServer::start() {
+  std::vector<int> fds;
+  fds.swap(pending_);
+  add_sockets(fds);
+}
+
+int TCPServer::add_sockets(const std::vector<int>& fds) {
+  for (int fd : fds) {
+    int r = add_socket(fd);
+    if (r != kOk) return r;
+  }
+  return kOk;
+}
+
+int TCPServer::add_socket(int fd) {
+  if (!loop_) return fail(kClosed, "loop is gone");
+  if (fd < 0) return fail(kInval, "invalid file descriptor");
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM)
+    return fail(kInval, "fd is not a stream socket");
+  int acc = 0;
+  len = sizeof acc;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) == 0 && !acc)
+    return fail(kInval, "fd is not listening");
+  int fl = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  fds_.push_back(fd);
+  handlers_.push_back(std::make_unique<AcceptHandler>(loop_, fd, [this](int c) { on_connection(c); }));
+  if (accepting_paused_) handlers_.back()->pause();
+  return kOk;
+}
+
+void TCPServer::on_connection(int fd) {
+  if (!loop_) {
+    ::close(fd);
+    return;
+  }
+  auto stream = IOStream::create(loop_, fd);
+  handle_stream(std::move(stream));
+}
+
+void TCPServer::stop() {
+  for (auto& h : handlers_) h->remove();
+  if (loop_ && !handlers_.empty()) {
+    // The accept loop may be on the stack (stop from handle_stream): free the
+    // handlers on the next iteration.
+    auto* hs = new std::vector<std::unique_ptr<AcceptHandler>>(std::move(handlers_));
+    loop_->add_callback([hs] { delete hs; });
+  }
+  handlers_.clear();
+  for (int fd : fds_) ::close(fd);
+  fds_.clear();
+  for (auto& p : unix_paths_) unlink(p.c_str());
+  unix_paths_.clear();
+}
+
+void TCPServer::orphan() {
+  handlers_.clear();
+  for (int fd : fds_) ::close(fd);
+  fds_.clear();
+  loop_ = nullptr;
+}
+
+int TCPServer::port() const {
+  for (int fd : fds_) {
+    int p = socket_port(fd);
+    if (p) return p;
+  }
+  for (int fd : pending_) {
+    int p = socket_port(fd);
+    if (p) return p;
+  }
+  return 0;
+}
+
+void TCPServer::pause_accepting() {
+  accepting_paused_ = true;
+  for (auto& h : handlers_) h->pause();
+}
+
+void TCPServer::resume_accepting() {
+  accepting_paused_ = false;
+  for (auto& h : handlers_) h->resume();
+}
+
+uint64_t TCPServer::accept_pauses() const {
+  uint64_t n = 0;
+  for (auto& h : handlers_) n += h->pauses();
+  return n;
+}
+
+}  // namespace squall

@@ -1,0 +1,58 @@
+// Counterpart of tornado/tcpserver.py: TCPServer with listen, bind + start,
+// add_sockets, add_socket (a socket opened elsewhere), stop and an
+// overridable handle_stream.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/iostream.h"
+#include "core/netutil.h"
+
+namespace squall {
+
+class TCPServer {
+ public:
+  explicit TCPServer(IOLoop* loop);
+  virtual ~TCPServer();
+  TCPServer(const TCPServer&) = delete;
+  TCPServer& operator=(const TCPServer&) = delete;
+
+  // bind + start in one call (Tornado's listen).
+  int listen(int port, const std::string& address, int backlog = 128, bool reuse_port = false);
+  int listen_unix(const std::string& path, int mode, int backlog = 128);
+  // Tornado's bind() collects sockets, start() begins accepting.
+  int bind(int port, const std::string& address, int family, int backlog, bool reuse_port);
+  void start();
+  // Accept on already-listening sockets (ownership passes to the server).
+  int add_sockets(const std::vector<int>& fds);
+  int add_socket(int fd);
+  // Stop accepting and close the listening sockets.
+  void stop();
+  int port() const;
+  IOLoop* loop() const { return loop_; }
+
+  // Max-connections support: pause/resume every accept handler.
+  void pause_accepting();
+  void resume_accepting();
+  uint64_t accept_pauses() const;
+
+ protected:
+  // Called for each accepted connection (Tornado's handle_stream).
+  virtual void handle_stream(IOStreamPtr stream) = 0;
+  // The loop is gone: forget it.
+  void orphan();
+
+ private:
+  void on_connection(int fd);
+
+  IOLoop* loop_;
+  std::vector<int> pending_;  // bound, not started
+  std::vector<std::unique_ptr<AcceptHandler>> handlers_;
+  std::vector<int> fds_;
+  std::vector<std::string> unix_paths_;
+  bool accepting_paused_ = false;
+};
+
+}  // namespace squall
