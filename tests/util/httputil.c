@@ -781,3 +781,52 @@ int hu_check_reject(uint16_t port, const char *label, const void *raw,
   hu_close(&c);
   return ok ? 0 : -1;
 }
+
+void hu_echo_handler(hu_server *s, squall_request *req) {
+  const void *data = NULL;
+  size_t len = 0;
+  (void)s;
+  if (squall_request_body(req, &data, &len) != 0) len = 0;
+  squall_respond(req, 200, "application/octet-stream", SQUALL_NTS, data, len);
+}
+
+struct respond_later {
+  squall_request *req;
+  int delay_ms;
+  int status;
+  char *body;
+  size_t len;
+};
+
+static void *respond_later_thread(void *arg) {
+  struct respond_later *r = arg;
+  hu_sleep_ms(r->delay_ms);
+  squall_respond(r->req, r->status, "text/plain", SQUALL_NTS, r->body, r->len);
+  free(r->body);
+  free(r);
+  return NULL;
+}
+
+int hu_respond_later(squall_request *req, int delay_ms, int status,
+                     const char *body, size_t len) {
+  struct respond_later *r = calloc(1, sizeof *r);
+  pthread_t t;
+  pthread_attr_t attr;
+  if (!r) return -1;
+  r->req = req;
+  r->delay_ms = delay_ms;
+  r->status = status;
+  r->body = malloc(len + 1);
+  memcpy(r->body, body, len);
+  r->len = len;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  int rc = pthread_create(&t, &attr, respond_later_thread, r);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    free(r->body);
+    free(r);
+    return -1;
+  }
+  return 0;
+}

@@ -123,6 +123,13 @@ int hu_server_run_on_loop(hu_server *s, void (*fn)(void *), void *arg);
 /* The default handler: 200 text/plain "METHOD URI BODYLEN\n". */
 void hu_default_handler(hu_server *s, squall_request *req);
 
+/* Echo handler: 200 application/octet-stream with the request body. */
+void hu_echo_handler(hu_server *s, squall_request *req);
+/* Respond (status, text/plain, body) from a new detached thread after
+ * delay_ms.  0 or -1 if the thread could not start. */
+int hu_respond_later(squall_request *req, int delay_ms, int status,
+                     const char *body, size_t len);
+
 /* Copy a request field / header into out as a C string (truncated).
  * Return the squall code. */
 int hu_req_field(const squall_request *req, int field, char *out,
