@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Build and run the Rust binding's tests (all features) against a squall
+# build tree.  ctest runs this as "bindings.rust" with SQUALL_BUILD_DIR and
+# SQUALL_SOURCE_DIR set; by hand it defaults to ../../build.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+build="${SQUALL_BUILD_DIR:-$here/../../build}"
+build="$(cd "$build" && pwd)"
+export SQUALL_SOURCE_DIR="${SQUALL_SOURCE_DIR:-$(cd "$here/../.." && pwd)}"
+
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "bindings/rust: cargo not found (install Rust >= 1.85 with rustup)" >&2
+  exit 1
+fi
+if [ ! -e "$build/libsquall.so" ]; then
+  echo "bindings/rust: $build/libsquall.so not found; build squall first" >&2
+  exit 1
+fi
+
+export SQUALL_LIB_DIR="$build"
+export LD_LIBRARY_PATH="$build${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# Keep compile time and memory modest on small CI machines.
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export CARGO_INCREMENTAL=0
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$here/target}"
+
+cd "$here"
+cargo --version
+cargo test --locked --workspace --all-features -- --test-threads="${RUST_TEST_THREADS:-4}"
