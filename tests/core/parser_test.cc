@@ -11,11 +11,12 @@
 #include <string_view>
 #include <vector>
 
+#include "core/http/parser.h"
+
+// cmocka last: its fail() macro collides with std::basic_ios::fail.
 extern "C" {
 #include <cmocka.h>
 }
-
-#include "core/http/parser.h"
 
 using squall::http::ChunkedDecoder;
 using squall::http::ParseError;
