@@ -45,7 +45,15 @@ IOLoop::IOLoop() {
   }
   event_assign(&wake_ev_, base_, wake_fd_, EV_READ | EV_PERSIST, &IOLoop::on_wake, this);
   event_add(&wake_ev_, nullptr);
+  token_ = std::make_shared<Token>();
+  token_->loop = this;
   if (!tl_current) tl_current = this;
+}
+
+bool IOLoop::post(const std::shared_ptr<Token>& t, Callback cb) {
+  std::lock_guard<std::mutex> lk(t->mu);
+  if (!t->loop) return false;
+  return t->loop->add_callback_threadsafe(std::move(cb));
 }
 
 IOLoop::~IOLoop() {
@@ -198,6 +206,10 @@ void IOLoop::drain_callbacks() {
 
 void IOLoop::close() {
   if (closed_) return;
+  if (token_) {
+    std::lock_guard<std::mutex> lk(token_->mu);
+    token_->loop = nullptr;
+  }
   closing_.store(true, std::memory_order_release);
   // Run what is queued (exactly-once promise of call_soon); callbacks queued
   // by these run too, until the queue is empty.

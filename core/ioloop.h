@@ -135,6 +135,16 @@ class IOLoop {
   char* take_block();
   void give_block(char* b);
 
+  // A handle other threads may keep to reach this loop safely after it is
+  // gone: post() fails once the loop closed.
+  struct Token {
+    std::mutex mu;
+    IOLoop* loop = nullptr;
+  };
+  const std::shared_ptr<Token>& token() const { return token_; }
+  // Any thread: queue cb on the token's loop; false if the loop is gone.
+  static bool post(const std::shared_ptr<Token>& t, Callback cb);
+
   // Opaque slot for the C facade (squall_loop back pointer).
   void* user_data = nullptr;
 
@@ -158,6 +168,7 @@ class IOLoop {
   int64_t date_sec_ = -1;
   char date_[40] = {0};
   std::vector<char*> free_blocks_;
+  std::shared_ptr<Token> token_;
   char scratch_[64 * 1024];
 };
 

@@ -1,0 +1,251 @@
+// squall_server_*: the C face of core/http/server -- the application side
+// delegate (Tornado's _CallableAdapter) calling the C handler and hooks.
+#include "capi/guard.h"
+#include "capi/handles.h"
+#include "core/http/connection.h"
+#include "core/http/server.h"
+
+using namespace squall;
+using capi::guard;
+
+namespace squall::capi {
+const http::HTTPConfig& config_of(const squall_config* cfg);
+}
+
+namespace {
+
+template <class Fn>
+struct Hook {
+  Fn fn = nullptr;
+  void* ud = nullptr;
+  squall_release_fn release = nullptr;
+  void set(Fn f, void* u, squall_release_fn r) {
+    clear();
+    fn = f;
+    ud = u;
+    release = r;
+  }
+  void clear() {
+    auto r = release;
+    void* u = ud;
+    fn = nullptr;
+    release = nullptr;
+    ud = nullptr;
+    if (r) r(u);
+  }
+};
+
+class CServer : public http::ServerDelegate, public LoopObject {
+ public:
+  CServer(IOLoop* loop, http::HTTPConfig cfg, squall_handler_fn h, void* ud, squall_release_fn rel)
+      : srv_(std::make_unique<http::HTTPServer>(loop, std::move(cfg), this)) {
+    handler_.fn = h;
+    handler_.ud = ud;
+    handler_.release = rel;
+    loop->register_object(this);
+  }
+  ~CServer() override {
+    if (srv_ && srv_->loop()) srv_->loop()->unregister_object(this);
+  }
+  http::HTTPServer* srv() { return srv_.get(); }
+
+  bool has_headers_hook() const override { return headers_.fn != nullptr; }
+  void on_headers(http::Request* req) override {
+    if (headers_.fn) headers_.fn(reinterpret_cast<squall_request*>(req), headers_.ud);
+  }
+  void on_request(http::Request* req) override {
+    if (handler_.fn) {
+      handler_.fn(reinterpret_cast<squall_request*>(req), handler_.ud);
+    } else {
+      // Server being freed: answer rather than leak the request.
+      req->conn->set_status(503, {});
+      req->conn->finish();
+    }
+  }
+  bool has_access_hook() const override { return access_.fn != nullptr; }
+  void on_access(const http::Request& r, int status, uint64_t bytes, uint64_t dur,
+                 std::string_view peer) override {
+    access_.fn(r.head.method.data(), r.head.method.size(), r.head.target.data(),
+               r.head.target.size(), status, bytes, dur, peer.data(), peer.size(), access_.ud);
+  }
+  bool has_error_hook() const override { return error_.fn != nullptr; }
+  void on_error(int kind, int status, std::string_view msg, std::string_view peer) override {
+    error_.fn(kind, status, msg.data(), msg.size(), peer.data(), peer.size(), error_.ud);
+  }
+  void loop_closing() override {
+    srv_->orphan_server();
+    release_all();
+  }
+  void release_all() {
+    handler_.clear();
+    headers_.clear();
+    access_.clear();
+    error_.clear();
+  }
+
+  Hook<squall_handler_fn> handler_, headers_;
+  Hook<squall_access_fn> access_;
+  Hook<squall_error_hook_fn> error_;
+  bool freed = false;
+
+ private:
+  std::unique_ptr<http::HTTPServer> srv_;
+};
+
+}  // namespace
+
+struct squall_server {
+  CServer* c;
+};
+
+static int check_server(const squall_server* s) {
+  if (!s) return fail(kInval, "server is NULL");
+  IOLoop* l = s->c->srv()->loop();
+  if (!l) return fail(kClosed, "the server's loop is gone");
+  return capi::check_loop(l);
+}
+
+extern "C" {
+
+SQUALL_API int squall_server_new(squall_server** out, squall_loop* loop, const squall_config* cfg,
+                                 squall_handler_fn handler, void* user_data,
+                                 squall_release_fn release) {
+  if (out) *out = nullptr;
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(out && loop && handler, "out, loop and handler are required");
+    if (int r = capi::check_loop(&loop->loop)) return r;
+    http::HTTPConfig c = cfg ? capi::config_of(cfg) : http::HTTPConfig();
+    *out = new squall_server{new CServer(&loop->loop, std::move(c), handler, user_data, release)};
+    return kOk;
+  });
+}
+
+SQUALL_API int squall_server_set_headers_hook(squall_server* srv, squall_handler_fn fn,
+                                              void* user_data, squall_release_fn release) {
+  return guard([&]() -> int {
+    if (int r = check_server(srv)) return r;
+    srv->c->headers_.set(fn, user_data, release);
+    return kOk;
+  });
+}
+
+SQUALL_API int squall_server_set_access_hook(squall_server* srv, squall_access_fn fn,
+                                             void* user_data, squall_release_fn release) {
+  return guard([&]() -> int {
+    if (int r = check_server(srv)) return r;
+    srv->c->access_.set(fn, user_data, release);
+    return kOk;
+  });
+}
+
+SQUALL_API int squall_server_set_error_hook(squall_server* srv, squall_error_hook_fn fn,
+                                            void* user_data, squall_release_fn release) {
+  return guard([&]() -> int {
+    if (int r = check_server(srv)) return r;
+    srv->c->error_.set(fn, user_data, release);
+    return kOk;
+  });
+}
+
+SQUALL_API int squall_server_listen(squall_server* srv, const char* host, size_t host_len,
+                                    int port) {
+  return guard([&]() -> int {
+    if (int r = check_server(srv)) return r;
+    SQ_CHECK_ARG(port >= 0 && port <= 65535, "port out of range 0..65535");
+    std::string h = host ? std::string(host, capi::slen(host, host_len)) : std::string();
+    auto* s = srv->c->srv();
+    return s->listen(port, h, s->config().backlog, s->config().reuse_port);
+  });
+}
+
+SQUALL_API int squall_server_listen_unix(squall_server* srv, const char* path, size_t path_len,
+                                         int mode) {
+  return guard([&]() -> int {
+    if (int r = check_server(srv)) return r;
+    SQ_CHECK_ARG(path, "path is NULL");
+    auto* s = srv->c->srv();
+    return s->listen_unix(std::string(path, capi::slen(path, path_len)), mode,
+                          s->config().backlog);
+  });
+}
+
+SQUALL_API int squall_server_add_socket(squall_server* srv, int fd) {
+  return guard([&]() -> int {
+    if (int r = check_server(srv)) return r;
+    return srv->c->srv()->add_socket(fd);
+  });
+}
+
+SQUALL_API int squall_server_port(const squall_server* srv, uint16_t* port) {
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(port, "port is NULL");
+    if (int r = check_server(srv)) return r;
+    *port = uint16_t(srv->c->srv()->port());
+    if (*port == 0) return fail(kNotFound, "no bound TCP socket");
+    return kOk;
+  });
+}
+
+SQUALL_API int squall_server_stop(squall_server* srv) {
+  return guard([&]() -> int {
+    if (int r = check_server(srv)) return r;
+    srv->c->srv()->stop();
+    return kOk;
+  });
+}
+
+SQUALL_API int squall_server_shutdown(squall_server* srv, int64_t grace_ms, squall_done_fn done,
+                                      void* user_data) {
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(srv, "server is NULL");
+    IOLoop* l = srv->c->srv()->loop();
+    if (!l) return fail(kClosed, "the server's loop is gone");
+    CServer* c = srv->c;
+    auto run = [c, grace_ms, done, user_data] {
+      if (c->freed || !c->srv()->loop()) {
+        if (done) done(kClosed, user_data);
+        return;
+      }
+      c->srv()->shutdown(grace_ms, [done, user_data](int st) {
+        if (done) done(st, user_data);
+      });
+    };
+    // Always through the loop: done never runs inside this call.
+    if (!IOLoop::post(l->token(), run)) return fail(kClosed, "the server's loop is gone");
+    return kOk;
+  });
+}
+
+SQUALL_API void squall_server_free(squall_server* srv) {
+  if (!srv) return;
+  capi::guard_void([&] {
+    CServer* c = srv->c;
+    delete srv;
+    c->freed = true;
+    IOLoop* l = c->srv()->loop();
+    if (!l) {
+      c->release_all();
+      delete c;
+      return;
+    }
+    c->srv()->stop();
+    c->srv()->close_all();
+    // Handler calls may be on the stack: release and delete on the loop.
+    c->handler_.fn = nullptr;
+    l->add_callback([c] {
+      c->release_all();
+      delete c;
+    });
+  });
+}
+
+SQUALL_API int squall_server_stats(const squall_server* srv, uint64_t* values, size_t count) {
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(srv && (values || count == 0), "NULL argument");
+    for (size_t i = 0; i < count && i < size_t(SQUALL_STAT_COUNT); i++)
+      values[i] = srv->c->srv()->stat(int(i));
+    return kOk;
+  });
+}
+
+}  // extern "C"
