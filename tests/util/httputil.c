@@ -416,6 +416,7 @@ int hu_fill(hu_conn *c, int timeout_ms) {
   }
   if (n < 0) return -1;
   c->len += (size_t)n;
+  c->total_in += (size_t)n;
   c->buf[c->len] = '\0';
   return (int)n;
 }

@@ -147,6 +147,7 @@ typedef struct hu_conn {
   size_t len;
   size_t cap;
   int eof; /* peer closed (EOF or reset) */
+  size_t total_in; /* bytes received over the connection's life */
 } hu_conn;
 
 typedef struct hu_response {

@@ -1,0 +1,273 @@
+/*
+ * test_http_timeout -- header_timeout, body_timeout (server-wide and per
+ * request from the headers hook) and idle_connection_timeout, with small
+ * millisecond values.  Each test sets the timeout under test to 300 ms and
+ * the others to 60 s, so the connection can only close within the test's
+ * window if the right timer fired.  On a timeout the server may answer 408
+ * or just close: the close is what is asserted (and, if a response came,
+ * that it is a 408).
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "httputil.h"
+
+#define SHORT_MS 300
+#define LONG_MS 60000
+
+static void handler(hu_server *s, squall_request *req) {
+  char path[256];
+  hu_req_field(req, SQUALL_REQ_PATH, path, sizeof path);
+  if (strcmp(path, "/slow") == 0) {
+    /* Longer than every short timeout. */
+    if (hu_respond_later(req, 2 * SHORT_MS + 200, 200, "slow", 4) != 0)
+      squall_respond(req, 500, NULL, 0, NULL, 0);
+  } else {
+    hu_default_handler(s, req);
+  }
+}
+
+static void hook(hu_server *s, squall_request *req) {
+  char path[256];
+  hu_req_field(req, SQUALL_REQ_PATH, path, sizeof path);
+  if (strcmp(path, "/short-body") == 0)
+    squall_request_set_body_timeout(req, SHORT_MS);
+}
+
+static hu_server *start(int64_t header_ms, int64_t body_ms, int64_t idle_ms) {
+  hu_server *s = hu_server_new();
+  assert_non_null(s);
+  s->handler = handler;
+  s->headers_hook = hook;
+  s->want_error_hook = 1;
+  assert_int_equal(
+      squall_config_set_int(s->cfg, SQUALL_OPT_HEADER_TIMEOUT_MS, header_ms), 0);
+  assert_int_equal(
+      squall_config_set_int(s->cfg, SQUALL_OPT_BODY_TIMEOUT_MS, body_ms), 0);
+  assert_int_equal(
+      squall_config_set_int(s->cfg, SQUALL_OPT_IDLE_TIMEOUT_MS, idle_ms), 0);
+  int64_t v = 0;
+  assert_int_equal(
+      squall_config_get_int(s->cfg, SQUALL_OPT_HEADER_TIMEOUT_MS, &v), 0);
+  assert_int_equal(v, header_ms);
+  assert_int_equal(hu_server_start(s), 0);
+  return s;
+}
+
+static void stop(hu_server *s) {
+  assert_int_equal(hu_server_stop(s), 0);
+  hu_server_free(s);
+}
+
+/* Wait for the close; whatever arrived before it must be nothing or one
+ * 408 response.  Returns ms from t0 to the close. */
+static int64_t expect_timeout_close(hu_conn *c, int64_t t0) {
+  int closed = hu_wait_closed(c, HU_CLOSE_TIMEOUT_MS);
+  int64_t at = hu_now_ms() - t0;
+  if (!closed) fprintf(stderr, "still open %lld ms later\n", (long long)at);
+  assert_true(closed);
+  if (c->len > 0) {
+    hu_response r;
+    int rc = hu_read_response(c, &r, 0, 100);
+    if (rc != HU_OK) hu_print_escaped("unexpected bytes: ", c->buf, c->len);
+    assert_int_equal(rc, HU_OK);
+    assert_int_equal(r.status, 408);
+    hu_response_free(&r);
+  }
+  return at;
+}
+
+static void expect_timeout_reported(hu_server *s, uint64_t n) {
+  assert_true(hu_server_wait_stat(s, SQUALL_STAT_TIMEOUTS, n, HU_TIMEOUT_MS) >= n);
+  assert_true(hu_server_wait_errors(s, 1, HU_TIMEOUT_MS) >= 1);
+  pthread_mutex_lock(&s->mu);
+  int kind = s->errors[0].kind;
+  pthread_mutex_unlock(&s->mu);
+  assert_int_equal(kind, SQUALL_ERRKIND_TIMEOUT);
+}
+
+static void test_http_timeout__header_partial(void **state) {
+  hu_server *s = start(SHORT_MS, LONG_MS, LONG_MS);
+  hu_conn c;
+  int64_t t0 = hu_now_ms();
+  assert_int_equal(hu_connect(&c, s->port), 0);
+  hu_send_str(&c, "GET / HTTP/1.1\r\nHost: a\r\n");
+  int64_t at = expect_timeout_close(&c, t0);
+  assert_true(at >= SHORT_MS - 50);
+  hu_close(&c);
+  expect_timeout_reported(s, 1);
+  assert_int_equal(hu_server_calls(s), 0);
+  stop(s);
+}
+
+/* The header timeout bounds the whole head: trickling a byte at a time
+ * does not keep the connection alive (slowloris). */
+static void test_http_timeout__header_slowloris(void **state) {
+  hu_server *s = start(SHORT_MS, LONG_MS, LONG_MS);
+  hu_conn c;
+  const char *req = "GET /slowloris HTTP/1.1\r\nHost: a\r\nX-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+  int64_t t0 = hu_now_ms();
+  assert_int_equal(hu_connect(&c, s->port), 0);
+  for (size_t i = 0; i < strlen(req) - 4 && !c.eof; i++) {
+    if (hu_send(&c, req + i, 1) != 0) break;
+    hu_fill(&c, 50);
+  }
+  expect_timeout_close(&c, t0);
+  int64_t at = hu_now_ms() - t0;
+  /* ~90 bytes at 50 ms each would take 4.5 s; it must end well before. */
+  assert_true(at < 4000);
+  hu_close(&c);
+  assert_int_equal(hu_server_calls(s), 0);
+  stop(s);
+}
+
+/* A connection that never sends a byte is closed by the header timeout
+ * too (the idle timeout is 60 s here). */
+static void test_http_timeout__header_no_bytes(void **state) {
+  hu_server *s = start(SHORT_MS, LONG_MS, LONG_MS);
+  hu_conn c;
+  int64_t t0 = hu_now_ms();
+  assert_int_equal(hu_connect(&c, s->port), 0);
+  expect_timeout_close(&c, t0);
+  hu_close(&c);
+  stop(s);
+}
+
+/* Once the head is in, the header timer is off: a slow handler is fine. */
+static void test_http_timeout__header_timer_stops_at_head(void **state) {
+  hu_server *s = start(SHORT_MS, LONG_MS, LONG_MS);
+  hu_conn c;
+  hu_response r;
+  assert_int_equal(hu_connect(&c, s->port), 0);
+  hu_send_str(&c, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+  assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(r.body, "slow");
+  hu_response_free(&r);
+  /* Keep-alive, next request promptly. */
+  hu_send_str(&c, "GET /next HTTP/1.1\r\nHost: a\r\n\r\n");
+  assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
+  assert_string_equal(r.body, "GET /next 0\n");
+  hu_response_free(&r);
+  hu_close(&c);
+  assert_int_equal(hu_server_stat(s, SQUALL_STAT_TIMEOUTS), 0);
+  stop(s);
+}
+
+static void test_http_timeout__body(void **state) {
+  hu_server *s = start(LONG_MS, SHORT_MS, LONG_MS);
+  hu_conn c;
+  int64_t t0 = hu_now_ms();
+  assert_int_equal(hu_connect(&c, s->port), 0);
+  hu_send_str(&c, "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n0123456789");
+  int64_t at = expect_timeout_close(&c, t0);
+  assert_true(at >= SHORT_MS - 50);
+  hu_close(&c);
+  expect_timeout_reported(s, 1);
+  /* Trickled chunked body: the timeout bounds the whole body. */
+  assert_int_equal(hu_connect(&c, s->port), 0);
+  t0 = hu_now_ms();
+  hu_send_str(&c, "POST /b HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+  for (int i = 0; i < 100 && !c.eof; i++) {
+    if (hu_send_str(&c, "1\r\nx\r\n") != 0) break;
+    hu_fill(&c, 50);
+  }
+  expect_timeout_close(&c, t0);
+  assert_true(hu_now_ms() - t0 < 4000);
+  hu_close(&c);
+  /* A body that arrives in time is served. */
+  hu_response r;
+  int closed;
+  const char *ok = "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc";
+  assert_int_equal(hu_exchange(s->port, ok, strlen(ok), &r, &closed), HU_OK);
+  assert_string_equal(r.body, "POST /b 3\n");
+  hu_response_free(&r);
+  assert_int_equal(hu_server_calls(s), 1);
+  stop(s);
+}
+
+static void test_http_timeout__body_per_request(void **state) {
+  hu_server *s = start(LONG_MS, LONG_MS, LONG_MS);
+  hu_conn c;
+  int64_t t0 = hu_now_ms();
+  assert_int_equal(hu_connect(&c, s->port), 0);
+  hu_send_str(&c, "POST /short-body HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nab");
+  expect_timeout_close(&c, t0);
+  hu_close(&c);
+  /* Other paths keep the server's 60 s. */
+  assert_int_equal(hu_connect(&c, s->port), 0);
+  hu_send_str(&c, "POST /other HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nab");
+  assert_true(hu_quiet(&c, 2 * SHORT_MS + 200));
+  hu_send_str(&c, "cd");
+  hu_response r;
+  assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
+  assert_string_equal(r.body, "POST /other 4\n");
+  hu_response_free(&r);
+  hu_close(&c);
+  assert_int_equal(hu_server_calls(s), 1);
+  stop(s);
+}
+
+static void test_http_timeout__idle(void **state) {
+  hu_server *s = start(LONG_MS, LONG_MS, SHORT_MS);
+  hu_conn c;
+  hu_response r;
+  assert_int_equal(hu_connect(&c, s->port), 0);
+  hu_send_str(&c, "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n");
+  assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
+  hu_response_free(&r);
+  /* A slow handler does not count as idle. */
+  hu_send_str(&c, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+  assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
+  assert_string_equal(r.body, "slow");
+  hu_response_free(&r);
+  /* Then silence: closed after the idle timeout, without a response. */
+  int64_t t0 = hu_now_ms();
+  int closed = hu_wait_closed(&c, HU_CLOSE_TIMEOUT_MS);
+  int64_t at = hu_now_ms() - t0;
+  assert_true(closed);
+  assert_true(at >= SHORT_MS - 100);
+  assert_int_equal(c.len, 0);
+  hu_close(&c);
+  assert_true(hu_server_wait_stat(s, SQUALL_STAT_TIMEOUTS, 1, HU_TIMEOUT_MS) >= 1);
+  assert_int_equal(hu_server_calls(s), 2);
+  stop(s);
+}
+
+/* Zero disables a timeout. */
+static void test_http_timeout__zero_means_none(void **state) {
+  hu_server *s = start(0, 0, 0);
+  hu_conn c;
+  assert_int_equal(hu_connect(&c, s->port), 0);
+  hu_send_str(&c, "GET / HTTP/1.1\r\n");
+  assert_true(hu_quiet(&c, 800));
+  hu_send_str(&c, "Host: a\r\n\r\n");
+  hu_response r;
+  assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
+  assert_int_equal(r.status, 200);
+  hu_response_free(&r);
+  hu_close(&c);
+  stop(s);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_http_timeout__header_partial),
+      cmocka_unit_test(test_http_timeout__header_slowloris),
+      cmocka_unit_test(test_http_timeout__header_no_bytes),
+      cmocka_unit_test(test_http_timeout__header_timer_stops_at_head),
+      cmocka_unit_test(test_http_timeout__body),
+      cmocka_unit_test(test_http_timeout__body_per_request),
+      cmocka_unit_test(test_http_timeout__idle),
+      cmocka_unit_test(test_http_timeout__zero_means_none),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
