@@ -7,6 +7,10 @@
 #include <array>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace squall::http {
 
 namespace {
@@ -64,8 +68,27 @@ inline bool name_is(std::string_view name, std::string_view lit) {
   return true;
 }
 
-// SWAR: nonzero when some byte of x is below n (n <= 128); exact as an
-// existence test, which is all we ask of it.
+#if defined(__SSE2__)
+// 16 bytes at a time; a set bit marks a byte that stops the scan.
+inline unsigned stop_mask_value(const char* p) {
+  // CTL (0x00-0x1f, signed compare minus the negatives = obs-text) or DEL.
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i ctl = _mm_andnot_si128(_mm_cmplt_epi8(b, _mm_setzero_si128()),
+                                       _mm_cmplt_epi8(b, _mm_set1_epi8(0x20)));
+  const __m128i del = _mm_cmpeq_epi8(b, _mm_set1_epi8(0x7f));
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(ctl, del)));
+}
+inline unsigned stop_mask_target(const char* p) {
+  // Anything below 0x21 or at/above 0x7f (negative as signed bytes).
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i low = _mm_cmplt_epi8(b, _mm_set1_epi8(0x21));
+  const __m128i del = _mm_cmpeq_epi8(b, _mm_set1_epi8(0x7f));
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(low, del)));
+}
+constexpr ptrdiff_t kWide = 16;
+#else
+// SWAR fallback, 8 bytes at a time: nonzero when some byte of x is below n
+// (n <= 128), exact as an existence test; the byte loop then finds it.
 constexpr uint64_t kOnes = 0x0101010101010101ull;
 constexpr uint64_t kHigh = 0x8080808080808080ull;
 inline uint64_t any_below(uint64_t x, uint8_t n) {
@@ -80,25 +103,51 @@ inline uint64_t load8(const char* p) {
   std::memcpy(&x, p, 8);
   return x;
 }
+inline unsigned stop_mask_value(const char* p) {
+  const uint64_t x = load8(p);
+  return (any_below(x, 0x20) | any_equal(x, 0x7f)) != 0;
+}
+inline unsigned stop_mask_target(const char* p) {
+  const uint64_t x = load8(p);
+  return (any_below(x, 0x21) | (x & kHigh) | any_equal(x, 0x7f)) != 0;
+}
+constexpr ptrdiff_t kWide = 8;
+#endif
 
 // Advance over field-value bytes (RFC 9110 5.5: VCHAR, SP, HTAB, obs-text).
-// Eight bytes at a time while none is a CTL; HTAB drops to the byte loop.
 inline const char* scan_value(const char* p, const char* end) {
-  while (end - p >= 8) {
-    const uint64_t x = load8(p);
-    if (any_below(x, 0x20) | any_equal(x, 0x7f)) break;
-    p += 8;
+  for (;;) {
+    while (end - p >= kWide) {
+      const unsigned m = stop_mask_value(p);
+      if (m) {
+#if defined(__SSE2__)
+        p += __builtin_ctz(m);
+        if (*p != '\t') return p;
+        ++p;
+        continue;
+#else
+        break;
+#endif
+      }
+      p += kWide;
+    }
+    while (p < end && has(*p, kValue)) ++p;
+    return p;
   }
-  while (p < end && has(*p, kValue)) ++p;
-  return p;
 }
 
 // Advance over request-target bytes: VCHAR only (no SP, CTL, DEL, >= 0x80).
 inline const char* scan_target(const char* p, const char* end) {
-  while (end - p >= 8) {
-    const uint64_t x = load8(p);
-    if (any_below(x, 0x21) | (x & kHigh) | any_equal(x, 0x7f)) break;
-    p += 8;
+  while (end - p >= kWide) {
+    const unsigned m = stop_mask_target(p);
+    if (m) {
+#if defined(__SSE2__)
+      return p + __builtin_ctz(m);
+#else
+      break;
+#endif
+    }
+    p += kWide;
   }
   while (p < end && has(*p, kTarget)) ++p;
   return p;
@@ -144,14 +193,27 @@ size_t skip_token(std::string_view v, size_t i) {
   return i;
 }
 
+// port = *DIGIT (RFC 3986 3.2.3), at most five of them.
+bool valid_port(std::string_view h, size_t colon, bool port_required) {
+  const size_t digits = h.size() - colon - 1;
+  if (digits > 5 || (digits == 0 && port_required)) return false;
+  for (size_t k = colon + 1; k < h.size(); ++k)
+    if (!is_digit(h[k])) return false;
+  return true;
+}
+
 // uri-host [ ":" port ] (RFC 9112 3.2, RFC 3986 3.2.2).  reg-name excludes
 // ',' although RFC 3986 allows it: a Host with a comma reads as a list of
 // two hosts to intermediaries that split fields on commas (RFC 9110 5.3).
 // No userinfo: '@' is not a host byte (RFC 9110 4.2.4).
 bool valid_host(std::string_view h, bool port_required) {
-  size_t i = 0;
   const size_t n = h.size();
-  if (n && h[0] == '[') {
+  size_t i = 0;
+  // Common case: a plain reg-name or IPv4 address, one lookup per byte.
+  while (i < n && has(h[i], kHost)) ++i;
+  if (i == n) return n > 0 && !port_required;
+  if (h[i] == ':') return i > 0 && valid_port(h, i, port_required);
+  if (i == 0 && h[0] == '[') {
     // IP-literal: IPv6 hex groups, ':' and a dotted IPv4 tail.
     const size_t close = h.find(']');
     if (close == std::string_view::npos || close < 3) return false;
@@ -167,6 +229,7 @@ bool valid_host(std::string_view h, bool port_required) {
     if (!colon) return false;
     i = close + 1;
   } else {
+    // reg-name with pct-encoded bytes.
     while (i < n && h[i] != ':') {
       if (h[i] == '%') {
         if (i + 2 >= n || !has(h[i + 1], kHex) || !has(h[i + 2], kHex))
@@ -177,15 +240,9 @@ bool valid_host(std::string_view h, bool port_required) {
       if (!has(h[i], kHost)) return false;
       ++i;
     }
-    if (i == 0) return false;  // empty host with a port, or empty authority
   }
   if (i == n) return !port_required;
-  if (h[i] != ':') return false;
-  const size_t digits = n - i - 1;
-  if (digits > 5 || (digits == 0 && port_required)) return false;
-  for (size_t k = i + 1; k < n; ++k)
-    if (!is_digit(h[k])) return false;
-  return true;
+  return h[i] == ':' && valid_port(h, i, port_required);
 }
 
 // Content-Length = 1*DIGIT; a list of identical values collapses to one
@@ -378,7 +435,14 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 void RequestHead::clear() {
-  method = target = path = query = scheme = authority = host = {};
+  // One by one: a chained assignment reads the views back through memory.
+  method = {};
+  target = {};
+  path = {};
+  query = {};
+  scheme = {};
+  authority = {};
+  host = {};
   form = TargetForm::kOrigin;
   version = 11;
   headers.clear();  // keeps capacity for the next request

@@ -252,6 +252,48 @@ static void test_parser__obs_text_and_tabs_in_values(void **) {
   CHECK("GET / HTTP/1.1\r\nHost: a\r\n\xc3\xa9: v\r\n\r\n", 400);
 }
 
+// Wide (SIMD/SWAR) scans: a byte of each class at every offset of long
+// values and targets.
+static void test_parser__wide_scan_positions(void **) {
+  struct Case {
+    char byte;
+    int value_status;   // inside a field value
+    int target_status;  // inside the request target
+  };
+  const Case cases[] = {
+      {'\t', 200, 400},   {'\x80', 200, 400}, {'\xff', 200, 400},
+      {'\x00', 400, 400}, {'\x1f', 400, 400}, {'\x7f', 400, 400},
+      {'\r', 400, 400},   {'~', 200, 200},    {'"', 200, 200},
+      {'\x0b', 400, 400}, {'\x01', 400, 400},
+  };
+  for (const Case& c : cases) {
+    for (size_t pos = 0; pos < 40; ++pos) {
+      std::string v(40, 'a');
+      v[pos] = c.byte;
+      const std::string value_req = "GET / HTTP/1.1\r\nHost: a\r\nX: z" + v +
+                                    "z\r\nY: " + v + "\r\n\r\n";
+      const std::string target_req =
+          "GET /" + v + " HTTP/1.1\r\nHost: a\r\n\r\n";
+      const int vs = status_of(value_req);
+      const int ts = status_of(target_req);
+      if (vs != c.value_status || ts != c.target_status)
+        print_error("byte 0x%02x at %zu: value %d target %d\n",
+                    static_cast<unsigned char>(c.byte), pos, vs, ts);
+      assert_int_equal(vs, c.value_status);
+      assert_int_equal(ts, c.target_status);
+    }
+  }
+  // Values with tabs are kept whole; trailing tabs trimmed.
+  const std::string b = "GET / HTTP/1.1\r\nHost: a\r\nX: " +
+                        std::string(20, 'a') + "\t" + std::string(20, 'b') +
+                        "\t\t\r\n\r\n";
+  RequestHead h;
+  ParseError e;
+  assert_true(squall::http::parse_request_head(b.data(), b.size(),
+                                               ParseLimits(), &h, &e) > 0);
+  assert_int_equal(h.headers[1].value.size(), 41);
+}
+
 // --------------------------------------------------------- request line
 
 static void test_parser__request_line_rejections(void **) {
@@ -1027,6 +1069,7 @@ int main(void) {
       cmocka_unit_test(test_parser__pipelined),
       cmocka_unit_test(test_parser__reuse_keeps_capacity),
       cmocka_unit_test(test_parser__obs_text_and_tabs_in_values),
+      cmocka_unit_test(test_parser__wide_scan_positions),
       cmocka_unit_test(test_parser__request_line_rejections),
       cmocka_unit_test(test_parser__versions),
       cmocka_unit_test(test_parser__target_forms),
