@@ -1,0 +1,107 @@
+package squall
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"runtime/cgo"
+	"unsafe"
+)
+
+// The functions libsquall calls (through the trampolines in shim.c).  They
+// all run on a loop thread, i.e. on the goroutine that runs the loop, inside
+// its cgo call.  None may let a panic escape: a Go panic unwinding through C
+// frames kills the process.
+
+// oneShot is the value behind a handle given to a one-shot C callback
+// (done, call_soon).  The trampoline deletes the handle before firing.
+type oneShot interface {
+	fire(status int)
+}
+
+// doneFunc adapts a plain function to oneShot.
+type doneFunc func(status int)
+
+func (f doneFunc) fire(status int) { f(status) }
+
+// callFunc adapts a plain function to oneShot (call_soon callbacks).
+type callFunc func()
+
+func (f callFunc) fire(int) { f() }
+
+//export sqgoGoHandler
+func sqgoGoHandler(req *C.squall_request, ri *C.sqgo_reqinfo, h C.uintptr_t) {
+	cgo.Handle(h).Value().(*engine).dispatch(req, ri)
+}
+
+//export sqgoGoRelease
+func sqgoGoRelease(h C.uintptr_t) {
+	cgo.Handle(h).Delete()
+}
+
+//export sqgoGoDone
+func sqgoGoDone(status C.int, h C.uintptr_t) {
+	hd := cgo.Handle(h)
+	v := hd.Value().(oneShot)
+	hd.Delete()
+	v.fire(int(status))
+}
+
+//export sqgoGoCallback
+func sqgoGoCallback(h C.uintptr_t) {
+	hd := cgo.Handle(h)
+	switch v := hd.Value().(type) {
+	case *engine: // the permanent yield callback (not deleted)
+		v.yield()
+	case oneShot:
+		hd.Delete()
+		v.fire(0)
+	}
+}
+
+//export sqgoGoErrorHook
+func sqgoGoErrorHook(kind, status C.int, msg *C.char, msgLen C.size_t, peer *C.char, peerLen C.size_t, h C.uintptr_t) {
+	e, ok := cgo.Handle(h).Value().(*engine)
+	if !ok {
+		return
+	}
+	m := C.GoStringN(msg, C.int(msgLen))
+	p := C.GoStringN(peer, C.int(peerLen))
+	e.logf("squall: %s error (status %d) from %s: %s", errorKind(int(kind)), int(status), p, m)
+}
+
+func errorKind(k int) string {
+	switch k {
+	case C.SQUALL_ERRKIND_PARSE:
+		return "parse"
+	case C.SQUALL_ERRKIND_LIMIT:
+		return "limit"
+	case C.SQUALL_ERRKIND_TIMEOUT:
+		return "timeout"
+	case C.SQUALL_ERRKIND_TLS:
+		return "tls"
+	case C.SQUALL_ERRKIND_IO:
+		return "io"
+	case C.SQUALL_ERRKIND_APPLICATION:
+		return "application"
+	}
+	return "unknown"
+}
+
+// cstr returns a borrowed Go string over C memory (no copy).
+func cstr(p *C.char, n C.size_t) string {
+	if n == 0 {
+		return ""
+	}
+	return unsafe.String((*byte)(unsafe.Pointer(p)), int(n))
+}
+
+// cbytes returns a borrowed byte slice over C memory (no copy).
+func cbytes(p unsafe.Pointer, n C.size_t) []byte {
+	if n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(p), int(n))
+}

@@ -1,0 +1,3 @@
+module squall.dev/go/squall
+
+go 1.22

@@ -1,0 +1,586 @@
+package squall
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"runtime/cgo"
+	"strconv"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// The net/http adapter: each request is served on its own goroutine with a
+// standard *http.Request and an http.ResponseWriter that finishes the
+// response through the C library's thread-safe response calls.
+
+const (
+	inlineHeaders = 24       // header fields fetched without an allocation
+	bufLimit      = 64 << 10 // response bytes buffered before streaming
+)
+
+var errWriteAfterFinish = errors.New("squall: write after the handler returned")
+
+// exchange is everything one request needs, in one allocation.
+type exchange struct {
+	e    *engine
+	req  *C.squall_request // nil once finished
+	info C.sqgo_reqinfo
+	hdrs [inlineHeaders]C.sqgo_header
+	url  url.URL
+	ctx  reqCtx
+	body bodyReader
+	w    responseWriter
+}
+
+func (x *exchange) serve() {
+	x.ctx.init(x.e, x.req)
+	x.w.init(x)
+	hr, err := x.request()
+	if err != nil {
+		x.w.status = http.StatusBadRequest
+		x.w.wroteHeader = true
+		x.w.hbuf = appendField(x.w.hbuf, "Content-Type", "text/plain; charset=utf-8")
+		x.w.buf = append(x.w.buf, "400 Bad Request\n"...)
+		x.finish()
+		return
+	}
+	defer x.end(hr)
+	x.e.hh.ServeHTTP(&x.w, hr)
+}
+
+// end runs deferred: a panic becomes a 500 (if the status line has not been
+// sent), then the response is finished.
+func (x *exchange) end(hr *http.Request) {
+	if p := recover(); p != nil {
+		if p != http.ErrAbortHandler {
+			x.e.logPanic(hr.RemoteAddr, p)
+		}
+		x.w.failed(p == http.ErrAbortHandler)
+	}
+	x.finish()
+}
+
+func (x *exchange) finish() {
+	if x.req == nil {
+		return
+	}
+	x.body.close()
+	x.ctx.finish()
+	x.w.finish()
+	x.req = nil
+	x.e.requestDone()
+}
+
+func (e *engine) logPanic(addr string, p any) {
+	buf := make([]byte, 64<<10)
+	buf = buf[:runtime.Stack(buf, false)]
+	e.logf("http: panic serving %s: %v\n%s", addr, p, buf)
+}
+
+// strbuf copies C strings into one Go allocation.
+type strbuf struct{ b []byte }
+
+func (s *strbuf) add(p unsafe.Pointer, n C.size_t) string {
+	if n == 0 {
+		return ""
+	}
+	start := len(s.b)
+	s.b = append(s.b, unsafe.Slice((*byte)(p), int(n))...)
+	return unsafe.String(&s.b[start], int(n))
+}
+
+// request builds the *http.Request (copies of everything it keeps).
+func (x *exchange) request() (*http.Request, error) {
+	ri := &x.info
+	hs := x.hdrs[:]
+	n := int(ri.header_count)
+	if n > len(hs) {
+		hs = make([]C.sqgo_header, n)
+	}
+	if n > 0 {
+		var cnt C.size_t
+		if rc := C.sqgo_request_headers(x.req, &hs[0], C.size_t(len(hs)), &cnt); rc != 0 {
+			return nil, codeErr("request_headers", rc)
+		}
+		n = min(int(cnt), len(hs))
+	}
+	hs = hs[:n]
+
+	size := int(ri.uri_len + ri.host_len + ri.remote_ip_len)
+	for i := range hs {
+		size += int(hs[i].name_len + hs[i].value_len)
+	}
+	sb := strbuf{b: make([]byte, 0, size)}
+
+	header := make(http.Header, n)
+	vals := make([]string, n)
+	var te, connClose, keepAlive bool
+	for i := range hs {
+		nb := cbytes(unsafe.Pointer(hs[i].name), hs[i].name_len)
+		key, ok := commonHeaders[string(nb)]
+		if !ok {
+			key = http.CanonicalHeaderKey(sb.add(unsafe.Pointer(hs[i].name), hs[i].name_len))
+		}
+		v := sb.add(unsafe.Pointer(hs[i].value), hs[i].value_len)
+		switch key {
+		case "Host":
+			continue // in r.Host, as net/http does
+		case "Transfer-Encoding":
+			te = true
+			continue
+		case "Connection":
+			connClose = connClose || hasToken(v, "close")
+			keepAlive = keepAlive || hasToken(v, "keep-alive")
+		}
+		if old, ok := header[key]; ok {
+			header[key] = append(old, v)
+		} else {
+			vals[i] = v
+			header[key] = vals[i : i+1 : i+1]
+		}
+	}
+
+	uri := sb.add(unsafe.Pointer(ri.uri), ri.uri_len)
+	u, err := x.parseURL(uri)
+	if err != nil {
+		return nil, err
+	}
+	proto := internProto(cstr(ri.version, ri.version_len))
+	major, minor, ok := http.ParseHTTPVersion(proto)
+	if !ok {
+		major, minor = 1, 1
+	}
+	var body io.ReadCloser = http.NoBody
+	if ri.body_len > 0 {
+		x.body.p = ri.body
+		x.body.n = int(ri.body_len)
+		body = &x.body
+	}
+	hr := &http.Request{
+		Method:        internMethod(cstr(ri.method, ri.method_len)),
+		URL:           u,
+		Proto:         proto,
+		ProtoMajor:    major,
+		ProtoMinor:    minor,
+		Header:        header,
+		Body:          body,
+		ContentLength: int64(ri.body_len),
+		Host:          sb.add(unsafe.Pointer(ri.host), ri.host_len),
+		RemoteAddr:    x.peer(&sb),
+		RequestURI:    uri,
+		Close:         connClose || (major == 1 && minor == 0 && !keepAlive) || major < 1,
+	}
+	if te {
+		hr.TransferEncoding = []string{"chunked"}
+	}
+	return hr.WithContext(&x.ctx), nil
+}
+
+// peer is RemoteAddr: "ip:port".  The C API gives the peer IP only, so the
+// port is reported as 0.
+func (x *exchange) peer(sb *strbuf) string {
+	ip := sb.add(unsafe.Pointer(x.info.remote_ip), x.info.remote_ip_len)
+	if strings.IndexByte(ip, ':') >= 0 {
+		return "[" + ip + "]:0"
+	}
+	return ip + ":0"
+}
+
+// parseURL: the common origin-form target without escapes is split
+// directly (the result equals url.ParseRequestURI's); everything else goes
+// through url.ParseRequestURI.
+func (x *exchange) parseURL(uri string) (*url.URL, error) {
+	ri := &x.info
+	pl, ql := int(ri.path_len), int(ri.query_len)
+	if pl > 0 && pl <= len(uri) && uri[0] == '/' && plainPath(uri[:pl]) &&
+		uri[:pl] == cstr(ri.path, ri.path_len) {
+		switch {
+		case pl == len(uri):
+			x.url.Path = uri
+			return &x.url, nil
+		case ql > 0 && pl+1+ql == len(uri) && uri[pl] == '?':
+			x.url.Path = uri[:pl]
+			x.url.RawQuery = uri[pl+1:]
+			return &x.url, nil
+		}
+	}
+	return url.ParseRequestURI(uri)
+}
+
+// plainPath: bytes that url.URL keeps as they are (no RawPath needed).
+func plainPath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+			continue
+		}
+		switch c {
+		case '-', '_', '.', '~', '$', '&', '+', ',', '/', ':', ';', '=', '@':
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+func hasToken(v, tok string) bool {
+	for v != "" {
+		var part string
+		part, v, _ = strings.Cut(v, ",")
+		if strings.EqualFold(strings.TrimSpace(part), tok) {
+			return true
+		}
+	}
+	return false
+}
+
+// commonHeaders maps common field names, as sent in canonical or lower
+// case, to their canonical string, so they are not copied.
+var commonHeaders = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{
+		"Accept", "Accept-Charset", "Accept-Encoding", "Accept-Language", "Accept-Ranges",
+		"Authorization", "Cache-Control", "Cdn-Loop", "Connection", "Content-Disposition",
+		"Content-Encoding", "Content-Language", "Content-Length", "Content-Type", "Cookie",
+		"Date", "Dnt", "Etag", "Expect", "Forwarded", "From", "Host", "If-Match",
+		"If-Modified-Since", "If-None-Match", "If-Range", "If-Unmodified-Since", "Keep-Alive",
+		"Origin", "Pragma", "Priority", "Range", "Referer", "Sec-Ch-Ua", "Sec-Ch-Ua-Mobile",
+		"Sec-Ch-Ua-Platform", "Sec-Fetch-Dest", "Sec-Fetch-Mode", "Sec-Fetch-Site",
+		"Sec-Fetch-User", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+		"Upgrade-Insecure-Requests", "User-Agent", "Via", "X-Forwarded-For",
+		"X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip", "X-Request-Id",
+		"X-Requested-With",
+	} {
+		m[k] = k
+		m[strings.ToLower(k)] = k
+	}
+	return m
+}()
+
+// bodyReader reads the request body in place (C memory, valid until the
+// request is finished; reads after that fail instead of touching it).
+type bodyReader struct {
+	mu     sync.Mutex
+	p      unsafe.Pointer
+	n, off int
+	closed bool
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	if b.off >= b.n {
+		return 0, io.EOF
+	}
+	k := copy(p, unsafe.Slice((*byte)(b.p), b.n)[b.off:])
+	b.off += k
+	return k, nil
+}
+
+func (b *bodyReader) Close() error {
+	b.close()
+	return nil
+}
+
+func (b *bodyReader) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.p = nil
+	b.mu.Unlock()
+}
+
+// responseWriter is the http.ResponseWriter (and http.Flusher).  The
+// status line and header fields are encoded when WriteHeader runs (later
+// changes to Header() have no effect, as in net/http) and handed to the
+// library with the first body bytes, in one cgo call.
+type responseWriter struct {
+	x           *exchange
+	header      http.Header
+	status      int
+	wroteHeader bool // status decided
+	sentHeader  bool // status and fields handed to the library
+	finished    bool
+	sniff       bool  // Content-Type to detect from the first bytes
+	cl          int64 // declared Content-Length, or -1
+	written     int64
+	buf         []byte
+	hbuf        []byte
+	flushCh     chan int
+	flushing    bool // a flush's done callback is outstanding
+	err         error
+	bufArr      [256]byte
+	hbufArr     [256]byte
+}
+
+func (w *responseWriter) init(x *exchange) {
+	w.x = x
+	w.cl = -1
+	w.buf = w.bufArr[:0]
+	w.hbuf = w.hbufArr[:0]
+}
+
+// Header returns the response header map.
+func (w *responseWriter) Header() http.Header {
+	if w.header == nil {
+		w.header = make(http.Header)
+	}
+	return w.header
+}
+
+// WriteHeader sets the status code.  1xx codes other than 101 are ignored
+// (the C API has no interim responses).
+func (w *responseWriter) WriteHeader(code int) {
+	if w.finished {
+		return
+	}
+	if code < 100 || code > 999 {
+		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
+	}
+	if w.wroteHeader {
+		w.x.e.logf("http: superfluous response.WriteHeader call")
+		return
+	}
+	if code < 200 && code != 101 {
+		return
+	}
+	w.wroteHeader = true
+	w.status = code
+	hasCT := false
+	for k, vv := range w.header {
+		switch k {
+		case "Transfer-Encoding", "Trailer":
+			continue // the library frames the body
+		case "Content-Length":
+			if len(vv) == 0 {
+				continue
+			}
+			v, err := strconv.ParseInt(strings.TrimSpace(vv[0]), 10, 64)
+			if err != nil || v < 0 {
+				w.x.e.logf("http: invalid Content-Length of %q", vv[0])
+				continue
+			}
+			w.cl = v
+			w.hbuf = appendField(w.hbuf, k, strconv.FormatInt(v, 10))
+			continue
+		case "Content-Type":
+			hasCT = true
+		}
+		for _, v := range vv {
+			w.hbuf = appendField(w.hbuf, k, v)
+		}
+	}
+	w.sniff = !hasCT && bodyAllowed(code) && len(w.header["Content-Encoding"]) == 0
+}
+
+func appendField(b []byte, name, value string) []byte {
+	b = binary.NativeEndian.AppendUint32(b, uint32(len(name)))
+	b = binary.NativeEndian.AppendUint32(b, uint32(len(value)))
+	b = append(b, name...)
+	start := len(b)
+	b = append(b, value...)
+	for i := start; i < len(b); i++ { // net/http: newlines become spaces
+		if b[i] == '\r' || b[i] == '\n' {
+			b[i] = ' '
+		}
+	}
+	return b
+}
+
+func bodyAllowed(status int) bool {
+	return !(status >= 100 && status <= 199 || status == 204 || status == 304)
+}
+
+// Write buffers p (up to 64 KiB) and streams beyond that, waiting for the
+// previous chunk to reach the kernel (backpressure).
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if err := w.prepareWrite(len(p)); err != nil {
+		return 0, err
+	}
+	if len(w.buf)+len(p) <= bufLimit {
+		w.buf = append(w.buf, p...)
+		return len(p), nil
+	}
+	if err := w.spill(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// WriteString is Write without a conversion.
+func (w *responseWriter) WriteString(s string) (int, error) {
+	if err := w.prepareWrite(len(s)); err != nil {
+		return 0, err
+	}
+	if len(w.buf)+len(s) <= bufLimit {
+		w.buf = append(w.buf, s...)
+		return len(s), nil
+	}
+	if err := w.spill(unsafe.Slice(unsafe.StringData(s), len(s))); err != nil {
+		return 0, err
+	}
+	return len(s), nil
+}
+
+func (w *responseWriter) prepareWrite(n int) error {
+	if w.finished {
+		return errWriteAfterFinish
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !bodyAllowed(w.status) {
+		return http.ErrBodyNotAllowed
+	}
+	if w.err != nil {
+		return w.err
+	}
+	if w.cl >= 0 && w.written+int64(n) > w.cl {
+		return http.ErrContentLength
+	}
+	w.written += int64(n)
+	return nil
+}
+
+// spill hands the buffer and p to the library and flushes, keeping at most
+// one flush in flight.
+func (w *responseWriter) spill(p []byte) error {
+	if err := w.waitFlush(); err != nil {
+		return err
+	}
+	if len(w.buf) > 0 {
+		if err := w.send(w.buf, C.SQGO_SEND_WRITE); err != nil {
+			return err
+		}
+		w.buf = w.buf[:0]
+	}
+	return w.send(p, C.SQGO_SEND_FLUSH)
+}
+
+// Flush sends what was written and waits until it reached the kernel.
+func (w *responseWriter) Flush() { w.FlushError() }
+
+// FlushError is Flush with its error (used by http.ResponseController).
+func (w *responseWriter) FlushError() error {
+	if w.finished {
+		return errWriteAfterFinish
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if err := w.waitFlush(); err != nil {
+		return err
+	}
+	if err := w.send(w.buf, C.SQGO_SEND_FLUSH); err != nil {
+		return err
+	}
+	w.buf = w.buf[:0]
+	return w.waitFlush()
+}
+
+func (w *responseWriter) waitFlush() error {
+	if !w.flushing {
+		return nil
+	}
+	st := <-w.flushCh
+	w.flushing = false
+	if st != 0 && w.err == nil {
+		w.err = codeErr("response_flush", C.int(st))
+	}
+	return w.err
+}
+
+// fire is the flush done callback (loop thread).
+func (w *responseWriter) fire(status int) {
+	w.flushCh <- status
+	w.x.e.scheduleYield()
+}
+
+// send hands body to the library, with the status line and header fields
+// the first time.
+func (w *responseWriter) send(body []byte, mode C.int) error {
+	status := 0
+	var hb []byte
+	if !w.sentHeader {
+		status = w.status
+		if w.sniff && len(body) > 0 {
+			w.hbuf = appendField(w.hbuf, "Content-Type", http.DetectContentType(body[:min(len(body), 512)]))
+		}
+		w.sniff = false
+		hb = w.hbuf
+		w.sentHeader = true
+	}
+	var h cgo.Handle
+	var reg C.int
+	if mode == C.SQGO_SEND_FLUSH {
+		if w.flushCh == nil {
+			w.flushCh = make(chan int, 1)
+		}
+		h = cgo.NewHandle(oneShot(w))
+	}
+	// The slices may point into the exchange itself, which holds Go
+	// pointers: passed as *C.char (pointer-free bytes), cgo does not scan
+	// the enclosing object.
+	rc := C.sqgo_response_send(w.x.req, C.int(status),
+		(*C.char)(unsafe.Pointer(unsafe.SliceData(hb))), C.size_t(len(hb)),
+		(*C.char)(unsafe.Pointer(unsafe.SliceData(body))), C.size_t(len(body)), mode, C.uintptr_t(h), &reg)
+	if h != 0 {
+		if reg != 0 {
+			w.flushing = true
+		} else {
+			h.Delete()
+		}
+	}
+	if rc != 0 {
+		if w.err == nil {
+			w.err = codeErr("response", rc)
+		}
+		return w.err
+	}
+	return nil
+}
+
+// failed turns a panicking handler's response into a 500 if nothing has
+// been sent yet.
+func (w *responseWriter) failed(abort bool) {
+	if w.sentHeader {
+		return // already streaming: the response ends short
+	}
+	w.status = http.StatusInternalServerError
+	w.wroteHeader = true
+	w.sniff = false
+	w.hbuf = appendField(w.hbuf[:0], "Content-Type", "text/plain; charset=utf-8")
+	w.hbuf = appendField(w.hbuf, "X-Content-Type-Options", "nosniff")
+	if abort {
+		w.hbuf = appendField(w.hbuf, "Connection", "close")
+	}
+	w.buf = append(w.buf[:0], "Internal Server Error\n"...)
+}
+
+func (w *responseWriter) finish() {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	w.waitFlush()
+	w.send(w.buf, C.SQGO_SEND_FINISH)
+	w.finished = true
+	w.buf = nil
+}
+
+var _ http.Flusher = (*responseWriter)(nil)
+var _ io.StringWriter = (*responseWriter)(nil)
+var _ net.Addr = (*net.TCPAddr)(nil)

@@ -1,0 +1,614 @@
+package squall
+
+/*
+#cgo pkg-config: squall
+#include <stdlib.h>
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/cgo"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// Server serves HTTP/1.1 on a squall event loop.  The zero value plus Addr
+// and Handler (or RawHandler) is a working server; the other fields map to
+// squall's options (zero keeps squall's default, shown in brackets).
+//
+// The loop runs on its own goroutine locked to an OS thread.  Handler
+// (a standard net/http Handler) is called on a new goroutine per request;
+// RawHandler, if set, is called on the loop thread itself (see
+// RequestHandler).
+type Server struct {
+	// Addr is "host:port" to listen on (":http" if empty).  An empty host
+	// listens on every address of every family.
+	Addr string
+
+	// Handler serves requests through net/http's interface
+	// (http.DefaultServeMux if nil).
+	Handler http.Handler
+
+	// RawHandler, if not nil, is used instead of Handler: the zero-copy
+	// API, called on the loop thread.
+	RawHandler RequestHandler
+
+	// MaxHeaderBytes bounds the request head [64 KiB]; larger heads get 431.
+	MaxHeaderBytes int
+	// MaxHeaderCount bounds the number of header fields [100]; 431.
+	MaxHeaderCount int
+	// MaxBodyBytes bounds the request body [100 MiB]; larger bodies get 413.
+	MaxBodyBytes int64
+	// ReadHeaderTimeout is the time allowed to read a request head [60 s];
+	// ReadTimeout is used if it is zero.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout is the time allowed to read a request body [3600 s].
+	ReadTimeout time.Duration
+	// IdleTimeout is the keep-alive idle limit [3600 s]; ReadTimeout is
+	// used if it is zero.
+	IdleTimeout time.Duration
+	// DisableKeepAlives closes every connection after one response.
+	DisableKeepAlives bool
+	// XHeaders trusts X-Real-IP / X-Forwarded-For and X-Scheme /
+	// X-Forwarded-Proto from the peer (behind a reverse proxy).
+	XHeaders bool
+	// TrustedProxies are proxy addresses skipped in X-Forwarded-For.
+	TrustedProxies []string
+	// DecompressRequest gunzips request bodies sent with
+	// Content-Encoding: gzip.
+	DecompressRequest bool
+	// MaxConnections pauses accepting past this many connections [0: no
+	// limit].
+	MaxConnections int
+	// ReusePort sets SO_REUSEPORT, so several servers (one per loop) can
+	// share a port.
+	ReusePort bool
+	// Backlog is the listen backlog [128].
+	Backlog int
+	// ErrorLog receives panics of handlers and the library's error hook
+	// reports (malformed requests, limits, timeouts); the standard logger
+	// if nil.
+	ErrorLog *log.Logger
+
+	mu     sync.Mutex
+	eng    *engine
+	closed bool
+}
+
+// RequestHandler is the low-level, zero-copy handler interface.
+//
+// ServeSquall runs on the loop thread: it must not block.  It either
+// responds at once (r.Respond) or hands r to a goroutine that responds
+// later; every request must be finished exactly once (Respond or Finish).
+type RequestHandler interface {
+	ServeSquall(r *Request)
+}
+
+// HandlerFunc adapts a function to RequestHandler.
+type HandlerFunc func(r *Request)
+
+// ServeSquall calls f(r).
+func (f HandlerFunc) ServeSquall(r *Request) { f(r) }
+
+// ListenAndServe listens on addr and serves handler (a net/http Handler)
+// on a squall loop.  It always returns a non-nil error.
+func ListenAndServe(addr string, handler http.Handler) error {
+	return (&Server{Addr: addr, Handler: handler}).ListenAndServe()
+}
+
+// ListenAndServeRaw listens on addr and serves the low-level handler h.
+func ListenAndServeRaw(addr string, h RequestHandler) error {
+	return (&Server{Addr: addr, RawHandler: h}).ListenAndServe()
+}
+
+// ListenAndServe listens on s.Addr and serves until Shutdown or Close, then
+// returns http.ErrServerClosed (or the error that stopped it).
+func (s *Server) ListenAndServe() error {
+	if err := s.Start(); err != nil {
+		return err
+	}
+	return s.wait()
+}
+
+// Serve serves on the listening socket of ln (a *net.TCPListener or
+// *net.UnixListener, or anything with a SyscallConn): squall takes a
+// duplicate of its file descriptor.  ln is closed when the server stops.
+// It returns http.ErrServerClosed after Shutdown or Close.
+func (s *Server) Serve(ln net.Listener) error {
+	fd, err := dupListener(ln)
+	if err != nil {
+		return err
+	}
+	if err := s.start(listenSpec{fd: fd, ln: ln}); err != nil {
+		return err
+	}
+	return s.wait()
+}
+
+// Start listens on s.Addr and starts serving in the background; it returns
+// once the socket is listening (so Port is known) or with the error.  Use
+// Shutdown or Close to stop.
+func (s *Server) Start() error {
+	addr := s.Addr
+	if addr == "" {
+		addr = ":http"
+	}
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	port, err := net.LookupPort("tcp", portStr)
+	if err != nil {
+		return err
+	}
+	return s.start(listenSpec{host: host, port: port, fd: -1})
+}
+
+// Port is the TCP port the server listens on (useful with port 0), or 0.
+func (s *Server) Port() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.eng == nil {
+		return 0
+	}
+	return s.eng.port
+}
+
+// ListenAddr is the address the server listens on, or nil before Start.
+// (The method cannot be called Addr: that is the field.)
+func (s *Server) ListenAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.eng == nil {
+		return nil
+	}
+	return s.eng.addr
+}
+
+// Close stops the server at once: listening sockets and connections are
+// closed.  Handlers still running finish normally (their writes fail).
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	e := s.eng
+	s.mu.Unlock()
+	if e == nil {
+		return nil
+	}
+	stopped := make(chan struct{})
+	if !e.post(func() {
+		e.freeServer()
+		e.stopping.Store(true)
+		e.maybeStop()
+		close(stopped)
+	}) {
+		return nil
+	}
+	if !e.onLoopThread() {
+		<-stopped
+	}
+	return nil
+}
+
+// Shutdown stops the server gracefully: it stops accepting, closes idle
+// connections, lets requests in flight finish, and returns when they have
+// (nil) or when ctx is done (ctx.Err(); if ctx has a deadline the
+// connections still open are cut at that deadline).  It must not be called
+// from a RawHandler (it would wait for itself).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	e := s.eng
+	s.mu.Unlock()
+	if e == nil {
+		return nil
+	}
+	grace := int64(-1)
+	if dl, ok := ctx.Deadline(); ok {
+		grace = int64(time.Until(dl) / time.Millisecond)
+		if grace < 0 {
+			grace = 0
+		}
+	}
+	e.post(func() { e.shutdown(grace) })
+	if e.onLoopThread() {
+		return errors.New("squall: Shutdown called on the loop thread")
+	}
+	select {
+	case <-e.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+type listenSpec struct {
+	host string
+	port int
+	fd   int          // >= 0: serve this listening socket (Serve)
+	ln   net.Listener // closed when the engine ends
+}
+
+func (s *Server) start(spec listenSpec) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		if spec.fd >= 0 {
+			syscall.Close(spec.fd)
+		}
+		return http.ErrServerClosed
+	}
+	if s.eng != nil {
+		s.mu.Unlock()
+		if spec.fd >= 0 {
+			syscall.Close(spec.fd)
+		}
+		return errors.New("squall: server already started")
+	}
+	e := &engine{s: s, done: make(chan struct{})}
+	e.raw = s.RawHandler
+	e.hh = s.Handler
+	if e.raw == nil && e.hh == nil {
+		e.hh = http.DefaultServeMux
+	}
+	s.eng = e
+	s.mu.Unlock()
+
+	ready := make(chan error, 1)
+	go e.run(spec, ready)
+	if err := <-ready; err != nil {
+		s.mu.Lock()
+		s.eng = nil
+		s.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+func (s *Server) wait() error {
+	s.mu.Lock()
+	e := s.eng
+	s.mu.Unlock()
+	<-e.done
+	return http.ErrServerClosed
+}
+
+// engine is one running server: a loop, its thread, the C server.
+type engine struct {
+	s    *Server
+	raw  RequestHandler
+	hh   http.Handler
+	port int
+	addr net.Addr
+	ln   net.Listener
+
+	loop *C.squall_loop
+	csrv *C.squall_server // loop thread only; nil once freed
+
+	yieldH       cgo.Handle // permanent handle of e for the yield callback
+	yieldOn      bool       // hand the P to handler goroutines once per loop pass
+	yieldPending bool       // loop thread only
+	shutdownOn   bool       // loop thread only
+
+	inflight atomic.Int64 // requests handed to the application, not finished
+	stopping atomic.Bool
+
+	mu    sync.Mutex // guards alive: loop may take call_soon
+	alive bool
+
+	done chan struct{} // closed when the loop thread has exited
+}
+
+func (e *engine) logf(format string, args ...any) {
+	if l := e.s.ErrorLog; l != nil {
+		l.Printf(format, args...)
+	} else {
+		log.Printf(format, args...)
+	}
+}
+
+// run is the loop goroutine.  It keeps its OS thread: the loop, its
+// callbacks and every loop-thread call live on it.  The thread exits with
+// the goroutine (no UnlockOSThread).
+func (e *engine) run(spec listenSpec, ready chan<- error) {
+	runtime.LockOSThread()
+	if err := e.setup(spec); err != nil {
+		e.teardown()
+		if spec.ln != nil {
+			spec.ln.Close()
+		}
+		close(e.done)
+		ready <- err
+		return
+	}
+	e.ln = spec.ln
+	e.mu.Lock()
+	e.alive = true
+	e.mu.Unlock()
+	ready <- nil
+
+	C.squall_loop_run(e.loop)
+
+	e.mu.Lock()
+	e.alive = false
+	e.mu.Unlock()
+	e.teardown()
+	if e.ln != nil {
+		e.ln.Close()
+	}
+	close(e.done)
+}
+
+func (e *engine) setup(spec listenSpec) error {
+	C.sqgo_set_loop_thread(1)
+	if err := resultErr("loop_new", C.sqgo_loop_new(&e.loop)); err != nil {
+		return err
+	}
+	cfg, err := e.s.config()
+	if err != nil {
+		return err
+	}
+	h := cgo.NewHandle(e)
+	r := C.sqgo_server_new_r(&e.csrv, e.loop, cfg, C.uintptr_t(h))
+	C.squall_config_free(cfg)
+	if r.rc != 0 {
+		h.Delete() // release is never called when registration fails
+		e.csrv = nil
+		return resultErr("server_new", r)
+	}
+	eh := cgo.NewHandle(e)
+	if C.sqgo_server_set_error_hook(e.csrv, C.uintptr_t(eh)) != 0 {
+		eh.Delete()
+	}
+	if spec.fd >= 0 {
+		if err := resultErr("add_socket", C.sqgo_server_add_socket(e.csrv, C.int(spec.fd))); err != nil {
+			return err
+		}
+		e.addr = spec.ln.Addr()
+		if ta, ok := e.addr.(*net.TCPAddr); ok {
+			e.port = ta.Port
+		}
+	} else {
+		var hp *C.char
+		if spec.host != "" {
+			hp = (*C.char)(unsafe.Pointer(unsafe.StringData(spec.host)))
+		}
+		if err := resultErr("listen", C.sqgo_server_listen(e.csrv, hp, C.size_t(len(spec.host)), C.int(spec.port))); err != nil {
+			return fmt.Errorf("listen tcp %s: %w", net.JoinHostPort(spec.host, strconv.Itoa(spec.port)), err)
+		}
+		var p C.uint16_t
+		if C.squall_server_port(e.csrv, &p) == 0 {
+			e.port = int(p)
+		}
+		e.addr = &net.TCPAddr{IP: net.ParseIP(spec.host), Port: e.port}
+	}
+	e.yieldOn = yieldMode()
+	e.yieldH = cgo.NewHandle(e)
+	return nil
+}
+
+// yieldMode: with one P the goroutines a loop pass starts can only run when
+// the loop goroutine lets them, so the loop yields once per pass.
+// SQUALL_GO_YIELD=0/1 overrides (for measurements).
+func yieldMode() bool {
+	switch os.Getenv("SQUALL_GO_YIELD") {
+	case "0":
+		return false
+	case "1":
+		return true
+	}
+	return runtime.GOMAXPROCS(0) == 1
+}
+
+func (e *engine) teardown() {
+	if e.csrv != nil {
+		C.squall_server_free(e.csrv)
+		e.csrv = nil
+	}
+	if e.loop != nil {
+		C.squall_loop_free(e.loop) // runs pending one-shot callbacks
+		e.loop = nil
+	}
+	if e.yieldH != 0 {
+		e.yieldH.Delete()
+		e.yieldH = 0
+	}
+}
+
+func (s *Server) config() (*C.squall_config, error) {
+	var cfg *C.squall_config
+	if rc := C.squall_config_new(&cfg); rc != 0 {
+		return nil, codeErr("config_new", rc)
+	}
+	var err error
+	set := func(name string, key C.int, v int64) {
+		if err == nil {
+			err = resultErr("config "+name, C.sqgo_config_set_int(cfg, key, C.int64_t(v)))
+		}
+	}
+	ms := func(d time.Duration) int64 { return int64((d + time.Millisecond - 1) / time.Millisecond) }
+	if s.MaxHeaderBytes > 0 {
+		set("MaxHeaderBytes", C.SQUALL_OPT_MAX_HEADER_SIZE, int64(s.MaxHeaderBytes))
+	}
+	if s.MaxHeaderCount > 0 {
+		set("MaxHeaderCount", C.SQUALL_OPT_MAX_HEADER_COUNT, int64(s.MaxHeaderCount))
+	}
+	if s.MaxBodyBytes > 0 {
+		set("MaxBodyBytes", C.SQUALL_OPT_MAX_BODY_SIZE, s.MaxBodyBytes)
+	}
+	if d := s.ReadHeaderTimeout; d > 0 {
+		set("ReadHeaderTimeout", C.SQUALL_OPT_HEADER_TIMEOUT_MS, ms(d))
+	} else if d := s.ReadTimeout; d > 0 {
+		set("ReadTimeout", C.SQUALL_OPT_HEADER_TIMEOUT_MS, ms(d))
+	}
+	if d := s.ReadTimeout; d > 0 {
+		set("ReadTimeout", C.SQUALL_OPT_BODY_TIMEOUT_MS, ms(d))
+	}
+	if d := s.IdleTimeout; d > 0 {
+		set("IdleTimeout", C.SQUALL_OPT_IDLE_TIMEOUT_MS, ms(d))
+	} else if d := s.ReadTimeout; d > 0 {
+		set("ReadTimeout", C.SQUALL_OPT_IDLE_TIMEOUT_MS, ms(d))
+	}
+	if s.DisableKeepAlives {
+		set("DisableKeepAlives", C.SQUALL_OPT_NO_KEEP_ALIVE, 1)
+	}
+	if s.XHeaders {
+		set("XHeaders", C.SQUALL_OPT_XHEADERS, 1)
+	}
+	if s.DecompressRequest {
+		set("DecompressRequest", C.SQUALL_OPT_DECOMPRESS_REQUEST, 1)
+	}
+	if s.MaxConnections > 0 {
+		set("MaxConnections", C.SQUALL_OPT_MAX_CONNECTIONS, int64(s.MaxConnections))
+	}
+	if s.ReusePort {
+		set("ReusePort", C.SQUALL_OPT_REUSE_PORT, 1)
+	}
+	if s.Backlog > 0 {
+		set("Backlog", C.SQUALL_OPT_BACKLOG, int64(s.Backlog))
+	}
+	if len(s.TrustedProxies) > 0 && err == nil {
+		v := strings.Join(s.TrustedProxies, ",")
+		err = resultErr("config TrustedProxies", C.sqgo_config_set_str(cfg, C.SQUALL_OPT_TRUSTED_DOWNSTREAM,
+			(*C.char)(unsafe.Pointer(unsafe.StringData(v))), C.size_t(len(v))))
+	}
+	if err != nil {
+		C.squall_config_free(cfg)
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// post runs fn on the loop thread (squall_loop_call_soon); false if the
+// loop is gone.
+func (e *engine) post(fn func()) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.alive {
+		return false
+	}
+	h := cgo.NewHandle(oneShot(callFunc(fn)))
+	if C.sqgo_call_soon(e.loop, C.uintptr_t(h)) != 0 {
+		h.Delete()
+		return false
+	}
+	return true
+}
+
+// onLoopThread tells whether the calling goroutine is a loop goroutine (it
+// is locked to its thread, so a thread-local mark identifies it).
+func (e *engine) onLoopThread() bool {
+	return C.sqgo_is_loop_thread() != 0
+}
+
+// dispatch hands a new request to the application (loop thread).
+func (e *engine) dispatch(req *C.squall_request, ri *C.sqgo_reqinfo) {
+	e.inflight.Add(1)
+	if e.raw != nil {
+		e.serveRaw(req, ri)
+		return
+	}
+	x := &exchange{e: e, req: req, info: *ri}
+	go x.serve()
+	e.scheduleYield()
+}
+
+// scheduleYield arranges for the loop goroutine to yield its P once, after
+// the current loop pass (loop thread).
+func (e *engine) scheduleYield() {
+	if !e.yieldOn || e.yieldPending || e.loop == nil {
+		return
+	}
+	if C.sqgo_call_soon(e.loop, C.uintptr_t(e.yieldH)) == 0 {
+		e.yieldPending = true
+	}
+}
+
+func (e *engine) yield() {
+	e.yieldPending = false
+	runtime.Gosched()
+}
+
+// requestDone is called (any goroutine) once a request has been finished.
+func (e *engine) requestDone() {
+	if e.inflight.Add(-1) == 0 && e.stopping.Load() {
+		e.post(e.maybeStop)
+	}
+}
+
+// maybeStop stops the loop once the server is gone and every request it
+// handed out has been finished (loop thread).
+func (e *engine) maybeStop() {
+	if e.stopping.Load() && e.csrv == nil && e.inflight.Load() == 0 && e.loop != nil {
+		C.squall_loop_stop(e.loop)
+	}
+}
+
+func (e *engine) freeServer() {
+	if e.csrv != nil {
+		C.squall_server_free(e.csrv)
+		e.csrv = nil
+	}
+}
+
+// shutdown starts a graceful shutdown (loop thread).
+func (e *engine) shutdown(graceMs int64) {
+	if e.csrv == nil || e.shutdownOn {
+		return
+	}
+	e.shutdownOn = true
+	h := cgo.NewHandle(oneShot(doneFunc(func(int) {
+		e.freeServer()
+		e.stopping.Store(true)
+		e.maybeStop()
+	})))
+	if C.sqgo_server_shutdown(e.csrv, C.int64_t(graceMs), C.uintptr_t(h)) != 0 {
+		h.Delete()
+		e.freeServer()
+		e.stopping.Store(true)
+		e.maybeStop()
+	}
+}
+
+// dupListener returns a close-on-exec duplicate of ln's socket.
+func dupListener(ln net.Listener) (int, error) {
+	sc, ok := ln.(syscall.Conn)
+	if !ok {
+		return -1, errors.New("squall: Serve needs a listener with a file descriptor (syscall.Conn)")
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	var derr error
+	err = rc.Control(func(s uintptr) {
+		r, _, errno := syscall.Syscall(syscall.SYS_FCNTL, s, syscall.F_DUPFD_CLOEXEC, 0)
+		if errno != 0 {
+			derr = os.NewSyscallError("fcntl", errno)
+			return
+		}
+		fd = int(r)
+	})
+	if err != nil {
+		return -1, err
+	}
+	if derr != nil {
+		return -1, derr
+	}
+	return fd, nil
+}
