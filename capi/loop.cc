@@ -76,9 +76,15 @@ static int make_timer(squall_timer **out, squall_loop *loop, int64_t ms, bool pe
     auto rel = std::make_shared<capi::Releaser>(release, user_data);
     Callback cb = [fn, user_data] { fn(user_data); };
     TimerPtr t = periodic ? loop->loop.call_every(ms * 1000, cb) : loop->loop.call_later(ms * 1000, cb);
-    t->set_on_release([rel]() mutable { rel.reset(); });
+    if (out) {
+      t->set_on_release([rel]() mutable { rel.reset(); });
+      *out = new squall_timer{t};
+    } else {
+      // No handle holds the timer: its own release closure keeps it alive
+      // until it fired or was cancelled (the loop holds only raw pointers).
+      t->set_on_release([rel, t]() mutable { rel.reset(); });
+    }
     rel.reset();  // the timer's on_release now holds the only reference
-    if (out) *out = new squall_timer{t};
     return kOk;
   });
 }

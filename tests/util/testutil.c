@@ -136,7 +136,10 @@ int tu_loop_thread_stop(tu_loop_thread *t) {
   int rc;
   if (!t)
     return -1000;
-  squall_loop_stop(t->loop);
+  /* Only stop a loop that still runs: a stop requested while it is not
+   * running would make its next run return at once (Tornado's rule). */
+  if (!tu_atomic_get(&t->exited))
+    squall_loop_stop(t->loop);
   if (tu_wait_int_ge(&t->exited, 1, 10000) != 0) {
     pthread_detach(t->thread);
     return -1000; /* leak t: the thread still uses it */

@@ -106,7 +106,8 @@ int tu_loop_thread_start(tu_loop_thread **out, squall_loop *loop);
 int tu_loop_thread_wait_exit(tu_loop_thread *t, int timeout_ms);
 
 /**
- * squall_loop_stop, join the thread and free t.  Returns what
+ * squall_loop_stop (unless run already returned: a stop while not running
+ * would carry over to the next run), join the thread and free t.  Returns what
  * squall_loop_run returned (0 after a stop), or -1000 if run did not return
  * within 10 s (then the thread is left running, detached: the test failed).
  */
