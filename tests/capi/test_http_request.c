@@ -392,15 +392,17 @@ static void test_http_request__urlencoded_query_cookies(void **state) {
 }
 
 #define BOUNDARY "----squallBoundary7MA4YWxk"
+#define PARTIAL_BOUNDARY "----squallBoundary7MA4YWx"
 
 static void test_http_request__multipart_binary_file(void **state) {
   hu_server *s = start(NULL);
-  /* The file: every byte value, then things that look like delimiters. */
+  /* The file: every byte value, then things that look like delimiters
+   * (but are not: a delimiter is CRLF "--" and the whole boundary). */
   unsigned char file[256 + 64];
   size_t fl = 0;
   for (int i = 0; i < 256; i++) file[fl++] = (unsigned char)i;
-  const char *tricky = "\r\n--" BOUNDARY "X\r\n\r\n\0\r\n-";
-  size_t tl = sizeof("\r\n--" BOUNDARY "X\r\n\r\n\0\r\n-") - 1;
+  const char *tricky = "\r\n--" PARTIAL_BOUNDARY "\r\n\r\n\0\r\n-\r\n--";
+  size_t tl = sizeof("\r\n--" PARTIAL_BOUNDARY "\r\n\r\n\0\r\n-\r\n--") - 1;
   memcpy(file + fl, tricky, tl);
   fl += tl;
 

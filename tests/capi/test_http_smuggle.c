@@ -424,7 +424,7 @@ static void test_http_smuggle__http10_transfer_encoding(void **state) {
   assert_int_equal(n, 1);
   assert_true(closed);
   assert_int_equal(hu_server_count_uri(s, "/hidden"), 0);
-  assert_int_equal(hu_server_count_uri(s, "/sentinel"), 0);
+  assert_int_equal(hu_server_count_uri_since(s, "/sentinel", before), 0);
   assert_true(hu_server_calls(s) - before <= 1);
 }
 
@@ -432,7 +432,7 @@ static void test_http_smuggle__http10_transfer_encoding(void **state) {
  * pipelined behind the bad one. */
 static void test_http_smuggle__nothing_after_error(void **state) {
   check_str("bad request then good",
-            "GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n" SENTINEL,
+            "GET / HTTP/1.1\r\nHost: a\r\nX: a\x01" "b\r\n\r\n" SENTINEL,
             EXPECT_ERROR, NULL);
   check("NUL header then good",
         "GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n" HIDDEN SENTINEL,

@@ -275,9 +275,13 @@ int hu_server_calls(hu_server *s) {
 }
 
 int hu_server_count_uri(hu_server *s, const char *uri) {
+  return hu_server_count_uri_since(s, uri, 0);
+}
+
+int hu_server_count_uri_since(hu_server *s, const char *uri, int from) {
   int n = 0;
   pthread_mutex_lock(&s->mu);
-  for (int i = 0; i < s->handler_calls && i < HU_MAX_RECORDS; i++)
+  for (int i = from < 0 ? 0 : from; i < s->handler_calls && i < HU_MAX_RECORDS; i++)
     if (s->paths[i] && strcmp(s->paths[i], uri) == 0) n++;
   pthread_mutex_unlock(&s->mu);
   return n;

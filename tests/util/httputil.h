@@ -107,6 +107,8 @@ int hu_server_wait_calls(hu_server *s, int n, int timeout_ms);
 int hu_server_calls(hu_server *s);
 /* How many handler calls had exactly this URI. */
 int hu_server_count_uri(hu_server *s, const char *uri);
+/* Same, counting only handler calls with index >= from. */
+int hu_server_count_uri_since(hu_server *s, const char *uri, int from);
 /* Copy the URI of handler call i (0-based) into out; 0 or -1. */
 int hu_server_uri_at(hu_server *s, int i, char *out, size_t outsz);
 /* Block until at least n access / error hook calls. Returns the count. */
