@@ -787,9 +787,10 @@ ChunkedDecoder::Result ChunkedDecoder::feed(const char* data, size_t len,
           state_ = kExtName0;
         } else if (c == '\r') {
           state_ = kSizeLf;
-        } else if (c == '\n') {
-          size_line_done();
         } else {
+          // A bare LF is not accepted after an extension: proxies that
+          // read chunk-ext up to CRLF would take it as extension bytes and
+          // frame the body differently ("funky chunks").
           return error("bad chunk extension");
         }
         break;
@@ -834,8 +835,6 @@ ChunkedDecoder::Result ChunkedDecoder::feed(const char* data, size_t len,
           state_ = kExtName0;
         } else if (c == '\r') {
           state_ = kSizeLf;
-        } else if (c == '\n') {
-          size_line_done();
         } else {
           return error("bad chunk extension");
         }

@@ -1014,6 +1014,11 @@ static void test_chunked__invalid(void **) {
   CHUNK_BAD("5;a=\"b\"c\r\nhello\r\n0\r\n\r\n");
   CHUNK_BAD("5;a=\"b\x01\"\r\nhello\r\n0\r\n\r\n");
   CHUNK_BAD("5;a\rb\r\nhello\r\n0\r\n\r\n");      // bare CR in ext
+  CHUNK_BAD("5;a\nhello\r\n0\r\n\r\n");         // bare LF ends an ext
+  CHUNK_BAD("5;a=b\nhello\r\n0\r\n\r\n");
+  CHUNK_BAD("5;a=\"b\"\nhello\r\n0\r\n\r\n");
+  CHUNK_BAD("5\r\nhello\r\n0;a\n\r\n");
+  CHUNK_BAD("5;a\nb\r\nhello\r\n0\r\n\r\n");
   CHUNK_BAD("5;a=b\rc\r\nhello\r\n0\r\n\r\n");
   CHUNK_BAD("5;a\x00\r\nhello\r\n0\r\n\r\n"sv);
   CHUNK_BAD("5;a\x7f\r\nhello\r\n0\r\n\r\n");
