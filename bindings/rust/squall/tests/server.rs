@@ -276,12 +276,14 @@ fn drop_server_with_requests_outstanding() {
     for c in conns.iter_mut() {
         assert!(c.read_response(false).is_none());
     }
-    // The requests are still valid: fields readable, answering reports Closed.
+    // The requests are still valid: fields readable, answering is harmless
+    // (Closed, or Ok when the call is queued before the library noticed).
     let mut it = held.into_iter();
     let a = it.next().unwrap();
     assert!(a.uri().starts_with("/held/"));
-    let e = a.respond(200, "text/plain", "too late").unwrap_err();
-    assert!(e.is_closed(), "{e:?}");
+    if let Err(e) = a.respond(200, "text/plain", "too late") {
+        assert!(e.is_closed(), "{e:?}");
+    }
     // One answered from another thread, one dropped (500 attempt).
     let b = it.next().unwrap();
     thread::spawn(move || {
@@ -376,17 +378,20 @@ fn call_soon_from_threads_and_timers() {
     for j in joins {
         j.join().unwrap();
     }
+    // A periodic timer stops the loop once it ticked 3 times and the
+    // one-shot timer fired (no wall-clock assumptions: valgrind is slow).
     let ticks = Arc::new(AtomicUsize::new(0));
-    let t2 = ticks.clone();
-    let every = lp.call_every(Duration::from_millis(2), move || {
-        t2.fetch_add(1, Ordering::SeqCst);
-    })
-    .unwrap();
-    let h2 = h.clone();
-    lp.call_later(Duration::from_millis(30), move || {
-        h2.stop().unwrap();
-    })
-    .unwrap();
+    let later = Arc::new(AtomicBool::new(false));
+    let (t2, l2, h2) = (ticks.clone(), later.clone(), h.clone());
+    let every = lp
+        .call_every(Duration::from_millis(2), move || {
+            if t2.fetch_add(1, Ordering::SeqCst) >= 2 && l2.load(Ordering::SeqCst) {
+                h2.stop().unwrap();
+            }
+        })
+        .unwrap();
+    let l3 = later.clone();
+    lp.call_later(Duration::from_millis(5), move || l3.store(true, Ordering::SeqCst)).unwrap();
     let cancelled = Arc::new(AtomicBool::new(false));
     let c2 = cancelled.clone();
     let never = lp.timer(Duration::from_secs(60), move || c2.store(true, Ordering::SeqCst)).unwrap();
@@ -394,7 +399,8 @@ fn call_soon_from_threads_and_timers() {
     lp.call_soon(|| panic!("a panicking callback is contained")).unwrap();
     lp.run().unwrap();
     assert_eq!(hits.load(Ordering::SeqCst), 100);
-    assert!(ticks.load(Ordering::SeqCst) >= 2);
+    assert!(ticks.load(Ordering::SeqCst) >= 3);
+    assert!(later.load(Ordering::SeqCst));
     assert!(!cancelled.load(Ordering::SeqCst));
     every.cancel().unwrap();
     // Pending call_soon closures run when the loop is dropped.
