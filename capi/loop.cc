@@ -105,8 +105,8 @@ SQUALL_API int squall_timer_cancel(squall_timer *timer) {
   return guard([&]() -> int {
     SQ_CHECK_ARG(timer, "timer is NULL");
     Timer *t = timer->t.get();
-    if (!t->active()) return kOk;
-    // A timer whose loop is gone was already released.
+    if (t->orphaned()) return fail(kClosed, "the timer's loop is gone");
+    if (int r = capi::check_loop(t->loop())) return r;
     t->cancel();
     return kOk;
   });

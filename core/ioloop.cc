@@ -34,6 +34,8 @@ IOLoop::IOLoop() {
   // One loop per thread and no libevent locking: the only cross-thread entry
   // is the eventfd below.
   event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
+  // Timers on the precise monotonic clock (libevent defaults to the coarse one).
+  event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
   base_ = event_base_new_with_config(cfg);
   event_config_free(cfg);
   if (!base_) return;
@@ -45,6 +47,7 @@ IOLoop::IOLoop() {
   }
   event_assign(&wake_ev_, base_, wake_fd_, EV_READ | EV_PERSIST, &IOLoop::on_wake, this);
   event_add(&wake_ev_, nullptr);
+  evtimer_assign(&timer_ev_, base_, &IOLoop::on_timers, this);
   token_ = std::make_shared<Token>();
   token_->loop = this;
   if (!tl_current) tl_current = this;
@@ -235,6 +238,7 @@ void IOLoop::close() {
   drain_callbacks();  // anything the orphaning queued (releases)
   if (base_) {
     event_del(&wake_ev_);
+    event_del(&timer_ev_);
     event_base_free(base_);
     base_ = nullptr;
   }
@@ -283,15 +287,67 @@ std::string_view IOLoop::http_date() {
 
 // ---------------------------------------------------------------- timers
 
+void IOLoop::schedule_timer(Timer* t, int64_t deadline) {
+  if (t->scheduled_) timers_.erase(t->key_);
+  t->key_ = {deadline, ++timer_seq_};
+  timers_.emplace(t->key_, t);
+  t->scheduled_ = true;
+  if (deadline < timer_armed_at_) arm_timer_event();
+}
+
+void IOLoop::unschedule_timer(Timer* t) {
+  if (!t->scheduled_) return;
+  timers_.erase(t->key_);
+  t->scheduled_ = false;
+}
+
+void IOLoop::arm_timer_event() {
+  if (!base_) return;
+  if (timers_.empty()) {
+    event_del(&timer_ev_);
+    timer_armed_at_ = INT64_MAX;
+    return;
+  }
+  int64_t when = timers_.begin()->first.first;
+  int64_t delay = when - monotonic_us();
+  if (delay < 0) delay = 0;
+  timeval tv{time_t(delay / 1000000), suseconds_t(delay % 1000000)};
+  event_add(&timer_ev_, &tv);
+  timer_armed_at_ = when;
+}
+
+void IOLoop::on_timers(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<IOLoop*>(arg);
+  self->timer_armed_at_ = INT64_MAX;
+  int64_t now = monotonic_us();
+  // Timers scheduled by the callbacks below wait for the next pass.
+  uint64_t last_seq = self->timer_seq_;
+  std::vector<std::shared_ptr<Timer>> due;
+  for (auto it = self->timers_.begin(); it != self->timers_.end() && it->first.first <= now;) {
+    if (it->first.second > last_seq) {
+      ++it;
+      continue;
+    }
+    Timer* t = it->second;
+    t->scheduled_ = false;
+    due.push_back(t->shared_from_this());
+    it = self->timers_.erase(it);
+  }
+  for (auto& t : due) {
+    if (self->closed_) break;
+    t->fire();
+  }
+  if (!self->closed_) self->arm_timer_event();
+}
+
 TimerPtr IOLoop::call_later(int64_t delay_us, Callback cb) {
   auto t = std::shared_ptr<Timer>(new Timer());
   t->loop_ = this;
   t->cb_ = std::move(cb);
-  event_assign(&t->ev_, base_, -1, 0, &Timer::on_event, t.get());
-  t->ev_ready_ = true;
   register_object(t.get());
+  t->self_ = t;
   t->active_ = true;
-  t->arm(delay_us < 0 ? 0 : delay_us);
+  schedule_timer(t.get(), monotonic_us() + (delay_us < 0 ? 0 : delay_us));
   return t;
 }
 
@@ -303,61 +359,61 @@ TimerPtr IOLoop::call_every(int64_t interval_us, Callback cb) {
   auto t = call_later(interval_us, std::move(cb));
   t->periodic_ = true;
   t->interval_us_ = interval_us;
-  t->next_us_ = monotonic_us() + interval_us;
+  t->next_us_ = t->key_.first;
   return t;
 }
 
 Timer::~Timer() {
-  if (ev_ready_ && loop_) event_del(&ev_);
-  if (loop_) loop_->unregister_object(this);
+  if (loop_) {
+    loop_->unschedule_timer(this);
+    loop_->unregister_object(this);
+  }
 }
 
-void Timer::arm(int64_t delay_us) {
-  timeval tv{time_t(delay_us / 1000000), suseconds_t(delay_us % 1000000)};
-  event_add(&ev_, &tv);
-}
-
-void Timer::on_event(evutil_socket_t, short, void* arg) {
-  auto* t = static_cast<Timer*>(arg);
-  auto self = t->shared_from_this();  // the callback may drop the last ref
-  if (!t->active_) return;
-  t->running_ = true;
-  if (t->periodic_) {
+void Timer::fire() {
+  if (!active_) return;
+  running_ = true;
+  if (periodic_) {
     try {
-      t->cb_();
+      cb_();
     } catch (...) {
       log(kLogError, "exception escaped a periodic callback");
     }
-    t->running_ = false;
-    if (t->active_ && t->loop_) {
+    running_ = false;
+    if (active_ && loop_) {
       // Skip missed ticks: the next deadline is the first multiple of the
       // interval after now (Tornado's PeriodicCallback._update_next).
       int64_t now = monotonic_us();
-      if (t->next_us_ <= now) {
-        int64_t missed = (now - t->next_us_) / t->interval_us_ + 1;
-        t->next_us_ += missed * t->interval_us_;
+      next_us_ += interval_us_;
+      if (next_us_ <= now) {
+        int64_t missed = (now - next_us_) / interval_us_ + 1;
+        next_us_ += missed * interval_us_;
       }
-      t->arm(t->next_us_ - now);
+      loop_->schedule_timer(this, next_us_);
     } else {
-      t->finish();
+      finish();
     }
     return;
   }
-  t->active_ = false;
+  active_ = false;
   try {
-    t->cb_();
+    cb_();
   } catch (...) {
     log(kLogError, "exception escaped a timer callback");
   }
-  t->running_ = false;
-  t->finish();
+  running_ = false;
+  finish();
 }
 
 void Timer::finish() {
   if (released_) return;
   released_ = true;
+  auto keep = std::move(self_);  // may be the last reference: drop at the end
   cb_ = nullptr;
-  if (loop_) loop_->unregister_object(this);
+  if (loop_) {
+    loop_->unschedule_timer(this);
+    loop_->unregister_object(this);
+  }
   Callback r = std::move(on_release_);
   on_release_ = nullptr;
   if (r) r();
@@ -366,8 +422,8 @@ void Timer::finish() {
 void Timer::cancel() {
   if (!active_) return;
   active_ = false;
-  if (ev_ready_ && loop_) event_del(&ev_);
-  if (running_) return;  // on_event finishes (and releases) after cb returns
+  if (loop_) loop_->unschedule_timer(this);
+  if (running_) return;  // fire() finishes (and releases) after cb returns
   if (loop_) {
     // Release deferred so it never runs inside the caller's frame.
     auto self = shared_from_this();
@@ -379,8 +435,7 @@ void Timer::cancel() {
 
 void Timer::loop_closing() {
   active_ = false;
-  if (ev_ready_) event_del(&ev_);
-  ev_ready_ = false;
+  if (loop_) loop_->unschedule_timer(this);
   loop_ = nullptr;
   finish();
 }

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -42,7 +43,9 @@ class LoopObject {
   bool lo_linked_ = false;
 };
 
-// A one-shot or periodic timer (call_later / PeriodicCallback).
+// A one-shot or periodic timer (call_later / PeriodicCallback).  Timers live
+// in the loop's ordered map (deadline, sequence): equal deadlines fire in
+// registration order, as Tornado's heap of (deadline, counter) does.
 class Timer : public LoopObject, public std::enable_shared_from_this<Timer> {
  public:
   ~Timer() override;
@@ -50,20 +53,22 @@ class Timer : public LoopObject, public std::enable_shared_from_this<Timer> {
   // runs once, deferred to the loop when cancelling from inside the callback.
   void cancel();
   bool active() const { return active_; }
+  // The loop this timer belonged to is gone.
+  bool orphaned() const { return loop_ == nullptr; }
+  IOLoop* loop() const { return loop_; }
   // Runs exactly once when the timer will never fire again.
   void set_on_release(Callback cb) { on_release_ = std::move(cb); }
 
  private:
   friend class IOLoop;
   Timer() = default;
-  static void on_event(evutil_socket_t, short, void* arg);
+  void fire();
   void loop_closing() override;
-  void arm(int64_t delay_us);
   void finish();
 
   IOLoop* loop_ = nullptr;
-  struct event ev_;
-  bool ev_ready_ = false;
+  std::pair<int64_t, uint64_t> key_{0, 0};
+  bool scheduled_ = false;
   bool active_ = false;
   bool running_ = false;
   bool released_ = false;
@@ -72,6 +77,7 @@ class Timer : public LoopObject, public std::enable_shared_from_this<Timer> {
   int64_t next_us_ = 0;
   Callback cb_;
   Callback on_release_;
+  std::shared_ptr<Timer> self_;  // the loop's reference while active
 };
 using TimerPtr = std::shared_ptr<Timer>;
 
@@ -115,6 +121,10 @@ class IOLoop {
   // PeriodicCallback: every interval_us, skipping missed ticks.
   TimerPtr call_every(int64_t interval_us, Callback cb);
 
+  // Timer queue (used by Timer).
+  void schedule_timer(Timer* t, int64_t deadline_us);
+  void unschedule_timer(Timer* t);
+
   void register_object(LoopObject* o);
   void unregister_object(LoopObject* o);
 
@@ -150,6 +160,8 @@ class IOLoop {
 
  private:
   static void on_wake(evutil_socket_t fd, short, void* arg);
+  static void on_timers(evutil_socket_t, short, void* arg);
+  void arm_timer_event();
   void drain_callbacks();
 
   event_base* base_ = nullptr;
@@ -167,6 +179,10 @@ class IOLoop {
   LoopObject* objects_ = nullptr;
   int64_t date_sec_ = -1;
   char date_[40] = {0};
+  std::map<std::pair<int64_t, uint64_t>, Timer*> timers_;
+  uint64_t timer_seq_ = 0;
+  struct event timer_ev_;
+  int64_t timer_armed_at_ = INT64_MAX;
   std::vector<char*> free_blocks_;
   std::shared_ptr<Token> token_;
   char scratch_[64 * 1024];

@@ -320,7 +320,9 @@ void HTTP1Connection::start_request(size_t head_size) {
     d->on_headers(&req_);
     req_.in_hook = false;
     bool gone = closed_ || detached_;
-    bool answered = req_.finished || req_.app_finished.load();
+    // A response finished inside the hook has already ended (and reset)
+    // the request: end_request moved the state on from kHead.
+    bool answered = state_ != kHead || req_.finished || req_.app_finished.load();
     unref();
     if (gone || answered) return;
   }
@@ -334,7 +336,10 @@ void HTTP1Connection::start_request(size_t head_size) {
     return;
   }
   // 100-continue only now that the body will be read (RFC 9110 10.1.1).
-  if (h.expect_continue && h.version == 11) out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+  if (h.expect_continue && h.version == 11) {
+    out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+    server_->count(kStat1xx);
+  }
   state_ = kBody;
   body_received_ = body_decoded_ = 0;
   if (h.chunked) chunked_.reset();
@@ -743,6 +748,11 @@ void HTTP1Connection::set_on_done(std::function<void(int)> fn) {
 int HTTP1Connection::detach(IOStreamPtr* out) {
   if (!req_.dispatched || req_.finished) return fail(kState, "request is not being handled");
   if (req_.headers_sent) return fail(kState, "response already started");
+  // squall.h: "before any response call" -- status, header or body bytes
+  // given for this request would be silently dropped by a detach.
+  if (req_.status != 200 || !req_.reason.empty() || !req_.resp_headers.empty() ||
+      !req_.resp_body.empty())
+    return fail(kState, "a response was already begun");
   if (closed_) return fail(kClosed, "client connection closed");
   flush_out();
   IOStreamPtr s = stream_;
