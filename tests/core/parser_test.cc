@@ -95,8 +95,6 @@ void check(std::string_view req, int want, int line,
 #define CHECK(req, want) check(req, want, __LINE__)
 #define CHECK_LIM(req, want, lim) check(req, want, __LINE__, lim)
 
-constexpr std::string_view kH = "Host: a\r\n";
-
 std::string req11(std::string_view headers) {
   std::string s = "POST / HTTP/1.1\r\nHost: a\r\n";
   s += headers;
