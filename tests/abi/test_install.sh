@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The installed package works for a consumer:
+#   - cmake --install into a temporary prefix;
+#   - a tiny C program built with `pkg-config --cflags --libs squall`, run;
+#   - the same program linked statically with `pkg-config --static`, run;
+#   - a tiny CMake project using find_package(squall) + squall::squall, run.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=${SQUALL_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
+build=${SQUALL_BUILD_DIR:-$src/build}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+prefix=$tmp/prefix
+
+step() { echo "--- $*"; }
+
+step "cmake --install $build --prefix <tmp>"
+cmake --install "$build" --prefix "$prefix" > "$tmp/install.log" 2>&1 || {
+  cat "$tmp/install.log" >&2
+  exit 1
+}
+test -f "$prefix/include/squall/squall.h"
+libdir=$(dirname "$(find "$prefix" -name 'libsquall.so*' -print -quit)")
+test -n "$libdir"
+pcdir=$(dirname "$(find "$prefix" -name squall.pc -print -quit)")
+test -f "$pcdir/squall.pc"
+
+# A consumer program: runs a loop, a call_soon from another thread wakes it,
+# checks the run-time version against the header's.
+mkdir -p "$tmp/app"
+cat > "$tmp/app/main.c" <<'EOF'
+#include <squall/squall.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+static squall_loop *loop;
+static int ran;
+
+static void on_soon(void *arg) {
+  (void)arg;
+  ran = 1;
+  squall_loop_stop(loop);
+}
+
+static void *poke(void *arg) {
+  (void)arg;
+  squall_loop_call_soon(loop, on_soon, NULL);
+  return NULL;
+}
+
+int main(void) {
+  pthread_t t;
+  if (squall_version() != SQUALL_VERSION_NUM ||
+      strcmp(squall_version_string(), SQUALL_VERSION_STRING) != 0) {
+    fprintf(stderr, "version mismatch: %s\n", squall_version_string());
+    return 1;
+  }
+  if (squall_loop_new(&loop) != SQUALL_OK) return 1;
+  pthread_create(&t, NULL, poke, NULL);
+  if (squall_loop_run(loop) != SQUALL_OK) return 1;
+  pthread_join(t, NULL);
+  if (squall_loop_free(loop) != SQUALL_OK || !ran) return 1;
+  printf("squall %s ok\n", squall_version_string());
+  return 0;
+}
+EOF
+
+export PKG_CONFIG_PATH=$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+export LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fail=0
+
+pkgconfig_shared() {
+  step "pkg-config --cflags --libs squall: $(pkg-config --cflags --libs squall)"
+  local want
+  want=$(sed -n 's/^#define SQUALL_VERSION_STRING "\(.*\)"/\1/p' "$src/capi/include/squall/squall.h")
+  test "$(pkg-config --modversion squall)" = "$want"
+  # The flags must point into the prefix the package was installed to.
+  case " $(pkg-config --cflags --libs squall) " in
+    *" -I$prefix/"*) ;;
+    *) echo "pkg-config flags do not point into the install prefix $prefix" \
+         "(squall.pc has an absolute prefix: install with --prefix breaks it)" >&2
+       return 1 ;;
+  esac
+  # shellcheck disable=SC2046
+  cc -std=c99 -Wall -Wextra -Werror "$tmp/app/main.c" -o "$tmp/app/shared" \
+    $(pkg-config --cflags --libs squall) -pthread
+  "$tmp/app/shared"
+  # It really uses the installed library.
+  ldd "$tmp/app/shared" | grep -q "$libdir/libsquall.so"
+}
+
+pkgconfig_static() {
+  step "pkg-config --static (libsquall.a)"
+  local libs
+  libs=$(pkg-config --static --libs squall)
+  libs=${libs//-lsquall/}
+  # shellcheck disable=SC2086
+  cc -std=c99 -Wall -Wextra -Werror "$tmp/app/main.c" -o "$tmp/app/static" \
+    $(pkg-config --cflags squall) "$libdir/libsquall.a" $libs -pthread
+  "$tmp/app/static"
+  if ldd "$tmp/app/static" | grep -q libsquall; then
+    echo "static build still links libsquall.so" >&2
+    return 1
+  fi
+}
+
+cmake_package() {
+  step "CMake find_package(squall) + squall::squall"
+  mkdir -p "$tmp/cmakeapp"
+  cp "$tmp/app/main.c" "$tmp/cmakeapp/main.c"
+  cat > "$tmp/cmakeapp/CMakeLists.txt" <<'EOF2'
+cmake_minimum_required(VERSION 3.20)
+project(squall_consumer C)
+find_package(squall 0.1 REQUIRED)
+find_package(Threads REQUIRED)
+add_executable(consumer main.c)
+target_link_libraries(consumer PRIVATE squall::squall Threads::Threads)
+EOF2
+  local gen=()
+  command -v ninja > /dev/null && gen=(-G Ninja)
+  cmake -S "$tmp/cmakeapp" -B "$tmp/cmakeapp/build" "${gen[@]}" \
+    -DCMAKE_PREFIX_PATH="$prefix" > "$tmp/cmake.log" 2>&1 || {
+    cat "$tmp/cmake.log" >&2
+    return 1
+  }
+  cmake --build "$tmp/cmakeapp/build" > "$tmp/cmakebuild.log" 2>&1 || {
+    cat "$tmp/cmakebuild.log" >&2
+    return 1
+  }
+  "$tmp/cmakeapp/build/consumer"
+  ldd "$tmp/cmakeapp/build/consumer" | grep -q "$libdir/libsquall.so"
+}
+
+# Run every part (a failure in one does not hide the others).
+# (Not as an `if` condition: errexit is ignored there.)
+for part in pkgconfig_shared pkgconfig_static cmake_package; do
+  set +e
+  ( set -e; $part )
+  rc=$?
+  set -e
+  if [[ $rc == 0 ]]; then
+    echo "ok   $part"
+  else
+    echo "FAIL $part" >&2
+    fail=1
+  fi
+done
+if [[ $fail == 0 ]]; then
+  echo "OK: installed package usable through pkg-config (shared, static) and find_package"
+fi
+exit $fail
