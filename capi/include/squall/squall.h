@@ -357,10 +357,10 @@ SQUALL_API void squall_stream_free(squall_stream *stream);
 
 /**
  * Connect to host:port (client side, IOStream.connect).  *out receives the
- * stream at once; cb(status) runs once: 0 connected, SQUALL_ENOTFOUND
- * unknown host, SQUALL_EIO refused/unreachable.  Name resolution blocks
- * the calling thread (getaddrinfo); pass a numeric address to avoid it.
- * [loop thread]
+ * stream at once; cb(status) runs once: 0 connected, SQUALL_EIO refused or
+ * unreachable.  An unknown host fails the call itself with
+ * SQUALL_ENOTFOUND (cb never runs).  Name resolution blocks the calling
+ * thread (getaddrinfo); pass a numeric address to avoid it.  [loop thread]
  */
 SQUALL_API int squall_stream_connect(squall_stream **out, squall_loop *loop,
                                      const char *host, size_t host_len,
