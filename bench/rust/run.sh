@@ -5,17 +5,34 @@
 #
 #   bench/rust/run.sh [harness options]      e.g. -r 3 -d 5 -s ab
 #
-# Builds the servers in release mode against $SQUALL_BUILD_DIR (default
-# build/ at the repo root) first.  Results land in bench/rust/results/
+# Builds the Rust servers in release mode first (see below for which
+# libsquall).  Results land in bench/rust/results/
 # unless BENCH_RESULTS is set.  Extra servers: BENCH_RUST_ONLY="squall-rust hyper"
 # restricts the set (names below).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-build="$(cd "${SQUALL_BUILD_DIR:-$repo/build}" && pwd)"
 shared="${SQUALL_SHARED_BENCH:-$repo/../shared/bench}"
 shared="$(cd "$shared" && pwd)"
+
+# The library and the C reference server.  Preferred: the Release build of
+# bench/build.sh ($SQUALL_BENCH_BUILD, default bench/.build: squall/ and
+# squall_hello), so that C and Rust use the same optimised libsquall; it is
+# built (without the peers) when bench/build.sh exists and it is missing.
+# Otherwise $SQUALL_BUILD_DIR (default build/) and its demo.
+bench_build="${SQUALL_BENCH_BUILD:-$repo/bench/.build}"
+if [ -z "${SQUALL_BUILD_DIR:-}" ] && [ ! -x "$bench_build/squall_hello" ] && [ -f "$repo/bench/build.sh" ]; then
+  SKIP_PEERS=1 SQUALL_BENCH_BUILD="$bench_build" bash "$repo/bench/build.sh" >&2
+fi
+if [ -z "${SQUALL_BUILD_DIR:-}" ] && [ -x "$bench_build/squall_hello" ]; then
+  build="$(cd "$bench_build/squall" && pwd)"
+  c_cmd="$(cd "$bench_build" && pwd)/squall_hello"
+else
+  build="$(cd "${SQUALL_BUILD_DIR:-$repo/build}" && pwd)"
+  c_cmd=""
+  [ -x "$build/demo" ] && c_cmd="$build/demo"
+fi
 
 if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
   export PATH="$HOME/.cargo/bin:$PATH"
@@ -26,14 +43,6 @@ export LD_LIBRARY_PATH="$build${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 (cd "$here" && cargo build --release --locked --bins)
 bins="$here/target/release"
 
-# The C reference: a hello server from bench/ if the build has one, else
-# the demo (its body differs: the harness' body check then fails, the
-# throughput numbers stand).
-c_cmd=""
-for cand in "$build/bench/hello_server" "$build/hello_server" "$build/bench/squall_hello" "$build/demo"; do
-  if [ -x "$cand" ]; then c_cmd="$cand"; break; fi
-done
-
 declare -a servers=(
   "squall-rust|$bins/squall_hello {PORT}"
   "squall-axum|$bins/squall_axum {PORT}"
@@ -43,7 +52,7 @@ declare -a servers=(
 if [ -n "$c_cmd" ]; then
   servers=("squall-c|$c_cmd {PORT}" "${servers[@]}")
 else
-  echo "run.sh: no C hello/demo server in $build; skipping it" >&2
+  echo "run.sh: no C hello or demo server found; skipping it" >&2
 fi
 
 args=()
