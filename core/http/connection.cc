@@ -135,6 +135,10 @@ void HTTP1Connection::start() {
   stream_->set_close_callback([this](int err) { on_stream_closed(err); });
   stream_->set_read_handler([this](int ev) { on_read(ev); });
   if (server_->config().nodelay) stream_->set_nodelay(true);
+  // Backpressure: a client that pipelines without reading its responses
+  // stops being read once 256 KiB of answers wait; reading resumes below
+  // 64 KiB.
+  stream_->set_write_limits(0, kOutHigh, kOutLow, [this] { on_drain(); });
   arm_timer(server_->config().header_timeout_ms);
 }
 
@@ -203,11 +207,22 @@ void HTTP1Connection::on_read(int ev) {
   process();
 }
 
+void HTTP1Connection::on_drain() {
+  if (closed_ || state_ == kHandling || state_ == kClosing) return;
+  stream_->resume_reading();
+  process();
+}
+
 void HTTP1Connection::process() {
   ref();
   in_batch_ = true;
   while (!closed_) {
     ReadBuffer& rb = stream_->read_buffer();
+    if (out_.size() > kOutLow) flush_out();
+    if (stream_->write_buffer_size() > kOutHigh) {
+      stream_->pause_reading();  // on_drain picks up from here
+      break;
+    }
     if (state_ == kIdle || state_ == kHead) {
       if (rb.empty()) break;
       ParseError err;
@@ -758,6 +773,7 @@ int HTTP1Connection::detach(IOStreamPtr* out) {
   IOStreamPtr s = stream_;
   s->set_read_handler(nullptr);
   s->set_close_callback(nullptr);
+  s->set_write_limits(0, 0, 0, nullptr);
   s->resume_reading();
   detached_ = true;
   closed_ = true;

@@ -55,7 +55,10 @@ class HTTP1Connection {
   enum State { kIdle, kHead, kBody, kHandling, kClosing };
   ~HTTP1Connection();
 
+  static constexpr size_t kOutHigh = 256 * 1024;
+  static constexpr size_t kOutLow = 64 * 1024;
   void on_read(int ev);
+  void on_drain();
   void on_stream_closed(int err);
   static void on_timer(evutil_socket_t, short, void* arg);
   static void body_sink(void* ctx, const char* data, size_t len);
