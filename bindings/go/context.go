@@ -116,12 +116,15 @@ func (c *reqCtx) fire(status int) {
 }
 
 // finish marks the request finished (before squall_response_finish) and
-// cancels the context, as net/http does when ServeHTTP returns.
-func (c *reqCtx) finish() {
+// cancels the context, as net/http does when ServeHTTP returns.  It tells
+// whether an on_done registration was made.
+func (c *reqCtx) finish() bool {
 	c.mu.Lock()
 	c.req = nil
 	c.cancelLocked()
+	r := c.registered
 	c.mu.Unlock()
+	return r
 }
 
 func (c *reqCtx) cancelLocked() {

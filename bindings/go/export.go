@@ -55,6 +55,8 @@ func sqgoGoCallback(h C.uintptr_t) {
 	switch v := hd.Value().(type) {
 	case *engine: // the permanent yield callback (not deleted)
 		v.yield()
+	case *drainTag: // the permanent drain callback (not deleted)
+		v.e.drain(true)
 	case oneShot:
 		hd.Delete()
 		v.fire(0)

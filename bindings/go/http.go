@@ -6,6 +6,7 @@ package squall
 import "C"
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -37,17 +38,53 @@ type exchange struct {
 	e    *engine
 	req  *C.squall_request // nil once finished
 	info C.sqgo_reqinfo
-	hdrs [inlineHeaders]C.sqgo_header
 	url  url.URL
 	ctx  reqCtx
 	body bodyReader
 	w    responseWriter
 }
 
-func (x *exchange) serve() {
+// worker is a goroutine that serves requests one after another (its stack
+// has grown already; a fresh goroutine per request would grow its stack
+// every time).
+type worker struct {
+	hdrs [inlineHeaders]C.sqgo_header
+}
+
+const maxIdleWorkers = 1024
+
+// dispatchHTTP hands a request to an idle worker or a new one (loop
+// thread).
+func (e *engine) dispatchHTTP(req *C.squall_request, ri *C.sqgo_reqinfo) {
+	x := &exchange{e: e, req: req, info: *ri}
+	select {
+	case e.work <- x:
+	default:
+		go e.worker(x)
+	}
+	e.scheduleYield()
+}
+
+func (e *engine) worker(x *exchange) {
+	wk := new(worker)
+	for {
+		x.serve(wk)
+		if e.idleWorkers.Add(1) > maxIdleWorkers {
+			e.idleWorkers.Add(-1)
+			return
+		}
+		x = <-e.work
+		e.idleWorkers.Add(-1)
+		if x == nil {
+			return // engine gone
+		}
+	}
+}
+
+func (x *exchange) serve(wk *worker) {
 	x.ctx.init(x.e, x.req)
 	x.w.init(x)
-	hr, err := x.request()
+	hr, err := x.request(wk)
 	if err != nil {
 		x.w.status = http.StatusBadRequest
 		x.w.wroteHeader = true
@@ -72,15 +109,73 @@ func (x *exchange) end(hr *http.Request) {
 	x.finish()
 }
 
+// finish ends the exchange.  The usual response (buffered whole) is queued
+// for the loop thread, which writes it directly; a request with an on_done
+// registration in the C library's command queue is finished through that
+// queue too, so the two stay in order.
 func (x *exchange) finish() {
 	if x.req == nil {
 		return
 	}
 	x.body.close()
-	x.ctx.finish()
-	x.w.finish()
+	registered := x.ctx.finish()
+	w := &x.w
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	w.waitFlush()
+	if registered {
+		w.send(w.buf, C.SQGO_SEND_FINISH)
+		x.ended()
+		return
+	}
+	x.e.enqueue(x)
+}
+
+// complete writes a queued response (loop thread).
+func (x *exchange) complete() {
+	x.w.send(x.w.buf, C.SQGO_SEND_FINISH)
+	x.ended()
+}
+
+func (x *exchange) ended() {
+	x.w.release()
 	x.req = nil
 	x.e.requestDone()
+}
+
+// enqueue queues a finished exchange for the loop thread (any goroutine).
+func (e *engine) enqueue(x *exchange) {
+	e.cmu.Lock()
+	e.cq = append(e.cq, x)
+	wake := !e.yielding && !e.cwake
+	if wake {
+		e.cwake = true
+	}
+	e.cmu.Unlock()
+	if wake {
+		e.mu.Lock()
+		if e.alive {
+			C.sqgo_call_soon(e.loop, C.uintptr_t(e.drainH))
+		}
+		e.mu.Unlock()
+	}
+}
+
+// drain writes the queued responses (loop thread).
+func (e *engine) drain(fromCallback bool) {
+	e.cmu.Lock()
+	e.yielding = false
+	if fromCallback {
+		e.cwake = false
+	}
+	q := e.cq
+	e.cq, e.cqSpare = e.cqSpare[:0], q
+	e.cmu.Unlock()
+	for i, x := range q {
+		x.complete()
+		q[i] = nil
+	}
 }
 
 func (e *engine) logPanic(addr string, p any) {
@@ -102,23 +197,23 @@ func (s *strbuf) add(p unsafe.Pointer, n C.size_t) string {
 }
 
 // request builds the *http.Request (copies of everything it keeps).
-func (x *exchange) request() (*http.Request, error) {
+func (x *exchange) request(wk *worker) (*http.Request, error) {
 	ri := &x.info
-	hs := x.hdrs[:]
+	hs := wk.hdrs[:]
 	n := int(ri.header_count)
 	if n > len(hs) {
 		hs = make([]C.sqgo_header, n)
 	}
 	if n > 0 {
 		var cnt C.size_t
-		if rc := C.sqgo_request_headers(x.req, &hs[0], C.size_t(len(hs)), &cnt); rc != 0 {
+		if rc := C.sqgo_request_headers(x.req, (*C.char)(unsafe.Pointer(&hs[0])), C.size_t(len(hs)), &cnt); rc != 0 {
 			return nil, codeErr("request_headers", rc)
 		}
 		n = min(int(cnt), len(hs))
 	}
 	hs = hs[:n]
 
-	size := int(ri.uri_len + ri.host_len + ri.remote_ip_len)
+	size := int(ri.uri_len+ri.host_len+ri.remote_ip_len) + 4
 	for i := range hs {
 		size += int(hs[i].name_len + hs[i].value_len)
 	}
@@ -191,11 +286,18 @@ func (x *exchange) request() (*http.Request, error) {
 // peer is RemoteAddr: "ip:port".  The C API gives the peer IP only, so the
 // port is reported as 0.
 func (x *exchange) peer(sb *strbuf) string {
-	ip := sb.add(unsafe.Pointer(x.info.remote_ip), x.info.remote_ip_len)
-	if strings.IndexByte(ip, ':') >= 0 {
-		return "[" + ip + "]:0"
+	ip := cbytes(unsafe.Pointer(x.info.remote_ip), x.info.remote_ip_len)
+	start := len(sb.b)
+	v6 := bytes.IndexByte(ip, ':') >= 0
+	if v6 {
+		sb.b = append(sb.b, '[')
 	}
-	return ip + ":0"
+	sb.b = append(sb.b, ip...)
+	if v6 {
+		sb.b = append(sb.b, ']')
+	}
+	sb.b = append(sb.b, ":0"...)
+	return unsafe.String(&sb.b[start], len(sb.b)-start)
 }
 
 // parseURL: the common origin-form target without escapes is split
@@ -323,15 +425,40 @@ type responseWriter struct {
 	flushCh     chan int
 	flushing    bool // a flush's done callback is outstanding
 	err         error
-	bufArr      [256]byte
-	hbufArr     [256]byte
+	ob          *outbuf
 }
+
+// outbuf holds a response's buffered body and encoded header fields until
+// the library has copied them.
+type outbuf struct{ body, hdrs []byte }
+
+var outbufs = sync.Pool{New: func() any {
+	return &outbuf{body: make([]byte, 0, 1024), hdrs: make([]byte, 0, 512)}
+}}
 
 func (w *responseWriter) init(x *exchange) {
 	w.x = x
 	w.cl = -1
-	w.buf = w.bufArr[:0]
-	w.hbuf = w.hbufArr[:0]
+	w.ob = outbufs.Get().(*outbuf)
+	w.buf = w.ob.body[:0]
+	w.hbuf = w.ob.hdrs[:0]
+}
+
+// release returns the buffers once the library has copied them.
+func (w *responseWriter) release() {
+	w.finished = true
+	if ob := w.ob; ob != nil {
+		if cap(w.buf) <= 2*bufLimit {
+			ob.body = w.buf[:0]
+		}
+		if cap(w.hbuf) <= 16<<10 {
+			ob.hdrs = w.hbuf[:0]
+		}
+		w.ob = nil
+		outbufs.Put(ob)
+	}
+	w.buf = nil
+	w.hbuf = nil
 }
 
 // Header returns the response header map.
@@ -569,16 +696,6 @@ func (w *responseWriter) failed(abort bool) {
 		w.hbuf = appendField(w.hbuf, "Connection", "close")
 	}
 	w.buf = append(w.buf[:0], "Internal Server Error\n"...)
-}
-
-func (w *responseWriter) finish() {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	w.waitFlush()
-	w.send(w.buf, C.SQGO_SEND_FINISH)
-	w.finished = true
-	w.buf = nil
 }
 
 var _ http.Flusher = (*responseWriter)(nil)

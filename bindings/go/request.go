@@ -25,13 +25,14 @@ type Request struct {
 	req    *C.squall_request // nil once finished
 	e      *engine
 	info   C.sqgo_reqinfo
+	loaded bool
 	onLoop atomic.Bool // inside the RawHandler call on the loop thread
 	ctx    *reqCtx
 	flush  chan int
 }
 
-func (e *engine) serveRaw(req *C.squall_request, ri *C.sqgo_reqinfo) {
-	r := &Request{req: req, e: e, info: *ri}
+func (e *engine) serveRaw(req *C.squall_request) {
+	r := &Request{req: req, e: e}
 	r.onLoop.Store(true)
 	defer func() {
 		r.onLoop.Store(false)
@@ -51,46 +52,67 @@ func (e *engine) serveRaw(req *C.squall_request, ri *C.sqgo_reqinfo) {
 	e.raw.ServeSquall(r)
 }
 
+// fields reads every field in one cgo call, the first time one is needed.
+func (r *Request) fields() *C.sqgo_reqinfo {
+	if !r.loaded && r.req != nil {
+		C.sqgo_request_info(r.req, &r.info)
+		r.loaded = true
+	}
+	return &r.info
+}
+
 // Method is the request method ("GET").
-func (r *Request) Method() string { return internMethod(cstr(r.info.method, r.info.method_len)) }
+func (r *Request) Method() string {
+	return internMethod(cstr(r.fields().method, r.fields().method_len))
+}
 
 // URI is the request target as sent ("/a%20b?x=1").
 func (r *Request) URI() string { return string(r.URIBytes()) }
 
 // URIBytes is URI without a copy.
-func (r *Request) URIBytes() []byte { return cbytes(unsafe.Pointer(r.info.uri), r.info.uri_len) }
+func (r *Request) URIBytes() []byte {
+	return cbytes(unsafe.Pointer(r.fields().uri), r.fields().uri_len)
+}
 
 // Path is the path part of the target, not decoded ("/a%20b").
 func (r *Request) Path() string { return string(r.PathBytes()) }
 
 // PathBytes is Path without a copy.
-func (r *Request) PathBytes() []byte { return cbytes(unsafe.Pointer(r.info.path), r.info.path_len) }
+func (r *Request) PathBytes() []byte {
+	return cbytes(unsafe.Pointer(r.fields().path), r.fields().path_len)
+}
 
 // Query is the part after '?', without it ("" if none).
 func (r *Request) Query() string { return string(r.QueryBytes()) }
 
 // QueryBytes is Query without a copy.
-func (r *Request) QueryBytes() []byte { return cbytes(unsafe.Pointer(r.info.query), r.info.query_len) }
+func (r *Request) QueryBytes() []byte {
+	return cbytes(unsafe.Pointer(r.fields().query), r.fields().query_len)
+}
 
 // Proto is the protocol version ("HTTP/1.1").
-func (r *Request) Proto() string { return internProto(cstr(r.info.version, r.info.version_len)) }
+func (r *Request) Proto() string {
+	return internProto(cstr(r.fields().version, r.fields().version_len))
+}
 
 // Host is the Host header (or the authority of an absolute-form target).
 func (r *Request) Host() string { return string(r.HostBytes()) }
 
 // HostBytes is Host without a copy.
-func (r *Request) HostBytes() []byte { return cbytes(unsafe.Pointer(r.info.host), r.info.host_len) }
+func (r *Request) HostBytes() []byte {
+	return cbytes(unsafe.Pointer(r.fields().host), r.fields().host_len)
+}
 
 // RemoteIP is the peer's IP address (X-Real-IP / X-Forwarded-For with
 // Server.XHeaders).
 func (r *Request) RemoteIP() string {
-	return string(cbytes(unsafe.Pointer(r.info.remote_ip), r.info.remote_ip_len))
+	return string(cbytes(unsafe.Pointer(r.fields().remote_ip), r.fields().remote_ip_len))
 }
 
 // Scheme is "http" or "https" (X-Scheme / X-Forwarded-Proto with
 // Server.XHeaders).
 func (r *Request) Scheme() string {
-	s := cstr(r.info.protocol, r.info.protocol_len)
+	s := cstr(r.fields().protocol, r.fields().protocol_len)
 	switch s {
 	case "http":
 		return "http"
@@ -101,7 +123,7 @@ func (r *Request) Scheme() string {
 }
 
 // Body is the request body (decoded from chunked or gzip), without a copy.
-func (r *Request) Body() []byte { return cbytes(r.info.body, r.info.body_len) }
+func (r *Request) Body() []byte { return cbytes(r.fields().body, r.fields().body_len) }
 
 // HeaderBytes is the first value of header name (case-insensitive), without
 // a copy; nil if absent.
@@ -147,7 +169,7 @@ func (r *Request) headerNth(name string, nth int) ([]byte, bool) {
 }
 
 // HeaderCount is the number of header fields.
-func (r *Request) HeaderCount() int { return int(r.info.header_count) }
+func (r *Request) HeaderCount() int { return int(r.fields().header_count) }
 
 // VisitHeaders calls fn for each header field in arrival order, without
 // copies, until fn returns false.
@@ -157,13 +179,13 @@ func (r *Request) VisitHeaders(fn func(name, value []byte) bool) {
 	}
 	var one [16]C.sqgo_header
 	var hs []C.sqgo_header
-	if int(r.info.header_count) <= len(one) {
+	if int(r.fields().header_count) <= len(one) {
 		hs = one[:]
 	} else {
-		hs = make([]C.sqgo_header, r.info.header_count)
+		hs = make([]C.sqgo_header, r.fields().header_count)
 	}
 	var n C.size_t
-	if C.sqgo_request_headers(r.req, &hs[0], C.size_t(len(hs)), &n) != 0 {
+	if C.sqgo_request_headers(r.req, (*C.char)(unsafe.Pointer(&hs[0])), C.size_t(len(hs)), &n) != 0 {
 		return
 	}
 	if int(n) < len(hs) {

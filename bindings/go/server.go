@@ -300,9 +300,20 @@ type engine struct {
 	csrv *C.squall_server // loop thread only; nil once freed
 
 	yieldH       cgo.Handle // permanent handle of e for the yield callback
+	drainH       cgo.Handle // permanent handle of a *drainTag for the drain callback
 	yieldOn      bool       // hand the P to handler goroutines once per loop pass
 	yieldPending bool       // loop thread only
 	shutdownOn   bool       // loop thread only
+
+	// net/http adapter: idle workers wait on work; finished responses wait
+	// in cq for the loop thread, which writes them without the C library's
+	// cross-thread command queue.
+	work        chan *exchange
+	idleWorkers atomic.Int32
+	cmu         sync.Mutex
+	cq, cqSpare []*exchange
+	cwake       bool // a drain callback is scheduled
+	yielding    bool // the loop goroutine is in Gosched and drains after it
 
 	inflight atomic.Int64 // requests handed to the application, not finished
 	stopping atomic.Bool
@@ -363,7 +374,11 @@ func (e *engine) setup(spec listenSpec) error {
 		return err
 	}
 	h := cgo.NewHandle(e)
-	r := C.sqgo_server_new_r(&e.csrv, e.loop, cfg, C.uintptr_t(h))
+	raw := C.int(0)
+	if e.raw != nil {
+		raw = 1
+	}
+	r := C.sqgo_server_new_r(&e.csrv, e.loop, cfg, C.uintptr_t(h), raw)
 	C.squall_config_free(cfg)
 	if r.rc != 0 {
 		h.Delete() // release is never called when registration fails
@@ -398,6 +413,8 @@ func (e *engine) setup(spec listenSpec) error {
 	}
 	e.yieldOn = yieldMode()
 	e.yieldH = cgo.NewHandle(e)
+	e.drainH = cgo.NewHandle(&drainTag{e})
+	e.work = make(chan *exchange)
 	return nil
 }
 
@@ -426,6 +443,13 @@ func (e *engine) teardown() {
 	if e.yieldH != 0 {
 		e.yieldH.Delete()
 		e.yieldH = 0
+	}
+	if e.drainH != 0 {
+		e.drainH.Delete()
+		e.drainH = 0
+	}
+	if e.work != nil {
+		close(e.work) // idle workers exit
 	}
 }
 
@@ -515,16 +539,15 @@ func (e *engine) onLoopThread() bool {
 	return C.sqgo_is_loop_thread() != 0
 }
 
-// dispatch hands a new request to the application (loop thread).
+// dispatch hands a new request to the application (loop thread).  ri is
+// nil for the low-level API (fields are read lazily).
 func (e *engine) dispatch(req *C.squall_request, ri *C.sqgo_reqinfo) {
 	e.inflight.Add(1)
-	if e.raw != nil {
-		e.serveRaw(req, ri)
+	if ri == nil {
+		e.serveRaw(req)
 		return
 	}
-	x := &exchange{e: e, req: req, info: *ri}
-	go x.serve()
-	e.scheduleYield()
+	e.dispatchHTTP(req, ri)
 }
 
 // scheduleYield arranges for the loop goroutine to yield its P once, after
@@ -538,10 +561,18 @@ func (e *engine) scheduleYield() {
 	}
 }
 
+// yield lets the goroutines this loop pass readied run (one P), then
+// writes the responses they finished meanwhile.
 func (e *engine) yield() {
 	e.yieldPending = false
+	e.cmu.Lock()
+	e.yielding = true
+	e.cmu.Unlock()
 	runtime.Gosched()
+	e.drain(false)
 }
+
+type drainTag struct{ e *engine }
 
 // requestDone is called (any goroutine) once a request has been finished.
 func (e *engine) requestDone() {

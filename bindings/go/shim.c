@@ -17,7 +17,7 @@ static __thread int loop_thread;
 void sqgo_set_loop_thread(int on) { loop_thread = on; }
 int sqgo_is_loop_thread(void) { return loop_thread; }
 
-void sqgo_handler(squall_request *req, void *user_data) {
+void sqgo_request_info(const squall_request *req, sqgo_reqinfo *ri_out) {
   sqgo_reqinfo ri;
   fill(req, SQUALL_REQ_METHOD, &ri.method, &ri.method_len);
   fill(req, SQUALL_REQ_URI, &ri.uri, &ri.uri_len);
@@ -33,7 +33,17 @@ void sqgo_handler(squall_request *req, void *user_data) {
   }
   if (squall_request_header_count(req, &ri.header_count) != 0)
     ri.header_count = 0;
+  *ri_out = ri;
+}
+
+void sqgo_handler(squall_request *req, void *user_data) {
+  sqgo_reqinfo ri;
+  sqgo_request_info(req, &ri);
   sqgoGoHandler(req, &ri, (uintptr_t)user_data);
+}
+
+void sqgo_handler_raw(squall_request *req, void *user_data) {
+  sqgoGoHandler(req, NULL, (uintptr_t)user_data);
 }
 
 void sqgo_release(void *user_data) { sqgoGoRelease((uintptr_t)user_data); }
@@ -52,9 +62,10 @@ void sqgo_error_hook(int kind, int http_status, const char *msg,
 }
 
 int sqgo_server_new(squall_server **out, squall_loop *loop,
-                    const squall_config *cfg, uintptr_t handle) {
-  return squall_server_new(out, loop, cfg, sqgo_handler, (void *)handle,
-                           sqgo_release);
+                    const squall_config *cfg, uintptr_t handle, int raw) {
+  return squall_server_new(out, loop, cfg,
+                           raw ? sqgo_handler_raw : sqgo_handler,
+                           (void *)handle, sqgo_release);
 }
 
 int sqgo_server_set_error_hook(squall_server *srv, uintptr_t handle) {
@@ -75,8 +86,11 @@ int sqgo_request_on_done(squall_request *req, uintptr_t handle) {
   return squall_request_on_done(req, sqgo_done, (void *)handle);
 }
 
-int sqgo_request_headers(const squall_request *req, sqgo_header *out,
+int sqgo_request_headers(const squall_request *req, char *out_raw,
                          size_t cap, size_t *count) {
+  /* out_raw is a sqgo_header array; typed char* so that cgo does not scan
+   * the Go array for Go pointers on every call. */
+  sqgo_header *out = (sqgo_header *)out_raw;
   size_t n = 0;
   int rc = squall_request_header_count(req, &n);
   if (rc != 0) return rc;
@@ -167,6 +181,7 @@ sqgo_result sqgo_config_set_str(squall_config *cfg, int key, const char *s,
 }
 
 sqgo_result sqgo_server_new_r(squall_server **out, squall_loop *loop,
-                              const squall_config *cfg, uintptr_t handle) {
-  return result(sqgo_server_new(out, loop, cfg, handle));
+                              const squall_config *cfg, uintptr_t handle,
+                              int raw) {
+  return result(sqgo_server_new(out, loop, cfg, handle, raw));
 }

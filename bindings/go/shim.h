@@ -53,8 +53,12 @@ typedef struct {
   char *msg;
 } sqgo_result;
 
-/* Trampolines (function pointers given to libsquall). */
+/* Trampolines (function pointers given to libsquall).  sqgo_handler fills a
+ * sqgo_reqinfo first (the net/http adapter needs every field);
+ * sqgo_handler_raw passes NULL (the low-level API reads fields lazily). */
 void sqgo_handler(squall_request *req, void *user_data);
+void sqgo_handler_raw(squall_request *req, void *user_data);
+void sqgo_request_info(const squall_request *req, sqgo_reqinfo *ri);
 void sqgo_release(void *user_data);
 void sqgo_done(int status, void *user_data);
 void sqgo_callback(void *user_data);
@@ -69,13 +73,13 @@ int sqgo_is_loop_thread(void);
 
 /* Wrappers. */
 int sqgo_server_new(squall_server **out, squall_loop *loop,
-                    const squall_config *cfg, uintptr_t handle);
+                    const squall_config *cfg, uintptr_t handle, int raw);
 int sqgo_server_set_error_hook(squall_server *srv, uintptr_t handle);
 int sqgo_call_soon(squall_loop *loop, uintptr_t handle);
 int sqgo_server_shutdown(squall_server *srv, int64_t grace_ms,
                          uintptr_t handle);
 int sqgo_request_on_done(squall_request *req, uintptr_t handle);
-int sqgo_request_headers(const squall_request *req, sqgo_header *out,
+int sqgo_request_headers(const squall_request *req, char *out_raw,
                          size_t cap, size_t *count);
 
 /* Sends a response in one cgo call.  status > 0 sets the status line; hdrs
@@ -105,6 +109,7 @@ sqgo_result sqgo_config_set_int(squall_config *cfg, int key, int64_t v);
 sqgo_result sqgo_config_set_str(squall_config *cfg, int key, const char *s,
                                 size_t len);
 sqgo_result sqgo_server_new_r(squall_server **out, squall_loop *loop,
-                              const squall_config *cfg, uintptr_t handle);
+                              const squall_config *cfg, uintptr_t handle,
+                              int raw);
 
 #endif

@@ -1,0 +1,34 @@
+// Hello-world server: a standard net/http Handler (the same one the net/http
+// peer runs) served by the squall Go binding's adapter.
+//
+//	squall-http PORT     (GOMAXPROCS from the environment)
+package main
+
+import (
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"runtime"
+
+	"squall.dev/go/squall"
+)
+
+var body = []byte("Hello, world!\n")
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintf(os.Stderr, "usage: %s PORT\n", os.Args[0])
+		os.Exit(2)
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hdr := w.Header()
+		hdr["Content-Type"] = []string{"text/plain"}
+		hdr["Content-Length"] = []string{"14"}
+		w.WriteHeader(200)
+		w.Write(body)
+	})
+	addr := "127.0.0.1:" + os.Args[1]
+	fmt.Fprintf(os.Stderr, "squall net/http adapter on %s GOMAXPROCS=%d\n", addr, runtime.GOMAXPROCS(0))
+	log.Fatal(squall.ListenAndServe(addr, h))
+}
