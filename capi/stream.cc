@@ -86,12 +86,16 @@ SQUALL_API int squall_stream_set_write_limits(squall_stream *stream, size_t max_
   return guard([&]() -> int {
     if (int r = check_stream(stream)) return r;
     Callback cb;
+    std::shared_ptr<capi::Releaser> rel;
     if (on_drain) {
-      auto rel = std::make_shared<capi::Releaser>(release, user_data);
+      rel = std::make_shared<capi::Releaser>(release, user_data);
       cb = [on_drain, user_data, rel] { on_drain(user_data); };
     }
     int r = stream->s->set_write_limits(max_bytes, high, low, std::move(cb));
-    if (r != kOk) return r;  // cb (and its releaser) dropped: never called, but release...
+    if (r != kOk) {
+      if (rel) rel->release = nullptr;  // registration failed: never released
+      return r;
+    }
     return kOk;
   });
 }
