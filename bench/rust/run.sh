@@ -46,6 +46,7 @@ bins="$here/target/release"
 declare -a servers=(
   "squall-rust|$bins/squall_hello {PORT}"
   "squall-axum|$bins/squall_axum {PORT}"
+  "squall-axum-inline|$bins/squall_axum {PORT} inline"
   "hyper|$bins/hyper_hello {PORT}"
   "axum|$bins/axum_hello {PORT}"
 )

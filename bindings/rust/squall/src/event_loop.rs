@@ -1,6 +1,7 @@
 //! The event loop (Tornado's IOLoop): [`Loop`], its thread-safe
 //! [`LoopHandle`], and [`Timer`]s.
 
+use std::cell::RefCell;
 use std::ffi::c_void;
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
@@ -62,6 +63,7 @@ impl Loop {
     /// [`LoopHandle::stop`] (from anywhere).  A stop requested before `run`
     /// makes it return at once.
     pub fn run(&self) -> Result<()> {
+        let _cur = CurrentGuard::enter(self);
         // SAFETY: live loop, owning thread.
         check(unsafe { sys::squall_loop_run(self.as_ptr()) })
     }
@@ -73,6 +75,7 @@ impl Loop {
             None => -1,
             Some(d) => d.as_millis().min(i32::MAX as u128) as i32,
         };
+        let _cur = CurrentGuard::enter(self);
         // SAFETY: live loop, owning thread.
         check(unsafe { sys::squall_loop_run_once(self.as_ptr(), ms) })
     }
@@ -178,6 +181,26 @@ impl Drop for Loop {
     }
 }
 
+thread_local! {
+    /// The loop this thread is running (inside `run` / `run_once`).
+    static CURRENT: RefCell<Option<LoopHandle>> = const { RefCell::new(None) };
+}
+
+struct CurrentGuard(Option<LoopHandle>);
+
+impl CurrentGuard {
+    fn enter(lp: &Loop) -> CurrentGuard {
+        CurrentGuard(CURRENT.with(|c| c.replace(Some(lp.handle()))))
+    }
+}
+
+impl Drop for CurrentGuard {
+    fn drop(&mut self) {
+        let prev = self.0.take();
+        CURRENT.with(|c| *c.borrow_mut() = prev);
+    }
+}
+
 pub(crate) fn duration_ms(d: Duration) -> i64 {
     // Round up so that a non-zero delay never becomes 0.
     let ms = d.as_nanos().div_ceil(1_000_000);
@@ -225,6 +248,17 @@ impl LoopHandle {
     /// never runs and is dropped here.
     pub fn call_soon<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<()> {
         self.with(|lp| call_soon_raw(lp, f))
+    }
+
+    /// The loop the calling thread is running, when called from one of its
+    /// callbacks (a handler, a timer, a `call_soon` closure).
+    pub fn current() -> Option<LoopHandle> {
+        CURRENT.with(|c| c.borrow().clone())
+    }
+
+    /// `true` when called on the thread running this loop.
+    pub fn is_current(&self) -> bool {
+        CURRENT.with(|c| c.borrow().as_ref().is_some_and(|h| Arc::ptr_eq(&h.shared, &self.shared)))
     }
 
     /// `false` once the loop has been dropped.

@@ -69,6 +69,11 @@ impl Responder {
         self.raw.as_ptr()
     }
 
+    /// The raw handle (valid until this responder finishes).
+    pub fn as_raw(&self) -> *mut sys::squall_request {
+        self.ptr()
+    }
+
     /// Set the status code (100..=999; default 200) with the standard
     /// reason phrase.
     pub fn set_status(&mut self, code: u16) -> Result<()> {
@@ -227,7 +232,7 @@ impl Responder {
     }
 }
 
-fn on_done_raw<F>(req: *mut sys::squall_request, f: F) -> Result<()>
+pub(crate) fn on_done_raw<F>(req: *mut sys::squall_request, f: F) -> Result<()>
 where
     F: FnOnce(Result<()>) + Send + 'static,
 {

@@ -15,9 +15,10 @@
 //! lp.run()?;
 //! ```
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Waker};
 
 use bytes::{Buf, Bytes};
 use http_body::Body;
@@ -25,6 +26,7 @@ use http_body_util::Full;
 use tokio::runtime::Handle;
 use tower_service::Service;
 
+use crate::event_loop::LoopHandle;
 use crate::request::{Request, Responder};
 
 /// The request body type handed to services.
@@ -33,13 +35,37 @@ pub type RequestBody = Full<Bytes>;
 /// Options of [`handler_with`].
 #[derive(Debug, Clone)]
 pub struct Options {
+    cancel_on_disconnect: bool,
+    poll_on_loop: bool,
+}
+
+impl Options {
+    /// The defaults.
+    pub fn new() -> Options {
+        Options::default()
+    }
+
     /// Abort the service future when the client disconnects (default on).
-    pub cancel_on_disconnect: bool,
+    pub fn cancel_on_disconnect(mut self, on: bool) -> Options {
+        self.cancel_on_disconnect = on;
+        self
+    }
+
+    /// Poll the service future once on the loop thread (inside the
+    /// runtime's context) before handing it to the runtime: a future that
+    /// completes at once (most routing, in-memory answers) is answered with
+    /// no thread hop, as hyper polls handlers on its I/O thread; one that
+    /// waits moves to the runtime.  Default off: every call runs on the
+    /// runtime, so the loop thread never runs application code.
+    pub fn poll_on_loop(mut self, on: bool) -> Options {
+        self.poll_on_loop = on;
+        self
+    }
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { cancel_on_disconnect: true }
+        Options { cancel_on_disconnect: true, poll_on_loop: false }
     }
 }
 
@@ -51,10 +77,27 @@ where
     S::Future: Send + 'static,
     S::Error: std::fmt::Display + Send + 'static,
     B: Body + Send + 'static,
-    B::Data: Send,
+    B::Data: Send + 'static,
     B::Error: std::fmt::Display,
 {
     handler_with(rt, svc, Options::default())
+}
+
+type AbortSlot = Arc<Mutex<Option<tokio::task::AbortHandle>>>;
+
+/// Register "abort the task in `slot` if the client goes away".
+fn watch_disconnect(req: *mut squall_sys::squall_request) -> Option<AbortSlot> {
+    let slot: AbortSlot = Arc::new(Mutex::new(None));
+    let s2 = slot.clone();
+    crate::request::on_done_raw(req, move |res| {
+        if res.is_err() {
+            if let Some(h) = s2.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                h.abort();
+            }
+        }
+    })
+    .ok()
+    .map(|()| slot)
 }
 
 /// [`handler`] with [`Options`].
@@ -64,7 +107,7 @@ where
     S::Future: Send + 'static,
     S::Error: std::fmt::Display + Send + 'static,
     B: Body + Send + 'static,
-    B::Data: Send,
+    B::Data: Send + 'static,
     B::Error: std::fmt::Display,
 {
     move |req: Request| {
@@ -75,43 +118,50 @@ where
                 return;
             }
         };
-        let mut responder = req.into_responder();
+        let responder = req.into_responder();
+        let raw = responder.as_raw();
         let http_req = http::Request::from_parts(parts, Full::new(body));
-
-        // Cancel on disconnect: on_done(Err) aborts the task.  The slot is
-        // filled before the loop thread can run on_done (we are on it).
-        let slot: Option<Arc<Mutex<Option<tokio::task::AbortHandle>>>> = if opts.cancel_on_disconnect {
-            let slot = Arc::new(Mutex::new(None::<tokio::task::AbortHandle>));
-            let s2 = slot.clone();
-            let ok = responder
-                .on_done(move |res| {
-                    if res.is_err() {
-                        if let Some(h) = s2.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                            h.abort();
-                        }
-                    }
-                })
-                .is_ok();
-            ok.then_some(slot)
-        } else {
-            None
-        };
-
+        let lp = LoopHandle::current();
         let mut svc = svc.clone();
-        let task = rt.spawn(async move {
+        let fut = async move {
             if let Err(e) = poll_fn(|cx| svc.poll_ready(cx)).await {
                 let _ = responder.respond(503, "text/plain", format!("503: {e}\n"));
                 return;
             }
             match svc.call(http_req).await {
-                Ok(resp) => write_response(responder, resp).await,
+                Ok(resp) => write_response_via(responder, resp, lp).await,
                 Err(e) => {
                     let _ = responder.respond(500, "text/plain", format!("500: {e}\n"));
                 }
             }
-        });
-        if let Some(slot) = slot {
-            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(task.abort_handle());
+        };
+
+        if opts.poll_on_loop {
+            let mut fut = Box::pin(fut);
+            let ready = {
+                let _ctx = rt.enter();
+                let mut cx = Context::from_waker(Waker::noop());
+                // A panic here drops the future (and its responder: 500).
+                fut.as_mut().poll(&mut cx).is_ready()
+            };
+            if ready {
+                return;
+            }
+            // Still waiting: the response is not finished (it is finished
+            // only as the future's last step), so `raw` is still valid.
+            let slot = if opts.cancel_on_disconnect { watch_disconnect(raw) } else { None };
+            let task = rt.spawn(fut);
+            if let Some(slot) = slot {
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(task.abort_handle());
+            }
+        } else {
+            // on_done cannot run before this handler returns (it runs on
+            // this thread), so the slot is filled in time.
+            let slot = if opts.cancel_on_disconnect { watch_disconnect(raw) } else { None };
+            let task = rt.spawn(fut);
+            if let Some(slot) = slot {
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(task.abort_handle());
+            }
         }
     }
 }
@@ -120,41 +170,100 @@ where
 /// status and headers, then the body frames.  A body that ends with its
 /// first frame goes out with the head (Content-Length framing); a longer one
 /// is streamed (chunked) with backpressure.
-pub async fn write_response<B>(mut responder: Responder, resp: http::Response<B>)
+pub async fn write_response<B>(responder: Responder, resp: http::Response<B>)
 where
     B: Body,
+    B::Data: Send + 'static,
+    B::Error: std::fmt::Display,
+{
+    write_response_via(responder, resp, None).await
+}
+
+/// As [`write_response`]; off the loop thread, a response whose body is
+/// complete after one frame is written by one closure queued to `lp` (one
+/// command and one wake-up instead of one per call).
+async fn write_response_via<B>(mut responder: Responder, resp: http::Response<B>, lp: Option<LoopHandle>)
+where
+    B: Body,
+    B::Data: Send + 'static,
     B::Error: std::fmt::Display,
 {
     let (parts, body) = resp.into_parts();
-    if responder.send_head(&parts).is_err() {
-        // Invalid header: nothing useful can follow; dropping `responder`
-        // ends the response as it stands.
-        return;
-    }
     let mut body = std::pin::pin!(body);
-    loop {
-        let frame = match poll_fn(|cx| Pin::as_mut(&mut body).poll_frame(cx)).await {
-            None => break,
-            Some(Ok(frame)) => frame,
-            // The body failed mid-way: end what was sent.
-            Some(Err(_)) => break,
-        };
-        // Trailers are not supported by squall's responses: ignored.
-        let Ok(mut data) = frame.into_data() else { continue };
-        while data.has_remaining() {
-            let chunk = data.chunk();
-            let n = chunk.len();
-            if responder.write(chunk).is_err() {
-                return; // client gone: dropping the responder ends it
+
+    // First frame (most bodies have exactly one).
+    let mut first: Option<B::Data> = None;
+    if !body.is_end_stream() {
+        loop {
+            match poll_fn(|cx| Pin::as_mut(&mut body).poll_frame(cx)).await {
+                None => break,
+                Some(Err(_)) => {
+                    // Failed before any byte: answer 500.
+                    let _ = responder.respond(500, "text/plain", b"500: response body failed\n");
+                    return;
+                }
+                Some(Ok(frame)) => {
+                    if let Ok(d) = frame.into_data() {
+                        first = Some(d);
+                        break;
+                    }
+                }
             }
-            data.advance(n);
         }
-        if !body.is_end_stream() {
-            // More to come: stream what we have and wait until the kernel
-            // took it (backpressure).
-            if responder.flush_async().await.is_err() {
+    }
+
+    if body.is_end_stream() {
+        // Whole response known: one batch.
+        let on_loop = lp.as_ref().is_none_or(|h| h.is_current());
+        let job = move || {
+            if responder.send_head(&parts).is_err() {
                 return;
             }
+            if let Some(mut d) = first {
+                while d.has_remaining() {
+                    let n = d.chunk().len();
+                    if responder.write(d.chunk()).is_err() {
+                        return;
+                    }
+                    d.advance(n);
+                }
+            }
+            let _ = responder.finish();
+        };
+        match lp {
+            Some(h) if !on_loop => {
+                // If the loop is gone the closure is dropped with the
+                // responder, which ends the request (Closed).
+                let _ = h.call_soon(job);
+            }
+            _ => job(),
+        }
+        return;
+    }
+
+    // Streamed.
+    if responder.send_head(&parts).is_err() {
+        return;
+    }
+    let mut next = first;
+    loop {
+        if let Some(mut data) = next.take() {
+            while data.has_remaining() {
+                let n = data.chunk().len();
+                if responder.write(data.chunk()).is_err() {
+                    return; // client gone: dropping the responder ends it
+                }
+                data.advance(n);
+            }
+            if !body.is_end_stream() && responder.flush_async().await.is_err() {
+                return;
+            }
+        }
+        match poll_fn(|cx| Pin::as_mut(&mut body).poll_frame(cx)).await {
+            None => break,
+            Some(Ok(frame)) => next = frame.into_data().ok(), // trailers ignored
+            // The body failed mid-way: end what was sent.
+            Some(Err(_)) => break,
         }
     }
     let _ = responder.finish();

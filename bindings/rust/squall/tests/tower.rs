@@ -153,6 +153,36 @@ fn axum_router_on_current_thread_runtime() {
 }
 
 #[test]
+fn axum_router_polled_on_loop_multi_thread() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_time().build().unwrap();
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let opts = squall::tower::Options::new().poll_on_loop(true);
+    let ts = TestServer::start(squall::tower::handler_with(rt.handle().clone(), router(cancelled.clone()), opts));
+    check_router(ts.port, &cancelled);
+    drop(ts);
+    drop(rt);
+}
+
+#[test]
+fn axum_router_polled_on_loop_current_thread() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let handle = rt.handle().clone();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let driver = std::thread::spawn(move || {
+        rt.block_on(async {
+            let _ = stop_rx.await;
+        })
+    });
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let opts = squall::tower::Options::new().poll_on_loop(true);
+    let ts = TestServer::start(squall::tower::handler_with(handle, router(cancelled.clone()), opts));
+    check_router(ts.port, &cancelled);
+    drop(ts);
+    stop_tx.send(()).unwrap();
+    driver.join().unwrap();
+}
+
+#[test]
 fn server_dropped_while_service_futures_pending() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_time().build().unwrap();
     let app = Router::new().route(
@@ -165,7 +195,7 @@ fn server_dropped_while_service_futures_pending() {
     let ts = TestServer::start(squall::tower::handler_with(
         rt.handle().clone(),
         app,
-        squall::tower::Options { cancel_on_disconnect: false },
+        squall::tower::Options::new().cancel_on_disconnect(false),
     ));
     let mut conns: Vec<Conn> = (0..4).map(|_| Conn::open(ts.port)).collect();
     for c in conns.iter_mut() {
