@@ -189,6 +189,7 @@ func (s *Server) Close() error {
 	if e == nil {
 		return nil
 	}
+	defer e.beginClose()
 	stopped := make(chan struct{})
 	if !e.post(func() {
 		e.freeServer()
@@ -217,6 +218,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if e == nil {
 		return nil
 	}
+	e.beginClose()
 	grace := int64(-1)
 	if dl, ok := ctx.Deadline(); ok {
 		grace = int64(time.Until(dl) / time.Millisecond)
@@ -259,7 +261,7 @@ func (s *Server) start(spec listenSpec) error {
 		}
 		return errors.New("squall: server already started")
 	}
-	e := &engine{s: s, done: make(chan struct{})}
+	e := &engine{s: s, done: make(chan struct{}), closing: make(chan struct{})}
 	e.raw = s.RawHandler
 	e.hh = s.Handler
 	if e.raw == nil && e.hh == nil {
@@ -283,7 +285,10 @@ func (s *Server) wait() error {
 	s.mu.Lock()
 	e := s.eng
 	s.mu.Unlock()
-	<-e.done
+	select {
+	case <-e.done:
+	case <-e.closing:
+	}
 	return http.ErrServerClosed
 }
 
@@ -321,7 +326,16 @@ type engine struct {
 	mu    sync.Mutex // guards alive: loop may take call_soon
 	alive bool
 
-	done chan struct{} // closed when the loop thread has exited
+	done      chan struct{} // closed when the loop thread has exited
+	closing   chan struct{} // closed when Shutdown or Close begins
+	closeOnce sync.Once
+}
+
+// beginClose makes ListenAndServe / Serve return (as net/http's do when
+// Shutdown or Close is called); the loop itself runs on until every request
+// it handed out has been finished.
+func (e *engine) beginClose() {
+	e.closeOnce.Do(func() { close(e.closing) })
 }
 
 func (e *engine) logf(format string, args ...any) {

@@ -602,3 +602,43 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestCloseWithHungHandlerReturnsListenAndServe(t *testing.T) {
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	s := &Server{Addr: "127.0.0.1:0", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+		_, err := io.WriteString(w, "too late")
+		_ = err // the connection is gone; the write may fail
+	})}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.wait() }()
+	go func() {
+		if resp, err := client().Get(fmt.Sprintf("http://127.0.0.1:%d/", s.Port())); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-entered
+	s.Close()
+	select {
+	case err := <-served:
+		if err != http.ErrServerClosed {
+			t.Fatalf("ListenAndServe returned %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ListenAndServe did not return after Close")
+	}
+	close(release) // the handler finishes afterwards without harm
+	s.mu.Lock()
+	e := s.eng
+	s.mu.Unlock()
+	select {
+	case <-e.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("loop did not exit after the last request finished")
+	}
+}
