@@ -37,6 +37,42 @@ static void flush_done(int status, void *ud) {
   pthread_mutex_unlock(&g_mu);
 }
 
+/* /big: 64 pieces of 64 KiB, each written from the previous flush's done
+ * callback (backpressure), then finish. */
+enum { BIG_PIECES = 64, BIG_PIECE = 65536 };
+typedef struct big_state {
+  squall_request *req;
+  int sent;
+} big_state;
+static int g_big_done_ok;
+static int g_big_done_bad;
+
+static void big_next(int status, void *ud) {
+  big_state *b = ud;
+  pthread_mutex_lock(&g_mu);
+  if (b->sent > 0) {
+    if (status == 0)
+      g_big_done_ok++;
+    else
+      g_big_done_bad++;
+  }
+  pthread_mutex_unlock(&g_mu);
+  if (status != 0 || b->sent == BIG_PIECES) {
+    squall_response_finish(b->req);
+    free(b);
+    return;
+  }
+  static unsigned char buf[BIG_PIECE];
+  for (int j = 0; j < BIG_PIECE; j++)
+    buf[j] = (unsigned char)(b->sent * 131 + j);
+  b->sent++;
+  squall_response_write(b->req, buf, sizeof buf);
+  if (squall_response_flush(b->req, big_next, b) != 0) {
+    squall_response_finish(b->req);
+    free(b);
+  }
+}
+
 static void router(hu_server *s, squall_request *req) {
   char path[256], uri[256];
   hu_req_field(req, SQUALL_REQ_PATH, path, sizeof path);
@@ -55,6 +91,12 @@ static void router(hu_server *s, squall_request *req) {
     rc |= squall_response_write(req, "part3", 5);
     if (rc != 0) squall_response_write(req, "API-ERROR", 9);
     squall_response_finish(req);
+  } else if (strcmp(path, "/big") == 0) {
+    big_state *b = calloc(1, sizeof *b);
+    b->req = req;
+    squall_response_header(req, "Content-Type", SQUALL_NTS,
+                           "application/octet-stream", SQUALL_NTS);
+    big_next(0, b);
   } else if (strcmp(path, "/204") == 0) {
     squall_respond(req, 204, NULL, 0, NULL, 0);
   } else if (strcmp(path, "/304") == 0) {
@@ -520,6 +562,40 @@ static void test_http_conn__close_delimited_response_http10(void **state) {
   stop(s);
 }
 
+/* A large response streamed with flush callbacks to a client that is slow
+ * to start reading: every byte arrives, in order, and every done callback
+ * reports success. */
+static void test_http_conn__streamed_backpressure(void **state) {
+  hu_server *s = start(0);
+  hu_conn c;
+  hu_response r;
+  assert_int_equal(hu_connect(&c, s->port), 0);
+  hu_send_str(&c, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
+  hu_sleep_ms(300); /* let the socket fill up */
+  assert_int_equal(hu_read_response(&c, &r, 0, 30000), HU_OK);
+  assert_int_equal(r.status, 200);
+  assert_true(r.chunked);
+  assert_int_equal(r.body_len, (size_t)BIG_PIECES * BIG_PIECE);
+  for (int i = 0; i < BIG_PIECES; i++)
+    for (int j = 0; j < BIG_PIECE; j++)
+      if ((unsigned char)r.body[(size_t)i * BIG_PIECE + j] !=
+          (unsigned char)(i * 131 + j)) {
+        fprintf(stderr, "byte %d of piece %d differs\n", j, i);
+        fail();
+      }
+  hu_response_free(&r);
+  /* Keep-alive afterwards. */
+  hu_send_str(&c, "GET /after HTTP/1.1\r\nHost: a\r\n\r\n");
+  expect_response(&c, 0, 200, "GET /after 0\n");
+  hu_close(&c);
+  pthread_mutex_lock(&g_mu);
+  int ok = g_big_done_ok, bad = g_big_done_bad;
+  pthread_mutex_unlock(&g_mu);
+  assert_int_equal(ok, BIG_PIECES);
+  assert_int_equal(bad, 0);
+  stop(s);
+}
+
 /* HEAD, 204 and 304 carry no body: a pipelined request after each parses
  * cleanly only if not a byte of body was sent. */
 static void test_http_conn__no_body_responses(void **state) {
@@ -605,6 +681,7 @@ int main(void) {
       cmocka_unit_test(test_http_conn__chunked_request_body),
       cmocka_unit_test(test_http_conn__chunked_response_http11),
       cmocka_unit_test(test_http_conn__close_delimited_response_http10),
+      cmocka_unit_test(test_http_conn__streamed_backpressure),
       cmocka_unit_test(test_http_conn__no_body_responses),
       cmocka_unit_test(test_http_conn__head_keeps_length),
   };

@@ -101,6 +101,11 @@ static void handler(hu_server *s, squall_request *req) {
     squall_respond(req, 500, NULL, 0, NULL, 0);
   } else if (strcmp(path, "/304") == 0) {
     squall_respond(req, 304, NULL, 0, NULL, 0);
+  } else if (strcmp(path, "/badlen") == 0) {
+    /* Declares 10 bytes, sends 5: the framing is broken. */
+    squall_response_header(req, "Content-Length", SQUALL_NTS, "10", SQUALL_NTS);
+    squall_response_write(req, "12345", 5);
+    squall_response_finish(req);
   } else if (strcmp(path, "/echo") == 0) {
     hu_echo_handler(s, req);
   } else {
@@ -226,6 +231,24 @@ static void test_http_hooks__error_hook_kinds(void **state) {
   assert_int_equal(wait_error(s, 4, &e), 0);
   assert_int_equal(e.kind, SQUALL_ERRKIND_PARSE);
   assert_int_equal(e.http_status, 505);
+  stop(s);
+}
+
+/* A response shorter than its declared Content-Length closes the
+ * connection (the client must not wait for bytes that never come) and is
+ * reported as an application error. */
+static void test_http_hooks__content_length_mismatch(void **state) {
+  hu_server *s = start(NULL);
+  hu_conn c;
+  hu_response r;
+  assert_int_equal(hu_connect(&c, s->port), 0);
+  hu_send_str(&c, "GET /badlen HTTP/1.1\r\nHost: a\r\n\r\n");
+  assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_ECLOSED);
+  assert_true(c.eof);
+  hu_close(&c);
+  hu_error_rec e;
+  assert_int_equal(wait_error(s, 0, &e), 0);
+  assert_int_equal(e.kind, SQUALL_ERRKIND_APPLICATION);
   stop(s);
 }
 
@@ -563,6 +586,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_http_hooks__access_hook),
       cmocka_unit_test(test_http_hooks__error_hook_kinds),
+      cmocka_unit_test(test_http_hooks__content_length_mismatch),
       cmocka_unit_test(test_http_hooks__error_hook_rate_limited),
       cmocka_unit_test(test_http_hooks__stats),
       cmocka_unit_test(test_http_hooks__max_connections),
