@@ -186,6 +186,28 @@ static void test_http_conn__pipelined_100_in_order(void **state) {
   stop(s);
 }
 
+/* Many simultaneous connections, each with one request. */
+static void test_http_conn__many_connections(void **state) {
+  hu_server *s = start(0);
+  enum { N = 200 };
+  hu_conn *c = calloc(N, sizeof *c);
+  for (int i = 0; i < N; i++) {
+    char req[128];
+    assert_int_equal(hu_connect(&c[i], s->port), 0);
+    sprintf(req, "GET /c%d HTTP/1.1\r\nHost: a\r\n\r\n", i);
+    hu_send_str(&c[i], req);
+  }
+  for (int i = 0; i < N; i++) {
+    char want[64];
+    sprintf(want, "GET /c%d 0\n", i);
+    expect_response(&c[i], 0, 200, want);
+    hu_close(&c[i]);
+  }
+  free(c);
+  assert_int_equal(hu_server_stat(s, SQUALL_STAT_CONNECTIONS_ACCEPTED), N);
+  stop(s);
+}
+
 /* Handlers that answer later from another thread (odd ones slow) still get
  * their responses out in request order. */
 static void test_http_conn__pipelined_async_in_order(void **state) {
@@ -668,6 +690,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_http_conn__pipelined_100_in_order),
       cmocka_unit_test(test_http_conn__pipelined_async_in_order),
+      cmocka_unit_test(test_http_conn__many_connections),
       cmocka_unit_test(test_http_conn__pipelined_with_bodies),
       cmocka_unit_test(test_http_conn__http11_keepalive_default),
       cmocka_unit_test(test_http_conn__http11_connection_close),

@@ -563,6 +563,40 @@ static void test_http_hooks__stream_body(void **state) {
     hu_sleep_ms(5);
   }
   assert_int_equal(hu_server_count_uri(s, "/abort"), 0);
+
+  /* The client goes away mid-body: release still runs once, no handler. */
+  reset_stream(0);
+  assert_int_equal(hu_connect(&c, s->port), 0);
+  sprintf(head, "POST /stream-gone HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n", LEN);
+  hu_send_str(&c, head);
+  hu_send(&c, data, 3000);
+  end = hu_now_ms() + HU_TIMEOUT_MS;
+  for (;;) {
+    pthread_mutex_lock(&g_mu);
+    uint64_t got = g_st.total;
+    pthread_mutex_unlock(&g_mu);
+    if (got >= 3000 || hu_now_ms() > end) break;
+    hu_sleep_ms(5);
+  }
+  hu_close(&c);
+  end = hu_now_ms() + HU_TIMEOUT_MS;
+  for (;;) {
+    pthread_mutex_lock(&g_mu);
+    int rel = g_st.releases;
+    uint64_t got = g_st.total;
+    pthread_mutex_unlock(&g_mu);
+    if (rel >= 1 || hu_now_ms() > end) {
+      assert_int_equal(got, 3000);
+      assert_int_equal(rel, 1);
+      break;
+    }
+    hu_sleep_ms(5);
+  }
+  hu_sleep_ms(50);
+  pthread_mutex_lock(&g_mu);
+  assert_int_equal(g_st.releases, 1);
+  pthread_mutex_unlock(&g_mu);
+  assert_int_equal(hu_server_count_uri(s, "/stream-gone"), 0);
   free(data);
   stop(s);
 }

@@ -527,6 +527,36 @@ static void test_http_thread__detach_after_response_refused(void **state) {
   stop(s);
 }
 
+static void free_server_on_loop(void *arg) {
+  hu_server *s = arg;
+  squall_server_free(s->srv);
+  s->srv = NULL;
+}
+
+/* The server is freed while the application holds a request: the
+ * connection closes, on_done reports SQUALL_ECLOSED, the request stays
+ * readable, writes return SQUALL_ECLOSED and finish still ends it. */
+static void test_http_thread__server_freed_while_request_held(void **state) {
+  hu_server *s = start();
+  hu_conn c;
+  assert_int_equal(hu_connect(&c, s->port), 0);
+  hu_send_str(&c, "GET /hold HTTP/1.1\r\nHost: a\r\n\r\n");
+  squall_request *req = wait_held();
+  assert_non_null(req);
+  assert_int_equal(hu_server_run_on_loop(s, free_server_on_loop, s), 0);
+  assert_true(hu_wait_closed(&c, HU_CLOSE_TIMEOUT_MS));
+  hu_close(&c);
+  assert_int_equal(wait_change(&g_done_calls, 0, HU_TIMEOUT_MS), 1);
+  assert_int_equal(get_int(&g_done_status), SQUALL_ECLOSED);
+  char uri[64];
+  assert_int_equal(hu_req_field(req, SQUALL_REQ_URI, uri, sizeof uri), 0);
+  assert_string_equal(uri, "/hold");
+  assert_int_equal(squall_response_write(req, "x", 1), SQUALL_ECLOSED);
+  int rc = squall_response_finish(req);
+  assert_true(rc == 0 || rc == SQUALL_ECLOSED);
+  stop(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_http_thread__finish_from_other_thread),
@@ -535,6 +565,7 @@ int main(void) {
       cmocka_unit_test(test_http_thread__on_done_success),
       cmocka_unit_test(test_http_thread__header_injection_refused),
       cmocka_unit_test(test_http_thread__header_injection_from_thread),
+      cmocka_unit_test(test_http_thread__server_freed_while_request_held),
       cmocka_unit_test(test_http_thread__detach_upgrade_echo),
       cmocka_unit_test(test_http_thread__detach_after_response_refused),
   };
