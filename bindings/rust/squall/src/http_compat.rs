@@ -17,26 +17,25 @@ fn bad(what: &str) -> Error {
 }
 
 impl Request {
-    /// The request head as an [`http::request::Parts`] (copied).
+    /// The request head as an [`http::request::Parts`] (copied), with a
+    /// [`RemoteIp`] extension.
     pub fn to_http_parts(&self) -> Result<http::request::Parts> {
-        let mut b = http::Request::builder()
-            .method(http::Method::from_bytes(self.method().as_bytes()).map_err(|_| bad("method"))?)
-            .uri(self.uri())
-            .version(match self.version() {
-                "HTTP/1.0" => http::Version::HTTP_10,
-                "HTTP/0.9" => http::Version::HTTP_09,
-                _ => http::Version::HTTP_11,
-            });
-        if let Some(h) = b.headers_mut() {
-            h.reserve(self.header_count());
-            for (name, value) in self.headers() {
-                let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("header name"))?;
-                let value = HeaderValue::from_bytes(value).map_err(|_| bad("header value"))?;
-                h.append(name, value);
-            }
+        let (mut parts, ()) = http::Request::new(()).into_parts();
+        parts.method = http::Method::from_bytes(self.method().as_bytes()).map_err(|_| bad("method"))?;
+        parts.uri = http::Uri::try_from(self.uri()).map_err(|_| bad("uri"))?;
+        parts.version = match self.version() {
+            "HTTP/1.0" => http::Version::HTTP_10,
+            "HTTP/0.9" => http::Version::HTTP_09,
+            _ => http::Version::HTTP_11,
+        };
+        let h = &mut parts.headers;
+        h.reserve(self.header_count());
+        for (name, value) in self.headers() {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("header name"))?;
+            let value = HeaderValue::from_bytes(value).map_err(|_| bad("header value"))?;
+            h.append(name, value);
         }
-        b = b.extension(RemoteIp(self.remote_ip().to_string()));
-        let (parts, ()) = b.body(()).map_err(|e| bad(&e.to_string()))?.into_parts();
+        parts.extensions.insert(RemoteIp(self.remote_ip().to_string()));
         Ok(parts)
     }
 
