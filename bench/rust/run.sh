@@ -64,6 +64,18 @@ for s in "${servers[@]}"; do
   args+=(--custom "$name" "env LD_LIBRARY_PATH=$build $cmd")
 done
 
+# The harness wants its tools (idleconns) in $BENCH_BUILD: use bench/'s
+# peer build when there is one, else compile just idleconns here.
+if [ -z "${BENCH_BUILD:-}" ] && [ ! -x "$shared/build/idleconns" ]; then
+  if [ -x "$bench_build/peers/idleconns" ]; then
+    export BENCH_BUILD="$bench_build/peers"
+  else
+    export BENCH_BUILD="$here/target/harness"
+    mkdir -p "$BENCH_BUILD"
+    [ -x "$BENCH_BUILD/idleconns" ] || ${CC:-cc} -O2 -o "$BENCH_BUILD/idleconns" "$shared/tools/idleconns.c"
+  fi
+fi
+
 mkdir -p "$here/results"
 export BENCH_RESULTS="${BENCH_RESULTS:-$here/results}"
 exec "$shared/run.sh" "$@" "${args[@]}"
