@@ -30,4 +30,15 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$here/target}"
 
 cd "$here"
 cargo --version
+cargo test --locked --workspace --all-features --no-run
+
+# An ASan build of libsquall (SQUALL_SANITIZE=ON) needs the ASan runtime
+# loaded first into the (uninstrumented) test binaries.
+asan_rt="$(ldd "$build/libsquall.so" 2>/dev/null | awk '/libasan/ {print $3; exit}')"
+if [ -n "$asan_rt" ]; then
+  echo "bindings/rust: libsquall is built with ASan; preloading $asan_rt"
+  export LD_PRELOAD="$asan_rt${LD_PRELOAD:+:$LD_PRELOAD}"
+  # Leak checking would report the Rust test harness' own allocations.
+  export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
+fi
 cargo test --locked --workspace --all-features -- --test-threads="${RUST_TEST_THREADS:-4}"
