@@ -96,7 +96,7 @@ func (c *reqCtx) registerLocked() {
 	}
 	c.registered = true
 	h := cgo.NewHandle(oneShot(c))
-	if rc := C.sqgo_request_on_done(c.req, C.uintptr_t(h)); rc != 0 {
+	if rc := C.sqgo_on_done(c.e.b, c.req, C.uintptr_t(h)); rc != 0 {
 		h.Delete()
 		if Errno(rc) == ECLOSED {
 			c.cancelLocked()
@@ -104,7 +104,7 @@ func (c *reqCtx) registerLocked() {
 	}
 }
 
-// fire is the on_done callback (loop thread).
+// fire is the on_done event.
 func (c *reqCtx) fire(status int) {
 	if status == 0 {
 		return
@@ -112,7 +112,6 @@ func (c *reqCtx) fire(status int) {
 	c.mu.Lock()
 	c.cancelLocked()
 	c.mu.Unlock()
-	c.e.scheduleYield()
 }
 
 // finish marks the request finished (before squall_response_finish) and

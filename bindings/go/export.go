@@ -10,13 +10,13 @@ import (
 	"unsafe"
 )
 
-// The functions libsquall calls (through the trampolines in shim.c).  They
-// all run on a loop thread, i.e. on the goroutine that runs the loop, inside
-// its cgo call.  None may let a panic escape: a Go panic unwinding through C
-// frames kills the process.
+// The only functions libsquall calls directly (on the loop thread): the
+// error hook (rare) and its release.  Everything else reaches Go as bridge
+// events (see shim.h).  None may let a panic escape: a Go panic unwinding
+// through C frames kills the process.
 
-// oneShot is the value behind a handle given to a one-shot C callback
-// (done, call_soon).  The trampoline deletes the handle before firing.
+// oneShot is the value behind a handle given with a one-shot command (flush,
+// on_done, close); the dispatcher deletes the handle before firing.
 type oneShot interface {
 	fire(status int)
 }
@@ -26,41 +26,9 @@ type doneFunc func(status int)
 
 func (f doneFunc) fire(status int) { f(status) }
 
-// callFunc adapts a plain function to oneShot (call_soon callbacks).
-type callFunc func()
-
-func (f callFunc) fire(int) { f() }
-
-//export sqgoGoHandler
-func sqgoGoHandler(req *C.squall_request, ri *C.sqgo_reqinfo, h C.uintptr_t) {
-	cgo.Handle(h).Value().(*engine).dispatch(req, ri)
-}
-
 //export sqgoGoRelease
 func sqgoGoRelease(h C.uintptr_t) {
 	cgo.Handle(h).Delete()
-}
-
-//export sqgoGoDone
-func sqgoGoDone(status C.int, h C.uintptr_t) {
-	hd := cgo.Handle(h)
-	v := hd.Value().(oneShot)
-	hd.Delete()
-	v.fire(int(status))
-}
-
-//export sqgoGoCallback
-func sqgoGoCallback(h C.uintptr_t) {
-	hd := cgo.Handle(h)
-	switch v := hd.Value().(type) {
-	case *engine: // the permanent yield callback (not deleted)
-		v.yield()
-	case *drainTag: // the permanent drain callback (not deleted)
-		v.e.drain(true)
-	case oneShot:
-		hd.Delete()
-		v.fire(0)
-	}
 }
 
 //export sqgoGoErrorHook

@@ -53,8 +53,7 @@ type worker struct {
 
 const maxIdleWorkers = 1024
 
-// dispatchHTTP hands a request to an idle worker or a new one (loop
-// thread).
+// dispatchHTTP hands a request to an idle worker or a new one.
 func (e *engine) dispatchHTTP(req *C.squall_request, ri *C.sqgo_reqinfo) {
 	x := &exchange{e: e, req: req, info: *ri}
 	select {
@@ -62,7 +61,6 @@ func (e *engine) dispatchHTTP(req *C.squall_request, ri *C.sqgo_reqinfo) {
 	default:
 		go e.worker(x)
 	}
-	e.scheduleYield()
 }
 
 func (e *engine) worker(x *exchange) {
@@ -109,73 +107,22 @@ func (x *exchange) end(hr *http.Request) {
 	x.finish()
 }
 
-// finish ends the exchange.  The usual response (buffered whole) is queued
-// for the loop thread, which writes it directly; a request with an on_done
-// registration in the C library's command queue is finished through that
-// queue too, so the two stay in order.
+// finish ends the exchange: the rest of the response and the finish go to
+// the loop in one command.
 func (x *exchange) finish() {
 	if x.req == nil {
 		return
 	}
 	x.body.close()
-	registered := x.ctx.finish()
+	x.ctx.finish()
 	w := &x.w
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
 	w.waitFlush()
-	if registered {
-		w.send(w.buf, C.SQGO_SEND_FINISH)
-		x.ended()
-		return
-	}
-	x.e.enqueue(x)
-}
-
-// complete writes a queued response (loop thread).
-func (x *exchange) complete() {
-	x.w.send(x.w.buf, C.SQGO_SEND_FINISH)
-	x.ended()
-}
-
-func (x *exchange) ended() {
-	x.w.release()
+	w.send(w.buf, C.SQGO_SEND_FINISH)
+	w.release()
 	x.req = nil
-	x.e.requestDone()
-}
-
-// enqueue queues a finished exchange for the loop thread (any goroutine).
-func (e *engine) enqueue(x *exchange) {
-	e.cmu.Lock()
-	e.cq = append(e.cq, x)
-	wake := !e.yielding && !e.cwake
-	if wake {
-		e.cwake = true
-	}
-	e.cmu.Unlock()
-	if wake {
-		e.mu.Lock()
-		if e.alive {
-			C.sqgo_call_soon(e.loop, C.uintptr_t(e.drainH))
-		}
-		e.mu.Unlock()
-	}
-}
-
-// drain writes the queued responses (loop thread).
-func (e *engine) drain(fromCallback bool) {
-	e.cmu.Lock()
-	e.yielding = false
-	if fromCallback {
-		e.cwake = false
-	}
-	q := e.cq
-	e.cq, e.cqSpare = e.cqSpare[:0], q
-	e.cmu.Unlock()
-	for i, x := range q {
-		x.complete()
-		q[i] = nil
-	}
 }
 
 func (e *engine) logPanic(addr string, p any) {
@@ -631,10 +578,9 @@ func (w *responseWriter) waitFlush() error {
 	return w.err
 }
 
-// fire is the flush done callback (loop thread).
+// fire is the flush done event.
 func (w *responseWriter) fire(status int) {
 	w.flushCh <- status
-	w.x.e.scheduleYield()
 }
 
 // send hands body to the library, with the status line and header fields
@@ -652,21 +598,19 @@ func (w *responseWriter) send(body []byte, mode C.int) error {
 		w.sentHeader = true
 	}
 	var h cgo.Handle
-	var reg C.int
 	if mode == C.SQGO_SEND_FLUSH {
 		if w.flushCh == nil {
 			w.flushCh = make(chan int, 1)
 		}
 		h = cgo.NewHandle(oneShot(w))
 	}
-	// The slices may point into the exchange itself, which holds Go
-	// pointers: passed as *C.char (pointer-free bytes), cgo does not scan
-	// the enclosing object.
-	rc := C.sqgo_response_send(w.x.req, C.int(status),
+	// The slices may point into pooled buffers: passed as *C.char
+	// (pointer-free bytes), cgo does not scan the enclosing object.
+	rc := C.sqgo_send(w.x.e.b, w.x.req, C.int(status),
 		(*C.char)(unsafe.Pointer(unsafe.SliceData(hb))), C.size_t(len(hb)),
-		(*C.char)(unsafe.Pointer(unsafe.SliceData(body))), C.size_t(len(body)), mode, C.uintptr_t(h), &reg)
+		(*C.char)(unsafe.Pointer(unsafe.SliceData(body))), C.size_t(len(body)), mode, C.uintptr_t(h))
 	if h != 0 {
-		if reg != 0 {
+		if rc == 0 {
 			w.flushing = true
 		} else {
 			h.Delete()

@@ -9,6 +9,7 @@ import (
 	"context"
 	"net/http"
 	"runtime/cgo"
+	"strings"
 	"sync/atomic"
 	"unsafe"
 )
@@ -18,24 +19,33 @@ import (
 // Accessors ending in Bytes, and Body, return memory owned by the library
 // without copying: it is valid until the response is finished (Respond or
 // Finish) and must not be modified or kept beyond that.  The other
-// accessors return copies.  A Request is not safe for concurrent use,
-// except Context; it may be handed to another goroutine (the response
-// calls are thread-safe in the C library), e.g. to respond later.
+// accessors return copies.  A Request is not safe for concurrent use; it
+// may be handed to another goroutine to respond later.
+//
+// The response calls buffer in Go; Respond, Flush and Finish hand the
+// response to the loop in one command each.
 type Request struct {
 	req    *C.squall_request // nil once finished
 	e      *engine
 	info   C.sqgo_reqinfo
 	loaded bool
-	onLoop atomic.Bool // inside the RawHandler call on the loop thread
+	inCall atomic.Bool // inside the RawHandler call (on the dispatcher goroutine)
 	ctx    *reqCtx
-	flush  chan int
+
+	status     int    // 0: not set (200)
+	sentHeader bool   // status and fields handed to the loop
+	hdrs       []byte // encoded fields not sent yet
+	body       []byte // body bytes not sent yet
+	flush      chan int
 }
 
 func (e *engine) serveRaw(req *C.squall_request) {
 	r := &Request{req: req, e: e}
-	r.onLoop.Store(true)
+	r.inCall.Store(true)
+	e.inDispatch.Store(true)
 	defer func() {
-		r.onLoop.Store(false)
+		e.inDispatch.Store(false)
+		r.inCall.Store(false)
 		if p := recover(); p != nil {
 			if p != http.ErrAbortHandler {
 				addr := "?"
@@ -45,7 +55,12 @@ func (e *engine) serveRaw(req *C.squall_request) {
 				e.logPanic(addr, p)
 			}
 			if r.req != nil {
-				r.Respond(500, "text/plain; charset=utf-8", []byte("Internal Server Error\n"))
+				if r.sentHeader {
+					r.Finish()
+				} else {
+					r.hdrs, r.body, r.status = r.hdrs[:0], r.body[:0], 0
+					r.Respond(500, "text/plain; charset=utf-8", []byte("Internal Server Error\n"))
+				}
 			}
 		}
 	}()
@@ -242,61 +257,75 @@ func (r *Request) Context() context.Context {
 }
 
 // Respond sends a whole response and finishes the request: status code,
-// Content-Type (omitted if empty), body (framed with Content-Length).
-// Date and Server are added by the library.
+// Content-Type (omitted if empty), body (framed with Content-Length), plus
+// any fields added with AddHeader.  Date and Server are added by the
+// library.
 func (r *Request) Respond(code int, contentType string, body []byte) error {
-	req := r.begin()
-	if req == nil {
+	if r.req == nil {
 		return ErrFinished
 	}
-	rc := C.squall_respond(req, C.int(code), (*C.char)(unsafe.Pointer(unsafe.StringData(contentType))),
-		C.size_t(len(contentType)), unsafe.Pointer(unsafe.SliceData(body)), C.size_t(len(body)))
-	return r.end(rc, "respond")
+	if code < 100 || code > 999 || !validValue(contentType) {
+		return &Error{Op: "respond", Code: EINVAL}
+	}
+	if len(r.hdrs) > 0 || r.sentHeader || len(r.body) > 0 {
+		if contentType != "" {
+			r.hdrs = appendField(r.hdrs, "Content-Type", contentType)
+		}
+		r.status = code
+		r.body = append(r.body, body...)
+		return r.Finish()
+	}
+	req := r.req
+	r.end()
+	return codeErr("respond", C.sqgo_respond(r.e.b, req, C.int(code),
+		(*C.char)(unsafe.Pointer(unsafe.StringData(contentType))), C.size_t(len(contentType)),
+		(*C.char)(unsafe.Pointer(unsafe.SliceData(body))), C.size_t(len(body))))
 }
 
 // RespondString is Respond with a string body.
 func (r *Request) RespondString(code int, contentType, body string) error {
-	req := r.begin()
-	if req == nil {
-		return ErrFinished
-	}
-	rc := C.squall_respond(req, C.int(code), (*C.char)(unsafe.Pointer(unsafe.StringData(contentType))),
-		C.size_t(len(contentType)), unsafe.Pointer(unsafe.StringData(body)), C.size_t(len(body)))
-	return r.end(rc, "respond")
+	return r.Respond(code, contentType, unsafe.Slice(unsafe.StringData(body), len(body)))
 }
 
-// SetStatus sets the status code (default 200).
+// SetStatus sets the status code (default 200), before the first Flush.
 func (r *Request) SetStatus(code int) error {
 	if r.req == nil {
 		return ErrFinished
 	}
-	return codeErr("response_status", C.squall_response_status(r.req, C.int(code), nil, 0))
+	if r.sentHeader {
+		return &Error{Op: "response_status", Code: ESTATE}
+	}
+	if code < 100 || code > 999 {
+		return &Error{Op: "response_status", Code: EINVAL}
+	}
+	r.status = code
+	return nil
 }
 
-// AddHeader adds a response header field (before the first Write that
-// flushes, i.e. before Flush).  Name must be a token, value must not hold
-// CR, LF or NUL.
+// AddHeader adds a response header field, before the first Flush.  Name
+// must be a token, value must not hold CR, LF or NUL (EINVAL).
+// Content-Length set here is trusted as the framing; Transfer-Encoding may
+// not be set.
 func (r *Request) AddHeader(name, value string) error {
 	if r.req == nil {
 		return ErrFinished
 	}
-	return codeErr("response_header", C.squall_response_header(r.req,
-		(*C.char)(unsafe.Pointer(unsafe.StringData(name))), C.size_t(len(name)),
-		(*C.char)(unsafe.Pointer(unsafe.StringData(value))), C.size_t(len(value))))
+	if r.sentHeader {
+		return &Error{Op: "response_header", Code: ESTATE}
+	}
+	if !validToken(name) || !validValue(value) || strings.EqualFold(name, "Transfer-Encoding") {
+		return &Error{Op: "response_header", Code: EINVAL}
+	}
+	r.hdrs = appendField(r.hdrs, name, value)
+	return nil
 }
 
-// Write appends body bytes (copied by the library; buffered until Flush or
-// Finish).
+// Write appends body bytes (buffered until Flush or Finish).
 func (r *Request) Write(p []byte) (int, error) {
 	if r.req == nil {
 		return 0, ErrFinished
 	}
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if err := codeErr("response_write", C.squall_response_write(r.req, unsafe.Pointer(unsafe.SliceData(p)), C.size_t(len(p)))); err != nil {
-		return 0, err
-	}
+	r.body = append(r.body, p...)
 	return len(p), nil
 }
 
@@ -305,74 +334,98 @@ func (r *Request) WriteString(s string) (int, error) {
 	if r.req == nil {
 		return 0, ErrFinished
 	}
-	if len(s) == 0 {
-		return 0, nil
-	}
-	if err := codeErr("response_write", C.squall_response_write(r.req, unsafe.Pointer(unsafe.StringData(s)), C.size_t(len(s)))); err != nil {
-		return 0, err
-	}
+	r.body = append(r.body, s...)
 	return len(s), nil
 }
 
 // Flush sends what was written so far (the response is then streamed,
-// chunked for HTTP/1.1).  Off the loop thread it waits until those bytes
-// reached the kernel (backpressure) and reports ECLOSED if the client went
-// away; inside the RawHandler call it does not wait.
+// chunked for HTTP/1.1).  Outside the RawHandler call it waits until those
+// bytes reached the kernel (backpressure) and reports ECLOSED if the client
+// went away; inside the call it does not wait.
 func (r *Request) Flush() error {
 	if r.req == nil {
 		return ErrFinished
 	}
-	if r.onLoop.Load() {
-		return codeErr("response_flush", C.squall_response_flush(r.req, nil, nil))
+	var h cgo.Handle
+	if !r.inCall.Load() {
+		if r.flush == nil {
+			r.flush = make(chan int, 1)
+		}
+		ch := r.flush
+		h = cgo.NewHandle(oneShot(doneFunc(func(status int) { ch <- status })))
 	}
-	if r.flush == nil {
-		r.flush = make(chan int, 1)
+	rc := r.send(C.SQGO_SEND_FLUSH, h)
+	if h == 0 {
+		return codeErr("response_flush", rc)
 	}
-	ch := r.flush
-	e := r.e
-	h := cgo.NewHandle(oneShot(doneFunc(func(status int) {
-		ch <- status
-		e.scheduleYield()
-	})))
-	var reg C.int
-	rc := C.sqgo_response_send(r.req, 0, nil, 0, nil, 0, C.SQGO_SEND_FLUSH, C.uintptr_t(h), &reg)
-	if reg == 0 {
+	if rc != 0 {
 		h.Delete()
 		return codeErr("response_flush", rc)
 	}
-	return codeErr("response_flush", C.int(<-ch))
+	return codeErr("response_flush", C.int(<-r.flush))
 }
 
 // Finish ends the response (and the request).
 func (r *Request) Finish() error {
-	req := r.begin()
-	if req == nil {
+	if r.req == nil {
 		return ErrFinished
 	}
-	return r.end(C.squall_response_finish(req), "response_finish")
+	return codeErr("response_finish", r.send(C.SQGO_SEND_FINISH, 0))
 }
 
-// begin marks the request as ending: the context stops registering and is
-// cancelled.  It returns the handle to pass to the finishing call.
-func (r *Request) begin() *C.squall_request {
-	req := r.req
-	if req == nil {
-		return nil
+// send hands the buffered status, fields and body to the loop.
+func (r *Request) send(mode C.int, h cgo.Handle) C.int {
+	status := 0
+	var hb []byte
+	if !r.sentHeader {
+		status = r.status
+		hb = r.hdrs
+		r.sentHeader = true
 	}
+	req := r.req
+	if mode == C.SQGO_SEND_FINISH {
+		r.end()
+	}
+	rc := C.sqgo_send(r.e.b, req, C.int(status),
+		(*C.char)(unsafe.Pointer(unsafe.SliceData(hb))), C.size_t(len(hb)),
+		(*C.char)(unsafe.Pointer(unsafe.SliceData(r.body))), C.size_t(len(r.body)), mode, C.uintptr_t(h))
+	r.hdrs = nil
+	r.body = r.body[:0]
+	return rc
+}
+
+// end marks the request finished on the Go side (before the finishing
+// command): the context stops registering and is cancelled.
+func (r *Request) end() {
 	if r.ctx != nil {
 		r.ctx.finish()
 	}
-	return req
+	r.req = nil
 }
 
-func (r *Request) end(rc C.int, op string) error {
-	if Errno(rc) == ESTATE || Errno(rc) == EINVAL {
-		// Not finished: the call was refused.
-		return codeErr(op, rc)
+func validToken(s string) bool {
+	if s == "" {
+		return false
 	}
-	r.req = nil
-	r.e.requestDone()
-	return codeErr(op, rc) // nil, or ECLOSED: finished, but the client had gone
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+			continue
+		}
+		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func validValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '\r' || c == '\n' || c == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func internMethod(s string) string {

@@ -190,17 +190,14 @@ func (s *Server) Close() error {
 		return nil
 	}
 	defer e.beginClose()
-	stopped := make(chan struct{})
-	if !e.post(func() {
-		e.freeServer()
-		e.stopping.Store(true)
-		e.maybeStop()
-		close(stopped)
-	}) {
+	freed := make(chan int, 1)
+	h := cgo.NewHandle(oneShot(doneFunc(func(int) { freed <- 0 })))
+	if !e.command(func() C.int { return C.sqgo_close(e.b, C.uintptr_t(h)) }) {
+		h.Delete()
 		return nil
 	}
-	if !e.onLoopThread() {
-		<-stopped
+	if !e.inDispatch.Load() { // else the dispatcher would wait for itself
+		<-freed
 	}
 	return nil
 }
@@ -208,8 +205,8 @@ func (s *Server) Close() error {
 // Shutdown stops the server gracefully: it stops accepting, closes idle
 // connections, lets requests in flight finish, and returns when they have
 // (nil) or when ctx is done (ctx.Err(); if ctx has a deadline the
-// connections still open are cut at that deadline).  It must not be called
-// from a RawHandler (it would wait for itself).
+// connections still open are cut at that deadline).  ListenAndServe and
+// Serve return http.ErrServerClosed at once.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
@@ -226,9 +223,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			grace = 0
 		}
 	}
-	e.post(func() { e.shutdown(grace) })
-	if e.onLoopThread() {
-		return errors.New("squall: Shutdown called on the loop thread")
+	e.command(func() C.int { return C.sqgo_shutdown(e.b, C.int64_t(grace)) })
+	if e.inDispatch.Load() {
+		return errors.New("squall: Shutdown called from a RawHandler would wait for itself")
 	}
 	select {
 	case <-e.done:
@@ -292,7 +289,9 @@ func (s *Server) wait() error {
 	return http.ErrServerClosed
 }
 
-// engine is one running server: a loop, its thread, the C server.
+// engine is one running server: a loop on its own thread, the C server,
+// the bridge between them and Go, and the goroutine that dispatches the
+// bridge's events.
 type engine struct {
 	s    *Server
 	raw  RequestHandler
@@ -302,31 +301,20 @@ type engine struct {
 	ln   net.Listener
 
 	loop *C.squall_loop
-	csrv *C.squall_server // loop thread only; nil once freed
+	b    *C.sqgo_bridge
+	efd  *os.File // the bridge's eventfd, watched by Go's netpoller
 
-	yieldH       cgo.Handle // permanent handle of e for the yield callback
-	drainH       cgo.Handle // permanent handle of a *drainTag for the drain callback
-	yieldOn      bool       // hand the P to handler goroutines once per loop pass
-	yieldPending bool       // loop thread only
-	shutdownOn   bool       // loop thread only
+	inDispatch atomic.Bool // the dispatcher is running a RawHandler
+	yieldOn    bool        // GOMAXPROCS=1: yield after handing out a batch
 
-	// net/http adapter: idle workers wait on work; finished responses wait
-	// in cq for the loop thread, which writes them without the C library's
-	// cross-thread command queue.
+	// net/http adapter: idle workers wait on work.
 	work        chan *exchange
 	idleWorkers atomic.Int32
-	cmu         sync.Mutex
-	cq, cqSpare []*exchange
-	cwake       bool // a drain callback is scheduled
-	yielding    bool // the loop goroutine is in Gosched and drains after it
 
-	inflight atomic.Int64 // requests handed to the application, not finished
-	stopping atomic.Bool
-
-	mu    sync.Mutex // guards alive: loop may take call_soon
+	mu    sync.Mutex // guards alive: the bridge takes commands
 	alive bool
 
-	done      chan struct{} // closed when the loop thread has exited
+	done      chan struct{} // closed when everything has ended
 	closing   chan struct{} // closed when Shutdown or Close begins
 	closeOnce sync.Once
 }
@@ -346,13 +334,24 @@ func (e *engine) logf(format string, args ...any) {
 	}
 }
 
-// run is the loop goroutine.  It keeps its OS thread: the loop, its
-// callbacks and every loop-thread call live on it.  The thread exits with
-// the goroutine (no UnlockOSThread).
+// run is the loop goroutine.  It keeps its OS thread: the loop is created,
+// set up and run there, and the thread runs only C from then on.  It exits
+// with the goroutine (no UnlockOSThread).
 func (e *engine) run(spec listenSpec, ready chan<- error) {
 	runtime.LockOSThread()
 	if err := e.setup(spec); err != nil {
-		e.teardown()
+		if e.b != nil {
+			C.sqgo_bridge_stop(e.b)
+		}
+		if e.loop != nil {
+			C.squall_loop_free(e.loop)
+		}
+		if e.b != nil {
+			C.sqgo_bridge_free(e.b)
+		}
+		if e.efd != nil {
+			e.efd.Close()
+		}
 		if spec.ln != nil {
 			spec.ln.Close()
 		}
@@ -361,9 +360,12 @@ func (e *engine) run(spec listenSpec, ready chan<- error) {
 		return
 	}
 	e.ln = spec.ln
+	e.yieldOn = yieldMode()
+	e.work = make(chan *exchange)
 	e.mu.Lock()
 	e.alive = true
 	e.mu.Unlock()
+	go e.dispatch()
 	ready <- nil
 
 	C.squall_loop_run(e.loop)
@@ -371,100 +373,128 @@ func (e *engine) run(spec listenSpec, ready chan<- error) {
 	e.mu.Lock()
 	e.alive = false
 	e.mu.Unlock()
-	e.teardown()
+	C.sqgo_bridge_stop(e.b)
+	C.squall_loop_free(e.loop) // runs pending one-shot callbacks
+	e.loop = nil
+	C.sqgo_bridge_kill(e.b) // the dispatcher drains the last events and ends
 	if e.ln != nil {
 		e.ln.Close()
 	}
-	close(e.done)
 }
 
 func (e *engine) setup(spec listenSpec) error {
-	C.sqgo_set_loop_thread(1)
 	if err := resultErr("loop_new", C.sqgo_loop_new(&e.loop)); err != nil {
 		return err
 	}
+	fill := C.int(1)
+	if e.raw != nil {
+		fill = 0 // the low-level API reads fields lazily
+	}
+	var efd C.int
+	if err := resultErr("bridge", C.sqgo_bridge_new(&e.b, e.loop, fill, &efd)); err != nil {
+		return err
+	}
+	e.efd = os.NewFile(uintptr(efd), "squall-bridge") // non-blocking: uses the netpoller
 	cfg, err := e.s.config()
 	if err != nil {
 		return err
 	}
-	h := cgo.NewHandle(e)
-	raw := C.int(0)
-	if e.raw != nil {
-		raw = 1
-	}
-	r := C.sqgo_server_new_r(&e.csrv, e.loop, cfg, C.uintptr_t(h), raw)
+	r := C.sqgo_bridge_server_new(e.b, cfg)
 	C.squall_config_free(cfg)
-	if r.rc != 0 {
-		h.Delete() // release is never called when registration fails
-		e.csrv = nil
-		return resultErr("server_new", r)
+	if err := resultErr("server_new", r); err != nil {
+		return err
 	}
-	eh := cgo.NewHandle(e)
-	if C.sqgo_server_set_error_hook(e.csrv, C.uintptr_t(eh)) != 0 {
-		eh.Delete()
+	srv := C.sqgo_bridge_server(e.b)
+	if e.s.ErrorLog != nil {
+		eh := cgo.NewHandle(e)
+		if C.sqgo_server_set_error_hook(srv, C.uintptr_t(eh)) != 0 {
+			eh.Delete()
+		}
 	}
 	if spec.fd >= 0 {
-		if err := resultErr("add_socket", C.sqgo_server_add_socket(e.csrv, C.int(spec.fd))); err != nil {
+		if err := resultErr("add_socket", C.sqgo_server_add_socket(srv, C.int(spec.fd))); err != nil {
 			return err
 		}
 		e.addr = spec.ln.Addr()
 		if ta, ok := e.addr.(*net.TCPAddr); ok {
 			e.port = ta.Port
 		}
-	} else {
-		var hp *C.char
-		if spec.host != "" {
-			hp = (*C.char)(unsafe.Pointer(unsafe.StringData(spec.host)))
-		}
-		if err := resultErr("listen", C.sqgo_server_listen(e.csrv, hp, C.size_t(len(spec.host)), C.int(spec.port))); err != nil {
-			return fmt.Errorf("listen tcp %s: %w", net.JoinHostPort(spec.host, strconv.Itoa(spec.port)), err)
-		}
-		var p C.uint16_t
-		if C.squall_server_port(e.csrv, &p) == 0 {
-			e.port = int(p)
-		}
-		e.addr = &net.TCPAddr{IP: net.ParseIP(spec.host), Port: e.port}
+		return nil
 	}
-	e.yieldOn = yieldMode()
-	e.yieldH = cgo.NewHandle(e)
-	e.drainH = cgo.NewHandle(&drainTag{e})
-	e.work = make(chan *exchange)
+	var hp *C.char
+	if spec.host != "" {
+		hp = (*C.char)(unsafe.Pointer(unsafe.StringData(spec.host)))
+	}
+	if err := resultErr("listen", C.sqgo_server_listen(srv, hp, C.size_t(len(spec.host)), C.int(spec.port))); err != nil {
+		return fmt.Errorf("listen tcp %s: %w", net.JoinHostPort(spec.host, strconv.Itoa(spec.port)), err)
+	}
+	var p C.uint16_t
+	if C.squall_server_port(srv, &p) == 0 {
+		e.port = int(p)
+	}
+	e.addr = &net.TCPAddr{IP: net.ParseIP(spec.host), Port: e.port}
 	return nil
 }
 
-// yieldMode: with one P the goroutines a loop pass starts can only run when
-// the loop goroutine lets them, so the loop yields once per pass.
-// SQUALL_GO_YIELD=0/1 overrides (for measurements).
-func yieldMode() bool {
-	switch os.Getenv("SQUALL_GO_YIELD") {
-	case "0":
-		return false
-	case "1":
-		return true
+// dispatch takes the bridge's events in batches: new requests, and done
+// callbacks (flush, on_done, close).
+func (e *engine) dispatch() {
+	evs := make([]C.sqgo_event, 128)
+	var buf [8]byte
+	for {
+		n := int(C.sqgo_bridge_poll(e.b, (*C.char)(unsafe.Pointer(&evs[0])), C.size_t(len(evs))))
+		if n < 0 {
+			break // the loop is gone and every event has been handled
+		}
+		workers := false
+		for i := 0; i < n; i++ {
+			workers = e.event(&evs[i]) || workers
+		}
+		if n == len(evs) {
+			continue
+		}
+		if workers && e.yieldOn {
+			// One P: let the workers just handed requests run now, so
+			// their responses go to the loop with one wake-up.
+			runtime.Gosched()
+		}
+		C.sqgo_bridge_kick(e.b)
+		if _, err := e.efd.Read(buf[:]); err != nil {
+			e.logf("squall: reading the bridge eventfd: %v", err)
+			time.Sleep(time.Millisecond)
+		}
 	}
-	return runtime.GOMAXPROCS(0) == 1
+	close(e.work) // idle workers exit
+	e.efd.Close()
+	C.sqgo_bridge_free(e.b)
+	close(e.done)
 }
 
-func (e *engine) teardown() {
-	if e.csrv != nil {
-		C.squall_server_free(e.csrv)
-		e.csrv = nil
+// event handles one bridge event; true if it woke a worker.
+func (e *engine) event(ev *C.sqgo_event) bool {
+	switch ev.kind {
+	case C.SQGO_EV_REQUEST:
+		if e.raw != nil {
+			e.serveRaw(ev.req)
+			return false
+		}
+		e.dispatchHTTP(ev.req, &ev.info)
+		return true
+	case C.SQGO_EV_DONE:
+		h := cgo.Handle(ev.handle)
+		v := h.Value().(oneShot)
+		h.Delete()
+		v.fire(int(ev.status))
+		return true
 	}
-	if e.loop != nil {
-		C.squall_loop_free(e.loop) // runs pending one-shot callbacks
-		e.loop = nil
-	}
-	if e.yieldH != 0 {
-		e.yieldH.Delete()
-		e.yieldH = 0
-	}
-	if e.drainH != 0 {
-		e.drainH.Delete()
-		e.drainH = 0
-	}
-	if e.work != nil {
-		close(e.work) // idle workers exit
-	}
+	return false
+}
+
+// command pushes a lifecycle command if the loop still takes them.
+func (e *engine) command(push func() C.int) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.alive && push() == 0
 }
 
 func (s *Server) config() (*C.squall_config, error) {
@@ -531,104 +561,6 @@ func (s *Server) config() (*C.squall_config, error) {
 	return cfg, nil
 }
 
-// post runs fn on the loop thread (squall_loop_call_soon); false if the
-// loop is gone.
-func (e *engine) post(fn func()) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !e.alive {
-		return false
-	}
-	h := cgo.NewHandle(oneShot(callFunc(fn)))
-	if C.sqgo_call_soon(e.loop, C.uintptr_t(h)) != 0 {
-		h.Delete()
-		return false
-	}
-	return true
-}
-
-// onLoopThread tells whether the calling goroutine is a loop goroutine (it
-// is locked to its thread, so a thread-local mark identifies it).
-func (e *engine) onLoopThread() bool {
-	return C.sqgo_is_loop_thread() != 0
-}
-
-// dispatch hands a new request to the application (loop thread).  ri is
-// nil for the low-level API (fields are read lazily).
-func (e *engine) dispatch(req *C.squall_request, ri *C.sqgo_reqinfo) {
-	e.inflight.Add(1)
-	if ri == nil {
-		e.serveRaw(req)
-		return
-	}
-	e.dispatchHTTP(req, ri)
-}
-
-// scheduleYield arranges for the loop goroutine to yield its P once, after
-// the current loop pass (loop thread).
-func (e *engine) scheduleYield() {
-	if !e.yieldOn || e.yieldPending || e.loop == nil {
-		return
-	}
-	if C.sqgo_call_soon(e.loop, C.uintptr_t(e.yieldH)) == 0 {
-		e.yieldPending = true
-	}
-}
-
-// yield lets the goroutines this loop pass readied run (one P), then
-// writes the responses they finished meanwhile.
-func (e *engine) yield() {
-	e.yieldPending = false
-	e.cmu.Lock()
-	e.yielding = true
-	e.cmu.Unlock()
-	runtime.Gosched()
-	e.drain(false)
-}
-
-type drainTag struct{ e *engine }
-
-// requestDone is called (any goroutine) once a request has been finished.
-func (e *engine) requestDone() {
-	if e.inflight.Add(-1) == 0 && e.stopping.Load() {
-		e.post(e.maybeStop)
-	}
-}
-
-// maybeStop stops the loop once the server is gone and every request it
-// handed out has been finished (loop thread).
-func (e *engine) maybeStop() {
-	if e.stopping.Load() && e.csrv == nil && e.inflight.Load() == 0 && e.loop != nil {
-		C.squall_loop_stop(e.loop)
-	}
-}
-
-func (e *engine) freeServer() {
-	if e.csrv != nil {
-		C.squall_server_free(e.csrv)
-		e.csrv = nil
-	}
-}
-
-// shutdown starts a graceful shutdown (loop thread).
-func (e *engine) shutdown(graceMs int64) {
-	if e.csrv == nil || e.shutdownOn {
-		return
-	}
-	e.shutdownOn = true
-	h := cgo.NewHandle(oneShot(doneFunc(func(int) {
-		e.freeServer()
-		e.stopping.Store(true)
-		e.maybeStop()
-	})))
-	if C.sqgo_server_shutdown(e.csrv, C.int64_t(graceMs), C.uintptr_t(h)) != 0 {
-		h.Delete()
-		e.freeServer()
-		e.stopping.Store(true)
-		e.maybeStop()
-	}
-}
-
 // dupListener returns a close-on-exec duplicate of ln's socket.
 func dupListener(ln net.Listener) (int, error) {
 	sc, ok := ln.(syscall.Conn)
@@ -656,4 +588,17 @@ func dupListener(ln net.Listener) (int, error) {
 		return -1, derr
 	}
 	return fd, nil
+}
+
+// yieldMode: with one P, the workers the dispatcher hands a batch to run
+// only when it lets them; it yields once per batch so that their responses
+// reach the loop together.  SQUALL_GO_YIELD=0/1 overrides (measurements).
+func yieldMode() bool {
+	switch os.Getenv("SQUALL_GO_YIELD") {
+	case "0":
+		return false
+	case "1":
+		return true
+	}
+	return runtime.GOMAXPROCS(0) == 1
 }

@@ -1,7 +1,21 @@
 /*
- * C side of the Go binding: trampolines handed to libsquall as function
- * pointers, and wrappers that take Go callback handles as uintptr_t (a
- * runtime/cgo.Handle is an integer, never a Go pointer kept by C).
+ * C side of the Go binding.
+ *
+ * The loop thread never runs Go code: a Go callback there would make the
+ * thread take a Go P and keep it (in "syscall" state) while it blocks in
+ * epoll, so the rest of the Go program waits for the runtime's sysmon to
+ * take it back (tens of microseconds to milliseconds).  Instead a bridge
+ * connects the two sides:
+ *
+ *   loop -> Go: events (a new request, a done callback) are queued and an
+ *               eventfd that Go's netpoller watches is signalled (once per
+ *               batch); a Go goroutine takes them in batches.
+ *   Go -> loop: commands (a response to send, an on_done registration, a
+ *               shutdown) are queued and the loop is woken with
+ *               squall_loop_call_soon (once per batch); the loop thread
+ *               applies them in order, calling squall_response_* directly.
+ *
+ * Go callback handles (runtime/cgo.Handle) travel as uintptr_t.
  * Declarations only: this header is included by Go files that //export.
  */
 #ifndef SQUALL_GO_SHIM_H
@@ -12,9 +26,8 @@
 
 #include <squall/squall.h>
 
-/* The request fields read on the loop thread before the Go handler runs, so
- * that Go does not pay one cgo call per field.  Pointers are borrowed from
- * the request (valid until it is finished). */
+/* The request fields, read in one call.  Pointers are borrowed from the
+ * request (valid until it is finished). */
 typedef struct {
   const char *method;
   size_t method_len;
@@ -45,71 +58,96 @@ typedef struct {
 } sqgo_header;
 
 /* Status plus a copy of squall_last_error() taken in the same C call, so the
- * message is read on the thread that failed (goroutines move between OS
- * threads between two cgo calls).  msg is malloc'd (free with free()) or
- * NULL. */
+ * message is read on the thread that failed.  msg is malloc'd or NULL. */
 typedef struct {
   int rc;
   char *msg;
 } sqgo_result;
 
-/* Trampolines (function pointers given to libsquall).  sqgo_handler fills a
- * sqgo_reqinfo first (the net/http adapter needs every field);
- * sqgo_handler_raw passes NULL (the low-level API reads fields lazily). */
-void sqgo_handler(squall_request *req, void *user_data);
-void sqgo_handler_raw(squall_request *req, void *user_data);
+/* Events for Go. */
+enum {
+  SQGO_EV_REQUEST = 1, /* req (and info if the bridge fills it) */
+  SQGO_EV_DONE = 2     /* status for the Go handle */
+};
+
+typedef struct {
+  int kind;
+  int status;
+  squall_request *req;
+  uintptr_t handle;
+  sqgo_reqinfo info;
+} sqgo_event;
+
+typedef struct sqgo_bridge sqgo_bridge;
+
+/* Creates a bridge on loop (loop thread / before run).  fill_info: fill
+ * sqgo_event.info for requests.  *efd receives the eventfd (non-blocking)
+ * that becomes readable when events wait; Go owns and closes it. */
+sqgo_result sqgo_bridge_new(sqgo_bridge **out, squall_loop *loop,
+                            int fill_info, int *efd);
+/* After the loop is freed (no callback can follow). */
+void sqgo_bridge_free(sqgo_bridge *b);
+
+/* Creates the bridge's server (loop thread / before run). */
+sqgo_result sqgo_bridge_server_new(sqgo_bridge *b, const squall_config *cfg);
+squall_server *sqgo_bridge_server(sqgo_bridge *b);
+
+/* Takes up to cap events (out_raw is a sqgo_event array, typed char* so
+ * that cgo does not scan it).  Returns the number taken, or -1 once the
+ * loop is gone and the queue is empty (no event will follow).  When it
+ * returns events, commands stop waking the loop until sqgo_bridge_kick:
+ * Go handles the batch, then wakes the loop once for all its responses. */
+long sqgo_bridge_poll(sqgo_bridge *b, char *out_raw, size_t cap);
+void sqgo_bridge_kick(sqgo_bridge *b);
+/* After squall_loop_run returned, before squall_loop_free: frees the server
+ * if still there and refuses further commands. */
+void sqgo_bridge_stop(sqgo_bridge *b);
+/* After squall_loop_free: no event follows; wakes the poller. */
+void sqgo_bridge_kill(sqgo_bridge *b);
+
+/* Commands (any thread; copied; applied in call order on the loop thread).
+ * They return 0, or SQUALL_ECLOSED if the loop is gone (nothing done). */
+
+/* Response: status > 0 sets the status; hdrs are header fields encoded as
+ * [u32 name_len][u32 value_len][name][value] (native byte order; fields the
+ * library rejects as invalid are skipped, as net/http skips them); body is
+ * appended; then by mode: WRITE nothing, FLUSH squall_response_flush with a
+ * done event for handle (0: none), FINISH squall_response_finish. */
+enum { SQGO_SEND_WRITE = 0, SQGO_SEND_FLUSH = 1, SQGO_SEND_FINISH = 2 };
+int sqgo_send(sqgo_bridge *b, squall_request *req, int status,
+              const char *hdrs, size_t hdrs_len, const char *body,
+              size_t body_len, int mode, uintptr_t handle);
+/* squall_respond (status, Content-Type, body, finish). */
+int sqgo_respond(sqgo_bridge *b, squall_request *req, int code,
+                 const char *ct, size_t ct_len, const char *body,
+                 size_t body_len);
+/* squall_request_on_done with a done event for handle. */
+int sqgo_on_done(sqgo_bridge *b, squall_request *req, uintptr_t handle);
+/* Server lifecycle: CLOSE frees the server now; SHUTDOWN is graceful
+ * (grace_ms < 0: wait forever).  The loop stops once the server is gone
+ * and every request handed out has been finished. */
+int sqgo_close(sqgo_bridge *b, uintptr_t handle); /* done event: freed */
+int sqgo_shutdown(sqgo_bridge *b, int64_t grace_ms);
+
+/* Requests (any thread until finished). */
 void sqgo_request_info(const squall_request *req, sqgo_reqinfo *ri);
-void sqgo_release(void *user_data);
-void sqgo_done(int status, void *user_data);
-void sqgo_callback(void *user_data);
-void sqgo_error_hook(int kind, int http_status, const char *msg,
-                     size_t msg_len, const char *peer, size_t peer_len,
-                     void *user_data);
-
-/* Marks the calling OS thread as a loop thread (the loop goroutine is
- * locked to its thread, so this identifies the goroutine). */
-void sqgo_set_loop_thread(int on);
-int sqgo_is_loop_thread(void);
-
-/* Wrappers. */
-int sqgo_server_new(squall_server **out, squall_loop *loop,
-                    const squall_config *cfg, uintptr_t handle, int raw);
-int sqgo_server_set_error_hook(squall_server *srv, uintptr_t handle);
-int sqgo_call_soon(squall_loop *loop, uintptr_t handle);
-int sqgo_server_shutdown(squall_server *srv, int64_t grace_ms,
-                         uintptr_t handle);
-int sqgo_request_on_done(squall_request *req, uintptr_t handle);
 int sqgo_request_headers(const squall_request *req, char *out_raw,
                          size_t cap, size_t *count);
 
-/* Sends a response in one cgo call.  status > 0 sets the status line; hdrs
- * holds header fields encoded as [u32 name_len][u32 value_len][name][value]
- * (native byte order); body is appended; then, by mode:
- *   SQGO_SEND_WRITE  nothing more,
- *   SQGO_SEND_FLUSH  squall_response_flush, done -> sqgo_done(handle)
- *                    (handle 0: no callback),
- *   SQGO_SEND_FINISH squall_response_finish (always attempted, so the
- *                    request ends even if an earlier step failed).
- * Header fields the library rejects as invalid (SQUALL_EINVAL) are skipped,
- * as net/http skips invalid fields.  Returns the first error.  In FLUSH mode
- * *flush_registered tells whether the done callback will run. */
-enum { SQGO_SEND_WRITE = 0, SQGO_SEND_FLUSH = 1, SQGO_SEND_FINISH = 2 };
-int sqgo_response_send(squall_request *req, int status, const char *hdrs,
-                       size_t hdrs_len, const char *body, size_t body_len,
-                       int mode, uintptr_t handle, int *flush_registered);
+/* The error hook calls Go (rare, rate-limited by the library). */
+void sqgo_error_hook(int kind, int http_status, const char *msg,
+                     size_t msg_len, const char *peer, size_t peer_len,
+                     void *user_data);
+void sqgo_release(void *user_data);
+int sqgo_server_set_error_hook(squall_server *srv, uintptr_t handle);
 
 /* Loop-thread calls that report squall_last_error() with the status. */
 sqgo_result sqgo_loop_new(squall_loop **out);
 sqgo_result sqgo_server_listen(squall_server *srv, const char *host,
                                size_t host_len, int port);
-sqgo_result sqgo_server_listen_unix(squall_server *srv, const char *path,
-                                    size_t path_len, int mode);
 sqgo_result sqgo_server_add_socket(squall_server *srv, int fd);
 sqgo_result sqgo_config_set_int(squall_config *cfg, int key, int64_t v);
 sqgo_result sqgo_config_set_str(squall_config *cfg, int key, const char *s,
                                 size_t len);
-sqgo_result sqgo_server_new_r(squall_server **out, squall_loop *loop,
-                              const squall_config *cfg, uintptr_t handle,
-                              int raw);
 
 #endif
