@@ -31,9 +31,9 @@ import (
 // squall's options (zero keeps squall's default, shown in brackets).
 //
 // The loop runs on its own goroutine locked to an OS thread.  Handler
-// (a standard net/http Handler) is called on a new goroutine per request;
-// RawHandler, if set, is called on the loop thread itself (see
-// RequestHandler).
+// (a standard net/http Handler) is called on a worker goroutine per
+// request; RawHandler, if set, is called by the dispatcher goroutine itself
+// (see RequestHandler).
 type Server struct {
 	// Addr is "host:port" to listen on (":http" if empty).  An empty host
 	// listens on every address of every family.
@@ -44,7 +44,7 @@ type Server struct {
 	Handler http.Handler
 
 	// RawHandler, if not nil, is used instead of Handler: the zero-copy
-	// API, called on the loop thread.
+	// API, called by the dispatcher goroutine.
 	RawHandler RequestHandler
 
 	// MaxHeaderBytes bounds the request head [64 KiB]; larger heads get 431.
@@ -91,9 +91,10 @@ type Server struct {
 
 // RequestHandler is the low-level, zero-copy handler interface.
 //
-// ServeSquall runs on the loop thread: it must not block.  It either
-// responds at once (r.Respond) or hands r to a goroutine that responds
-// later; every request must be finished exactly once (Respond or Finish).
+// ServeSquall is called by the server's dispatcher goroutine, one request
+// after another: it must not block.  It either responds at once
+// (r.Respond) or hands r to a goroutine that responds later; every request
+// must be finished exactly once (Respond or Finish).
 type RequestHandler interface {
 	ServeSquall(r *Request)
 }
