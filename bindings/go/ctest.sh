@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the Go binding's checks against a squall build tree (not an install):
-# go vet, go test, go test -race.  Registered in ctest as bindings.go.
+# go vet, go test (GOMAXPROCS 1 and 2), go test -race.  Registered in ctest
+# as bindings.go.
 #
 #   SQUALL_BUILD_DIR   build tree holding libsquall.so   (default ../../build)
 #   SQUALL_SOURCE_DIR  source tree with capi/include      (default ../..)
@@ -49,7 +50,7 @@ echo "== go vet"
 go vet ./...
 echo "== go test"
 # shellcheck disable=SC2086
-go test -count=1 ${GO_TEST_FLAGS:-} ./...
+go test -count=1 -cpu 1,2 ${GO_TEST_FLAGS:-} ./...
 echo "== go test -race"
 # shellcheck disable=SC2086
 go test -race -count=1 ${GO_TEST_FLAGS:-} ./...

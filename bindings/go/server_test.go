@@ -642,3 +642,5 @@ func TestCloseWithHungHandlerReturnsListenAndServe(t *testing.T) {
 		t.Fatal("loop did not exit after the last request finished")
 	}
 }
+
+func newReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }
