@@ -67,6 +67,13 @@ int main(void) {
 }
 EOF
 
+# A sanitizer build (SQUALL_SANITIZE=ON) needs its consumers built the same
+# way, or the ASan runtime is not loaded first.
+san=()
+if grep -q '^SQUALL_SANITIZE:BOOL=ON$' "$build/CMakeCache.txt" 2> /dev/null; then
+  san=(-fsanitize=address,undefined)
+fi
+
 export PKG_CONFIG_PATH=$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 export LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fail=0
@@ -84,7 +91,7 @@ pkgconfig_shared() {
        return 1 ;;
   esac
   # shellcheck disable=SC2046
-  cc -std=c99 -Wall -Wextra -Werror "$tmp/app/main.c" -o "$tmp/app/shared" \
+  cc -std=c99 -Wall -Wextra -Werror "${san[@]}" "$tmp/app/main.c" -o "$tmp/app/shared" \
     $(pkg-config --cflags --libs squall) -pthread
   "$tmp/app/shared"
   # It really uses the installed library.
@@ -97,7 +104,7 @@ pkgconfig_static() {
   libs=$(pkg-config --static --libs squall)
   libs=${libs//-lsquall/}
   # shellcheck disable=SC2086
-  cc -std=c99 -Wall -Wextra -Werror "$tmp/app/main.c" -o "$tmp/app/static" \
+  cc -std=c99 -Wall -Wextra -Werror "${san[@]}" "$tmp/app/main.c" -o "$tmp/app/static" \
     $(pkg-config --cflags squall) "$libdir/libsquall.a" $libs -pthread
   "$tmp/app/static"
   if ldd "$tmp/app/static" | grep -q libsquall; then
@@ -121,6 +128,7 @@ EOF2
   local gen=()
   command -v ninja > /dev/null && gen=(-G Ninja)
   cmake -S "$tmp/cmakeapp" -B "$tmp/cmakeapp/build" "${gen[@]}" \
+    -DCMAKE_C_FLAGS="${san[*]}" -DCMAKE_EXE_LINKER_FLAGS="${san[*]}" \
     -DCMAKE_PREFIX_PATH="$prefix" > "$tmp/cmake.log" 2>&1 || {
     cat "$tmp/cmake.log" >&2
     return 1
