@@ -1,6 +1,6 @@
 //! Test helpers: a server on its own loop thread, driven by commands, and a
 //! tiny raw HTTP/1.1 client over std's TcpStream.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::type_complexity)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
