@@ -186,6 +186,52 @@ static void test_http_conn__pipelined_100_in_order(void **state) {
   stop(s);
 }
 
+/* A pipelined flood from a client that reads its responses late: the
+ * server pauses and resumes reading without losing or reordering. */
+enum { FLOOD_N = 20000 };
+typedef struct flood {
+  hu_conn *c;
+  int rc;
+} flood;
+
+static void *flood_sender(void *arg) {
+  flood *f = arg;
+  char *buf = malloc((size_t)FLOOD_N * 48);
+  size_t n = 0;
+  for (int i = 0; i < FLOOD_N; i++)
+    n += (size_t)sprintf(buf + n, "GET /f%d HTTP/1.1\r\nHost: a\r\n\r\n", i);
+  f->rc = hu_send(f->c, buf, n);
+  free(buf);
+  return NULL;
+}
+
+static void test_http_conn__pipelined_flood(void **state) {
+  hu_server *s = start(0);
+  hu_conn c;
+  assert_int_equal(hu_connect(&c, s->port), 0);
+  flood f = {&c, -1};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, flood_sender, &f), 0);
+  hu_sleep_ms(300);
+  for (int i = 0; i < FLOOD_N; i++) {
+    hu_response r;
+    char want[64];
+    sprintf(want, "GET /f%d 0\n", i);
+    int rc = hu_read_response(&c, &r, 0, 30000);
+    if (rc != HU_OK || strcmp(r.body, want) != 0)
+      fprintf(stderr, "response %d: rc=%d body=%s\n", i, rc,
+                      rc == HU_OK ? r.body : "");
+    assert_int_equal(rc, HU_OK);
+    assert_string_equal(r.body, want);
+    hu_response_free(&r);
+  }
+  pthread_join(t, NULL);
+  assert_int_equal(f.rc, 0);
+  assert_true(hu_quiet(&c, 100));
+  hu_close(&c);
+  stop(s);
+}
+
 /* Many simultaneous connections, each with one request. */
 static void test_http_conn__many_connections(void **state) {
   hu_server *s = start(0);
@@ -691,6 +737,7 @@ int main(void) {
       cmocka_unit_test(test_http_conn__pipelined_100_in_order),
       cmocka_unit_test(test_http_conn__pipelined_async_in_order),
       cmocka_unit_test(test_http_conn__many_connections),
+      cmocka_unit_test(test_http_conn__pipelined_flood),
       cmocka_unit_test(test_http_conn__pipelined_with_bodies),
       cmocka_unit_test(test_http_conn__http11_keepalive_default),
       cmocka_unit_test(test_http_conn__http11_connection_close),
