@@ -48,6 +48,22 @@ fi
 cd "$here"
 echo "== go vet"
 go vet ./...
+
+# An ASan build of libsquall (SQUALL_SANITIZE=ON) needs the ASan runtime
+# loaded first; Go's race detector (a TSan runtime) cannot share the
+# process with it, so -race is skipped then.
+asan_rt=$(ldd "$build/libsquall.so" 2>/dev/null | awk '/libasan/ {print $3; exit}')
+if [ -n "$asan_rt" ]; then
+  echo "bindings/go: libsquall is built with ASan; preloading $asan_rt, no -race run"
+  # Leaks: the Go runtime's own allocations are not ours to report.
+  export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
+  echo "== go test (ASan)"
+  # shellcheck disable=SC2086
+  go test -count=1 -cpu 1,2 -exec "env LD_PRELOAD=$asan_rt${LD_PRELOAD:+:$LD_PRELOAD}" ${GO_TEST_FLAGS:-} ./...
+  echo "bindings/go: all passed (ASan)"
+  exit 0
+fi
+
 echo "== go test"
 # shellcheck disable=SC2086
 go test -count=1 -cpu 1,2 ${GO_TEST_FLAGS:-} ./...
