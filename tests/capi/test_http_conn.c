@@ -97,6 +97,18 @@ static void router(hu_server *s, squall_request *req) {
     squall_response_header(req, "Content-Type", SQUALL_NTS,
                            "application/octet-stream", SQUALL_NTS);
     big_next(0, b);
+  } else if (strcmp(path, "/declared") == 0) {
+    /* Streamed, but with a declared Content-Length: no chunking. */
+    squall_response_header(req, "Content-Length", SQUALL_NTS, "10", SQUALL_NTS);
+    squall_response_write(req, "01234", 5);
+    squall_response_flush(req, NULL, NULL);
+    squall_response_write(req, "56789", 5);
+    squall_response_finish(req);
+  } else if (strcmp(path, "/own-server") == 0) {
+    squall_response_header(req, "Server", SQUALL_NTS, "mine", SQUALL_NTS);
+    squall_response_header(req, "Date", SQUALL_NTS,
+                           "Thu, 01 Jan 1970 00:00:00 GMT", SQUALL_NTS);
+    squall_respond(req, 200, NULL, 0, "s", 1);
   } else if (strcmp(path, "/204") == 0) {
     squall_respond(req, 204, NULL, 0, NULL, 0);
   } else if (strcmp(path, "/304") == 0) {
@@ -664,6 +676,65 @@ static void test_http_conn__streamed_backpressure(void **state) {
   stop(s);
 }
 
+/* Content-Length declared by the application frames a streamed
+ * response, for HTTP/1.1 and for HTTP/1.0 keep-alive. */
+static void test_http_conn__declared_length_streamed(void **state) {
+  hu_server *s = start(0);
+  hu_conn c;
+  hu_response r;
+  assert_int_equal(hu_connect(&c, s->port), 0);
+  hu_send_str(&c, "GET /declared HTTP/1.1\r\nHost: a\r\n\r\n");
+  assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
+  assert_false(r.chunked);
+  assert_true(r.has_content_length);
+  assert_int_equal(r.content_length, 10);
+  assert_string_equal(r.body, "0123456789");
+  hu_response_free(&r);
+  hu_send_str(&c, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n");
+  expect_response(&c, 0, 200, "GET /x 0\n");
+  hu_close(&c);
+  assert_int_equal(hu_connect(&c, s->port), 0);
+  hu_send_str(&c, "GET /declared HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
+  assert_false(r.close_delimited);
+  assert_string_equal(r.body, "0123456789");
+  hu_response_free(&r);
+  assert_true(hu_quiet(&c, 200));
+  hu_send_str(&c, "GET /y HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  expect_response(&c, 0, 200, "GET /y 0\n");
+  hu_close(&c);
+  stop(s);
+}
+
+/* Date and Server are added unless the application set them (once). */
+static void test_http_conn__date_and_server_headers(void **state) {
+  hu_server *s = start(0);
+  hu_conn c;
+  hu_response r;
+  char v[128];
+  assert_int_equal(hu_connect(&c, s->port), 0);
+  hu_send_str(&c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+                  "GET /own-server HTTP/1.1\r\nHost: a\r\n\r\n");
+  assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
+  assert_int_equal(hu_header_count(&r, "Date"), 1);
+  assert_true(hu_header(&r, "Date", v, sizeof v));
+  /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
+  assert_int_equal(strlen(v), 29);
+  assert_string_equal(v + 25, " GMT");
+  assert_int_equal(hu_header_count(&r, "Server"), 1);
+  hu_response_free(&r);
+  assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
+  assert_int_equal(hu_header_count(&r, "Server"), 1);
+  assert_true(hu_header(&r, "Server", v, sizeof v));
+  assert_string_equal(v, "mine");
+  assert_int_equal(hu_header_count(&r, "Date"), 1);
+  assert_true(hu_header(&r, "Date", v, sizeof v));
+  assert_string_equal(v, "Thu, 01 Jan 1970 00:00:00 GMT");
+  hu_response_free(&r);
+  hu_close(&c);
+  stop(s);
+}
+
 /* HEAD, 204 and 304 carry no body: a pipelined request after each parses
  * cleanly only if not a byte of body was sent. */
 static void test_http_conn__no_body_responses(void **state) {
@@ -752,6 +823,8 @@ int main(void) {
       cmocka_unit_test(test_http_conn__chunked_response_http11),
       cmocka_unit_test(test_http_conn__close_delimited_response_http10),
       cmocka_unit_test(test_http_conn__streamed_backpressure),
+      cmocka_unit_test(test_http_conn__declared_length_streamed),
+      cmocka_unit_test(test_http_conn__date_and_server_headers),
       cmocka_unit_test(test_http_conn__no_body_responses),
       cmocka_unit_test(test_http_conn__head_keeps_length),
   };
