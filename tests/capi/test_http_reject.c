@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
@@ -472,6 +473,45 @@ static void test_http_reject__body_too_large_413_before_body(void **state) {
   stop_server(s);
 }
 
+typedef struct sender {
+  hu_conn *c;
+  const char *data;
+  size_t len;
+} sender;
+
+static void *send_thread(void *arg) {
+  sender *sd = arg;
+  hu_send(sd->c, sd->data, sd->len); /* may fail once the server closes */
+  return NULL;
+}
+
+/* The client sends a large body without waiting: the 413 must still reach
+ * it (lingering close), not be lost to a reset. */
+static void test_http_reject__413_while_client_sends(void **state) {
+  hu_server *s = start_server(tune_body_1000);
+  size_t blen = 2 * 1024 * 1024;
+  char *req = malloc(blen + 200);
+  int n = sprintf(req, "POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n\r\n",
+                  blen);
+  memset(req + n, 'b', blen);
+  hu_conn c;
+  assert_int_equal(hu_connect(&c, s->port), 0);
+  sender sd = {&c, req, (size_t)n + blen};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, send_thread, &sd), 0);
+  hu_response r;
+  assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
+  assert_int_equal(r.status, 413);
+  hu_response_free(&r);
+  assert_true(hu_wait_closed(&c, HU_CLOSE_TIMEOUT_MS));
+  shutdown(c.fd, SHUT_RDWR); /* unblock the sender if it still waits */
+  pthread_join(t, NULL);
+  hu_close(&c);
+  free(req);
+  assert_int_equal(hu_server_calls(s), 0);
+  stop_server(s);
+}
+
 static void test_http_reject__default_max_body_413(void **state) {
   hu_server *s = start_server(NULL);
   hu_conn c;
@@ -521,6 +561,7 @@ int main(void) {
       cmocka_unit_test(test_http_reject__too_many_header_fields_431),
       cmocka_unit_test(test_http_reject__header_count_configured_431),
       cmocka_unit_test(test_http_reject__body_too_large_413_before_body),
+      cmocka_unit_test(test_http_reject__413_while_client_sends),
       cmocka_unit_test(test_http_reject__default_max_body_413),
       cmocka_unit_test(test_http_reject__expect_417),
   };
