@@ -76,11 +76,15 @@ apt_install() {
 }
 
 installed() { # package
-  dpkg-query -W -f='${Status}' "$1" 2> /dev/null | grep -q 'install ok installed'
+  dpkg -s "$1" 2> /dev/null | grep -q '^Status: install ok installed'
+}
+
+version_ge() { # a b: a >= b (dotted versions)
+  [[ $(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1) == "$2" ]]
 }
 
 ensure_packages() {
-  if ! command -v dpkg-query > /dev/null; then
+  if ! command -v dpkg > /dev/null; then
     say "not a Debian system: not installing packages; this needs: ${PACKAGES[*]}"
     return 0
   fi
@@ -102,43 +106,85 @@ ensure_packages() {
   [[ $rc == 0 ]] || die "apt-get install failed ($rc)"
 }
 
-# Toolchains the bindings' tests need (bindings/<lang>/ctest.sh under ctest).
+# Toolchains the bindings' tests need (bindings/<lang>/ctest.sh under ctest),
+# at least the versions their go.mod / Cargo.toml ask for.
+go_required() { sed -n 's/^go \([0-9.]*\).*/\1/p' bindings/go/go.mod 2> /dev/null | head -n1; }
+go_version() { go env GOVERSION 2> /dev/null | sed 's/^go//'; }
+
+# The official Go release from go.dev into /usr/local/go (Go's own
+# instructions); used when Debian's golang-go is missing or too old.
+install_go_release() {
+  local ver arch tarball rc=0
+  ver=$(curl -fsS --max-time 15 'https://go.dev/VERSION?m=text' 2> /dev/null | head -n1) || return 1
+  [[ $ver == go* ]] || return 1
+  arch=$(dpkg --print-architecture 2> /dev/null || echo amd64)
+  tarball=$(mktemp)
+  say "installing $ver from https://go.dev/dl/"
+  curl -fsSL --max-time 900 "https://go.dev/dl/$ver.linux-$arch.tar.gz" -o "$tarball" || rc=$?
+  if [[ $rc == 0 ]]; then
+    as_root rm -rf /usr/local/go && as_root tar -C /usr/local -xzf "$tarball" || rc=$?
+  fi
+  rm -f "$tarball"
+  [[ $rc == 0 ]] || return 1
+  export PATH=/usr/local/go/bin:$PATH
+}
+
 ensure_go() {
-  if ! command -v go > /dev/null && [[ -x /usr/local/go/bin/go ]]; then
-    export PATH=$PATH:/usr/local/go/bin
+  local need rc=0
+  need=$(go_required)
+  if [[ -x /usr/local/go/bin/go ]]; then
+    export PATH=/usr/local/go/bin:$PATH
   fi
-  if command -v go > /dev/null; then
-    say "go: $(go version)"
-    return 0
+  if ! command -v go > /dev/null; then
+    say "installing Go (golang-go)"
+    apt_install golang-go || rc=$?
+    [[ $rc == 77 ]] && die "go is missing: install Go (sudo apt-get install golang-go, or https://go.dev/dl)"
   fi
-  say "installing Go (golang-go)"
-  local rc=0
-  apt_install golang-go || rc=$?
-  [[ $rc == 77 ]] && die "go is missing: install Go (sudo apt-get install golang-go)"
-  [[ $rc == 0 ]] || die "could not install golang-go"
+  if [[ -n $need ]] && { ! command -v go > /dev/null || ! version_ge "$(go_version)" "$need"; }; then
+    say "Go ${need} or newer needed by bindings/go (found: $(go_version || true))"
+    install_go_release || die "could not install Go >= $need: install it from https://go.dev/dl, or run with SQUALL_BINDINGS=OFF"
+  fi
+  command -v go > /dev/null || die "go still not found after installing it"
+  say "go: $(go version)"
+}
+
+rust_required() {
+  sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' bindings/rust/Cargo.toml 2> /dev/null | head -n1
+}
+rust_version() { rustc --version 2> /dev/null | awk '{print $2}'; }
+
+install_rustup() {
+  curl -sSf --max-time 15 -o /dev/null https://sh.rustup.rs 2> /dev/null || return 1
+  say "installing Rust with rustup (https://sh.rustup.rs)"
+  curl -sSf --max-time 300 https://sh.rustup.rs | sh -s -- -y --profile minimal || return 1
+  export PATH=${CARGO_HOME:-$HOME/.cargo}/bin:$PATH
 }
 
 ensure_cargo() {
-  if ! command -v cargo > /dev/null && [[ -x ${CARGO_HOME:-$HOME/.cargo}/bin/cargo ]]; then
-    export PATH=$PATH:${CARGO_HOME:-$HOME/.cargo}/bin
+  local need rc=0
+  need=$(rust_required)
+  if [[ -x ${CARGO_HOME:-$HOME/.cargo}/bin/cargo ]]; then
+    export PATH=${CARGO_HOME:-$HOME/.cargo}/bin:$PATH
   fi
-  if command -v cargo > /dev/null; then
-    say "cargo: $(cargo --version)"
-    return 0
-  fi
-  if curl -sSf --max-time 15 -o /dev/null https://sh.rustup.rs 2> /dev/null; then
-    say "installing Rust with rustup (https://sh.rustup.rs)"
-    curl -sSf --max-time 300 https://sh.rustup.rs | sh -s -- -y --profile minimal ||
-      die "rustup installation failed"
-    export PATH=$PATH:${CARGO_HOME:-$HOME/.cargo}/bin
-  else
-    say "rustup not reachable: installing Debian's cargo"
-    local rc=0
-    apt_install cargo || rc=$?
-    [[ $rc == 77 ]] && die "cargo is missing: install Rust (https://rustup.rs) or sudo apt-get install cargo"
-    [[ $rc == 0 ]] || die "could not install cargo"
+  if ! command -v cargo > /dev/null; then
+    if ! install_rustup; then
+      say "rustup not reachable: installing Debian's cargo"
+      apt_install cargo || rc=$?
+      [[ $rc == 77 ]] && die "cargo is missing: install Rust (https://rustup.rs) or sudo apt-get install cargo"
+      [[ $rc == 0 ]] || die "could not install cargo"
+    fi
   fi
   command -v cargo > /dev/null || die "cargo still not found after installing it"
+  if [[ -n $need ]] && ! version_ge "$(rust_version)" "$need"; then
+    say "Rust ${need} or newer needed by bindings/rust (found: $(rust_version))"
+    if command -v rustup > /dev/null; then
+      rustup update stable || die "rustup update failed"
+    else
+      install_rustup || die "could not install Rust >= $need: see https://rustup.rs, or run with SQUALL_BINDINGS=OFF"
+    fi
+    version_ge "$(rust_version)" "$need" || die "rustc $(rust_version) is older than $need"
+  fi
+  say "cargo: $(cargo --version)"
 }
 
 ensure_packages
