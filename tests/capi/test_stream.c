@@ -687,7 +687,7 @@ static void test_stream__write_64mib_to_slow_reader(void **state) {
   assert_non_null(chunk);
   deadline = tu_now_ms() + 120000;
   while (got < f->big_len && tu_now_ms() < deadline) {
-    ssize_t i, n = tu_recv_n(fd, chunk, 32768, 5000);
+    ssize_t i, n = tu_recv_n(fd, chunk, 32768, 15000);
     if (n <= 0)
       break;
     for (i = 0; i < n && bad_at == (size_t)-1; i++)
