@@ -30,15 +30,20 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$here/target}"
 
 cd "$here"
 cargo --version
-cargo test --locked --workspace --all-features --no-run
-
 # An ASan build of libsquall (SQUALL_SANITIZE=ON) needs the ASan runtime
 # loaded first into the (uninstrumented) test binaries.
 asan_rt="$(ldd "$build/libsquall.so" 2>/dev/null | awk '/libasan/ {print $3; exit}')"
+targets=()
+LD_PRELOAD_BEFORE="${LD_PRELOAD:-}"
 if [ -n "$asan_rt" ]; then
+  # rustdoc does not run under the preloaded runtime: skip the doctests
+  # (they are compile-only examples, checked by the normal build).
+  targets=(--all-targets)
   echo "bindings/rust: libsquall is built with ASan; preloading $asan_rt"
   export LD_PRELOAD="$asan_rt${LD_PRELOAD:+:$LD_PRELOAD}"
   # Leak checking would report the Rust test harness' own allocations.
   export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
 fi
-cargo test --locked --workspace --all-features -- --test-threads="${RUST_TEST_THREADS:-4}"
+# Compile first without the preload (rustc must not run under it).
+LD_PRELOAD="${LD_PRELOAD_BEFORE:-}" cargo test --locked --workspace --all-features "${targets[@]}" --no-run
+cargo test --locked --workspace --all-features "${targets[@]}" -- --test-threads="${RUST_TEST_THREADS:-4}"
