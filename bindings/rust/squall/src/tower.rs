@@ -57,6 +57,11 @@ impl Options {
     /// no thread hop, as hyper polls handlers on its I/O thread; one that
     /// waits moves to the runtime.  Default off: every call runs on the
     /// runtime, so the loop thread never runs application code.
+    ///
+    /// With it on, the first poll of every handler runs on the loop thread:
+    /// it must not block (as on hyper's I/O thread), and APIs that need a
+    /// runtime worker thread (`tokio::task::block_in_place`) are not
+    /// available in that first poll.
     pub fn poll_on_loop(mut self, on: bool) -> Options {
         self.poll_on_loop = on;
         self
