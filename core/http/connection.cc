@@ -788,8 +788,9 @@ int HTTP1Connection::detach(IOStreamPtr* out) {
   req_.reset();
   stream_.reset();
   *out = std::move(s);
-  unref();  // the stream side: its close callback will not run any more
-  unref();  // the application's reference: the request has ended
+  // Drop both the stream side's reference (its close callback will not run
+  // any more) and the application's (the request has ended).
+  if (refs_.fetch_sub(2, std::memory_order_acq_rel) == 2) delete this;
   return kOk;
 }
 
