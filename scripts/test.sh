@@ -13,6 +13,10 @@
 #   SQUALL_BINDINGS=OFF    skip the Go and Rust bindings (and their toolchains)
 #   SQUALL_TEST_JOBS=N     parallel ctest jobs (default 2; tests use ephemeral
 #                          ports, so they may run side by side)
+#   SQUALL_EXTRA=0         skip the extra stages that follow a plain full run:
+#                          the C tests again under ASan+UBSan (build-asan/)
+#                          and each libFuzzer harness for SQUALL_FUZZ_SECONDS
+#                          (default 20) with clang (installed if missing)
 #
 # On Debian/Ubuntu, missing packages are installed with apt-get when run as
 # root or with sudo; otherwise the script says what to install and stops.
@@ -210,3 +214,21 @@ cmake --build "$build"
 
 say "test"
 ctest --test-dir "$build" --output-on-failure -j "${SQUALL_TEST_JOBS:-2}" "$@"
+
+# Extra stages, only for a plain full run (no ctest filter, no sanitizer
+# build already): the C tests under ASan+UBSan, then bounded fuzzing.
+if [[ $# -eq 0 && $sanitize == OFF && -z ${SQUALL_BUILD_DIR:-} &&
+      ! ${SQUALL_EXTRA:-1} =~ ^(0|OFF|off|no|false)$ ]]; then
+  say "extra: C tests under ASan+UBSan (build-asan)"
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+    -DSQUALL_SANITIZE=ON -DSQUALL_BINDINGS=OFF -DSQUALL_TESTS=ON
+  cmake --build build-asan
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    ctest --test-dir build-asan --output-on-failure -j "${SQUALL_TEST_JOBS:-2}" \
+      -E '^(integration|abi)\.'
+  say "extra: fuzzing each harness for ${SQUALL_FUZZ_SECONDS:-20} s"
+  if ! command -v clang++ > /dev/null || ! dpkg -s libclang-rt-14-dev > /dev/null 2>&1; then
+    apt_install clang libclang-rt-14-dev || die "could not install clang"
+  fi
+  fuzz/run.sh "${SQUALL_FUZZ_SECONDS:-20}"
+fi
