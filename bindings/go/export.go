@@ -6,13 +6,14 @@ package squall
 import "C"
 
 import (
+	"runtime"
 	"runtime/cgo"
 	"unsafe"
 )
 
-// The only functions libsquall calls directly (on the loop thread): the
-// error hook (rare) and its release.  Everything else reaches Go as bridge
-// events (see shim.h).  None may let a panic escape: a Go panic unwinding
+// The functions libsquall calls directly, on the loop thread: the error hook
+// (rare) and its release, and in inline mode the handler and done
+// callbacks.  Everything else reaches Go as bridge events (see shim.h).  None may let a panic escape: a Go panic unwinding
 // through C frames kills the process.
 
 // oneShot is the value behind a handle given with a one-shot command (flush,
@@ -25,6 +26,31 @@ type oneShot interface {
 type doneFunc func(status int)
 
 func (f doneFunc) fire(status int) { f(status) }
+
+// Inline mode (RawHandler on the loop thread): the bridge calls these on
+// the loop thread.
+
+//export sqgoGoHandler
+func sqgoGoHandler(req *C.squall_request, h C.uintptr_t) C.int {
+	e := cgo.Handle(h).Value().(*engine)
+	if e.serveRaw(req) && e.yieldOn {
+		return 1 // the handler went asynchronous: let its goroutine run
+	}
+	return 0
+}
+
+//export sqgoGoDone
+func sqgoGoDone(status C.int, h C.uintptr_t) {
+	hd := cgo.Handle(h)
+	v := hd.Value().(oneShot)
+	hd.Delete()
+	v.fire(int(status))
+}
+
+//export sqgoGoYield
+func sqgoGoYield(h C.uintptr_t) {
+	runtime.Gosched()
+}
 
 //export sqgoGoRelease
 func sqgoGoRelease(h C.uintptr_t) {

@@ -12,6 +12,12 @@ import (
 )
 
 func TestRawAPI(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		t.Run(fmt.Sprintf("RawOffLoop=%v", off), func(t *testing.T) { testRawAPI(t, off) })
+	}
+}
+
+func testRawAPI(t *testing.T, offLoop bool) {
 	h := HandlerFunc(func(r *Request) {
 		switch string(r.PathBytes()) {
 		case "/echo":
@@ -53,7 +59,7 @@ func TestRawAPI(t *testing.T) {
 			r.RespondString(404, "text/plain", "not found")
 		}
 	})
-	base := start(t, &Server{RawHandler: h, ErrorLog: discardLogger()})
+	base := start(t, &Server{RawHandler: h, RawOffLoop: offLoop, ErrorLog: discardLogger()})
 	c := client()
 
 	req, _ := http.NewRequest("POST", base+"/echo?a=1&b=2", strings.NewReader("payload"))
@@ -108,6 +114,12 @@ func TestRawAPI(t *testing.T) {
 }
 
 func TestRawContextCancel(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		t.Run(fmt.Sprintf("RawOffLoop=%v", off), func(t *testing.T) { testRawContextCancel(t, off) })
+	}
+}
+
+func testRawContextCancel(t *testing.T, offLoop bool) {
 	got := make(chan error, 1)
 	h := HandlerFunc(func(r *Request) {
 		ctx := r.Context()
@@ -117,7 +129,7 @@ func TestRawContextCancel(t *testing.T) {
 			r.Finish()
 		}()
 	})
-	base := start(t, &Server{RawHandler: h})
+	base := start(t, &Server{RawHandler: h, RawOffLoop: offLoop})
 	c := &http.Client{Timeout: 200 * time.Millisecond}
 	if resp, err := c.Get(base + "/"); err == nil {
 		resp.Body.Close()

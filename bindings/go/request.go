@@ -29,7 +29,8 @@ type Request struct {
 	e      *engine
 	info   C.sqgo_reqinfo
 	loaded bool
-	inCall atomic.Bool // inside the RawHandler call (on the dispatcher goroutine)
+	inCall atomic.Bool // inside the RawHandler call
+	ended  atomic.Bool // finished (set before the finishing command)
 	ctx    *reqCtx
 
 	status     int    // 0: not set (200)
@@ -39,7 +40,9 @@ type Request struct {
 	flush      chan int
 }
 
-func (e *engine) serveRaw(req *C.squall_request) {
+// serveRaw calls the RawHandler; true if the request was left unfinished
+// (handed to a goroutine).
+func (e *engine) serveRaw(req *C.squall_request) (pending bool) {
 	r := &Request{req: req, e: e}
 	r.inCall.Store(true)
 	e.inDispatch.Store(true)
@@ -65,6 +68,7 @@ func (e *engine) serveRaw(req *C.squall_request) {
 		}
 	}()
 	e.raw.ServeSquall(r)
+	return !r.ended.Load()
 }
 
 // fields reads every field in one cgo call, the first time one is needed.
@@ -401,6 +405,7 @@ func (r *Request) end() {
 		r.ctx.finish()
 	}
 	r.req = nil
+	r.ended.Store(true)
 }
 
 func validToken(s string) bool {

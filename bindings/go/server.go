@@ -44,8 +44,14 @@ type Server struct {
 	Handler http.Handler
 
 	// RawHandler, if not nil, is used instead of Handler: the zero-copy
-	// API, called by the dispatcher goroutine.
+	// API, called on the loop thread (see RequestHandler).
 	RawHandler RequestHandler
+
+	// RawOffLoop calls RawHandler on a dispatcher goroutine instead of the
+	// loop thread, so that the loop thread never runs Go: choose it when
+	// the handler hands requests to goroutines that block (see
+	// RequestHandler).
+	RawOffLoop bool
 
 	// MaxHeaderBytes bounds the request head [64 KiB]; larger heads get 431.
 	MaxHeaderBytes int
@@ -91,10 +97,20 @@ type Server struct {
 
 // RequestHandler is the low-level, zero-copy handler interface.
 //
-// ServeSquall is called by the server's dispatcher goroutine, one request
-// after another: it must not block.  It either responds at once
-// (r.Respond) or hands r to a goroutine that responds later; every request
-// must be finished exactly once (Respond or Finish).
+// ServeSquall is called on the loop thread itself (the fastest path: an
+// answer given during the call is written at once, and pipelined requests
+// are answered in the same pass), or with Server.RawOffLoop on a
+// dispatcher goroutine.  Either way requests come one after another, so it
+// must not block.  It either responds at once (r.Respond) or hands r to a
+// goroutine that responds later; every request must be finished exactly
+// once (Respond or Finish).
+//
+// On the loop thread, Go code holds a Go P while the loop waits for I/O
+// between calls.  With GOMAXPROCS=1 the loop therefore yields once per pass
+// when a handler left a request to a goroutine, but other goroutines (the
+// ones it starts that then wait on timers or the network, the rest of the
+// program) can wait for the runtime to take the P back (tens of
+// microseconds, up to milliseconds).  RawOffLoop avoids that.
 type RequestHandler interface {
 	ServeSquall(r *Request)
 }
@@ -261,6 +277,7 @@ func (s *Server) start(spec listenSpec) error {
 	}
 	e := &engine{s: s, done: make(chan struct{}), closing: make(chan struct{})}
 	e.raw = s.RawHandler
+	e.inline = e.raw != nil && !s.RawOffLoop
 	e.hh = s.Handler
 	if e.raw == nil && e.hh == nil {
 		e.hh = http.DefaultServeMux
@@ -305,8 +322,10 @@ type engine struct {
 	b    *C.sqgo_bridge
 	efd  *os.File // the bridge's eventfd, watched by Go's netpoller
 
-	inDispatch atomic.Bool // the dispatcher is running a RawHandler
+	inDispatch atomic.Bool // the dispatcher (or loop thread) is running a RawHandler
 	yieldOn    bool        // GOMAXPROCS=1: yield after handing out a batch
+	inline     bool        // RawHandler runs on the loop thread
+	inlineH    cgo.Handle  // handle of e for the inline calls
 
 	// net/http adapter: idle workers wait on work.
 	work        chan *exchange
@@ -353,6 +372,9 @@ func (e *engine) run(spec listenSpec, ready chan<- error) {
 		if e.efd != nil {
 			e.efd.Close()
 		}
+		if e.inlineH != 0 {
+			e.inlineH.Delete()
+		}
 		if spec.ln != nil {
 			spec.ln.Close()
 		}
@@ -361,7 +383,6 @@ func (e *engine) run(spec listenSpec, ready chan<- error) {
 		return
 	}
 	e.ln = spec.ln
-	e.yieldOn = yieldMode()
 	e.work = make(chan *exchange)
 	e.mu.Lock()
 	e.alive = true
@@ -369,6 +390,7 @@ func (e *engine) run(spec listenSpec, ready chan<- error) {
 	go e.dispatch()
 	ready <- nil
 
+	C.sqgo_bridge_enter(e.b)
 	C.squall_loop_run(e.loop)
 
 	e.mu.Lock()
@@ -391,8 +413,16 @@ func (e *engine) setup(spec listenSpec) error {
 	if e.raw != nil {
 		fill = 0 // the low-level API reads fields lazily
 	}
+	e.yieldOn = yieldMode()
+	yield := C.int(0)
+	if e.yieldOn {
+		yield = 1
+	}
+	if e.inline {
+		e.inlineH = cgo.NewHandle(e)
+	}
 	var efd C.int
-	if err := resultErr("bridge", C.sqgo_bridge_new(&e.b, e.loop, fill, &efd)); err != nil {
+	if err := resultErr("bridge", C.sqgo_bridge_new(&e.b, e.loop, fill, C.uintptr_t(e.inlineH), yield, &efd)); err != nil {
 		return err
 	}
 	e.efd = os.NewFile(uintptr(efd), "squall-bridge") // non-blocking: uses the netpoller
@@ -468,6 +498,9 @@ func (e *engine) dispatch() {
 	close(e.work) // idle workers exit
 	e.efd.Close()
 	C.sqgo_bridge_free(e.b)
+	if e.inlineH != 0 {
+		e.inlineH.Delete()
+	}
 	close(e.done)
 }
 

@@ -70,6 +70,9 @@ struct sqgo_bridge {
   squall_loop *loop;
   squall_server *srv; /* loop thread */
   int fill_info;
+  uintptr_t inline_handle; /* inline mode: Go's handle for direct calls */
+  int yield_on;            /* inline mode: one Go P, yield after readying */
+  int yield_scheduled;     /* inline mode, loop thread */
   int efd;
 
   /* events for Go */
@@ -96,6 +99,23 @@ typedef struct {
   sqgo_bridge *b;
   uintptr_t handle;
 } cbctx;
+
+/* The bridge whose loop runs on this thread (set before squall_loop_run;
+ * the loop goroutine is locked to its thread). */
+static __thread sqgo_bridge *tl_loop;
+
+void sqgo_bridge_enter(sqgo_bridge *b) { tl_loop = b; }
+
+static void yield_cb(void *user_data) {
+  sqgo_bridge *b = user_data;
+  b->yield_scheduled = 0;
+  sqgoGoYield(b->inline_handle);
+}
+
+void sqgo_bridge_yield_soon(sqgo_bridge *b) {
+  if (b->yield_scheduled || !b->inline_handle) return;
+  if (squall_loop_call_soon(b->loop, yield_cb, b) == 0) b->yield_scheduled = 1;
+}
 
 static void signal_efd(sqgo_bridge *b) {
   uint64_t one = 1;
@@ -162,11 +182,21 @@ static void push_done_ex(sqgo_bridge *b, int status, uintptr_t handle,
 
 /* From a loop callback. */
 static void push_done(sqgo_bridge *b, int status, uintptr_t handle) {
-  push_done_ex(b, status, handle, 1);
+  if (b->inline_handle) {
+    sqgoGoDone(status, handle);
+    if (b->yield_on) sqgo_bridge_yield_soon(b);
+  } else {
+    push_done_ex(b, status, handle, 1);
+  }
 }
 
 static void on_handler(squall_request *req, void *user_data) {
   sqgo_bridge *b = user_data;
+  if (b->inline_handle) {
+    b->inflight++;
+    if (sqgoGoHandler(req, b->inline_handle)) sqgo_bridge_yield_soon(b);
+    return;
+  }
   sqgo_event e;
   e.kind = SQGO_EV_REQUEST;
   e.status = 0;
@@ -182,8 +212,15 @@ static void on_handler(squall_request *req, void *user_data) {
 
 static void on_done(int status, void *user_data) {
   cbctx *c = user_data;
-  push_done(c->b, status, c->handle);
+  sqgo_bridge *b = c->b;
+  uintptr_t h = c->handle;
   free(c);
+  if (b->inline_handle) {
+    sqgoGoDone(status, h);
+    if (b->yield_on) sqgo_bridge_yield_soon(b);
+  } else {
+    push_done(b, status, h);
+  }
 }
 
 static void maybe_stop(sqgo_bridge *b) {
@@ -210,10 +247,12 @@ static uint32_t get32(const char *p) {
   return v;
 }
 
-static void apply_send(sqgo_bridge *b, cmd *c) {
+/* direct: called from Go on the loop thread; a failed flush is reported
+ * by the return value, not by a done call back into Go. */
+static int apply_send_parts(sqgo_bridge *b, cmd *c, const char *hdrs,
+                            const char *body, int direct) {
   squall_request *req = c->req;
-  const char *hdrs = c->data, *body = c->data + c->hdrs_len;
-  int failed = 0;
+  int failed = 0, ret = 0;
   if (c->status > 0 && squall_response_status(req, c->status, NULL, 0) != 0)
     failed = 1;
   for (size_t off = 0; !failed && off + 8 <= c->hdrs_len;) {
@@ -240,16 +279,23 @@ static void apply_send(sqgo_bridge *b, cmd *c) {
       if (!failed) rc = squall_response_flush(req, ctx ? on_done : NULL, ctx);
       if (rc != 0) {
         free(ctx);
+        if (direct) return rc;
         if (c->handle) push_done(b, rc, c->handle);
       }
       break;
     }
     case SQGO_SEND_FINISH:
-      squall_response_finish(req); /* ends the request whatever happened */
+      ret = squall_response_finish(req); /* ends the request whatever happened */
+      if (ret == SQUALL_ECLOSED) ret = 0;
       b->inflight--;
       maybe_stop(b);
       break;
   }
+  return ret;
+}
+
+static void apply_send(sqgo_bridge *b, cmd *c) {
+  apply_send_parts(b, c, c->data, c->data + c->hdrs_len, 0);
 }
 
 static void apply(sqgo_bridge *b, cmd *c) {
@@ -344,6 +390,18 @@ static cmd *new_cmd(int kind, squall_request *req, size_t extra) {
 int sqgo_send(sqgo_bridge *b, squall_request *req, int status,
               const char *hdrs, size_t hdrs_len, const char *body,
               size_t body_len, int mode, uintptr_t handle) {
+  if (tl_loop == b) { /* inline mode, on the loop thread: at once */
+    cmd c;
+    memset(&c, 0, sizeof c);
+    c.kind = CMD_SEND;
+    c.req = req;
+    c.status = status;
+    c.mode = mode;
+    c.handle = handle;
+    c.hdrs_len = hdrs_len;
+    c.body_len = body_len;
+    return apply_send_parts(b, &c, hdrs, body, 1);
+  }
   cmd *c = new_cmd(CMD_SEND, req, hdrs_len + body_len);
   if (!c) return SQUALL_ENOMEM;
   c->status = status;
@@ -357,6 +415,15 @@ int sqgo_send(sqgo_bridge *b, squall_request *req, int status,
 }
 
 int sqgo_on_done(sqgo_bridge *b, squall_request *req, uintptr_t handle) {
+  if (tl_loop == b) { /* at once; a failure is returned, not called back */
+    cbctx *ctx = malloc(sizeof *ctx);
+    if (!ctx) return SQUALL_ENOMEM;
+    ctx->b = b;
+    ctx->handle = handle;
+    int rc = squall_request_on_done(req, on_done, ctx);
+    if (rc != 0) free(ctx);
+    return rc;
+  }
   cmd *c = new_cmd(CMD_ON_DONE, req, 0);
   if (!c) return SQUALL_ENOMEM;
   c->handle = handle;
@@ -373,6 +440,19 @@ int sqgo_close(sqgo_bridge *b, uintptr_t handle) {
 int sqgo_respond(sqgo_bridge *b, squall_request *req, int code,
                  const char *ct, size_t ct_len, const char *body,
                  size_t body_len) {
+  if (tl_loop == b) { /* inline mode, on the loop thread: at once */
+    int rc = squall_respond(req, code, ct, ct_len, body, body_len);
+    if (rc != SQUALL_ESTATE && rc != SQUALL_EINVAL) {
+      b->inflight--;
+      maybe_stop(b);
+      return rc == SQUALL_ECLOSED ? 0 : rc;
+    }
+    /* refused: Go has already let the request go; end it anyway */
+    squall_response_finish(req);
+    b->inflight--;
+    maybe_stop(b);
+    return rc;
+  }
   cmd *c = new_cmd(CMD_RESPOND, req, ct_len + body_len);
   if (!c) return SQUALL_ENOMEM;
   c->status = code;
@@ -428,7 +508,8 @@ static sqgo_result result(int rc) {
 }
 
 sqgo_result sqgo_bridge_new(sqgo_bridge **out, squall_loop *loop,
-                            int fill_info, int *efd) {
+                            int fill_info, uintptr_t inline_handle,
+                            int yield_on, int *efd) {
   *out = NULL;
   sqgo_bridge *b = calloc(1, sizeof *b);
   if (!b) return result(SQUALL_ENOMEM);
@@ -442,6 +523,8 @@ sqgo_result sqgo_bridge_new(sqgo_bridge **out, squall_loop *loop,
   pthread_mutex_init(&b->cmu, NULL);
   b->loop = loop;
   b->fill_info = fill_info;
+  b->inline_handle = inline_handle;
+  b->yield_on = yield_on;
   *efd = b->efd;
   *out = b;
   return result(0);

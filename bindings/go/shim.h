@@ -82,9 +82,22 @@ typedef struct sqgo_bridge sqgo_bridge;
 
 /* Creates a bridge on loop (loop thread / before run).  fill_info: fill
  * sqgo_event.info for requests.  *efd receives the eventfd (non-blocking)
- * that becomes readable when events wait; Go owns and closes it. */
+ * that becomes readable when events wait; Go owns and closes it.
+ *
+ * inline_handle != 0 selects inline mode instead: requests and done
+ * callbacks call Go directly on the loop thread (sqgoGoHandler /
+ * sqgoGoDone with that handle), and commands issued there are applied at
+ * once.  Fastest for handlers that answer at once (pipelined requests are
+ * answered in the same pass), at the price of the loop thread holding a Go
+ * P while it waits. */
 sqgo_result sqgo_bridge_new(sqgo_bridge **out, squall_loop *loop,
-                            int fill_info, int *efd);
+                            int fill_info, uintptr_t inline_handle,
+                            int yield_on, int *efd);
+/* Marks the calling thread as the bridge's loop thread (before run). */
+void sqgo_bridge_enter(sqgo_bridge *b);
+/* Inline mode, loop thread: call sqgoGoYield once at the end of the pass
+ * (so that goroutines readied by the pass can run when Go has one P). */
+void sqgo_bridge_yield_soon(sqgo_bridge *b);
 /* After the loop is freed (no callback can follow). */
 void sqgo_bridge_free(sqgo_bridge *b);
 
