@@ -88,21 +88,64 @@ where
     handler_with(rt, svc, Options::default())
 }
 
-type AbortSlot = Arc<Mutex<Option<tokio::task::AbortHandle>>>;
+/// Cancellation state of one request's task.
+#[derive(Default)]
+struct Slot {
+    cancelled: bool,
+    handle: Option<tokio::task::AbortHandle>,
+}
+
+type AbortSlot = Arc<Mutex<Slot>>;
+
+fn lock(slot: &AbortSlot) -> std::sync::MutexGuard<'_, Slot> {
+    slot.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// Register "abort the task in `slot` if the client goes away".
 fn watch_disconnect(req: *mut squall_sys::squall_request) -> Option<AbortSlot> {
-    let slot: AbortSlot = Arc::new(Mutex::new(None));
+    let slot: AbortSlot = Arc::new(Mutex::new(Slot::default()));
     let s2 = slot.clone();
     crate::request::on_done_raw(req, move |res| {
         if res.is_err() {
-            if let Some(h) = s2.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let mut g = lock(&s2);
+            g.cancelled = true;
+            if let Some(h) = g.handle.take() {
                 h.abort();
             }
         }
     })
     .ok()
     .map(|()| slot)
+}
+
+type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// Spawn `fut` on `rt`, unless its client already left.
+fn spawn_watched(rt: &Handle, fut: BoxFuture, slot: Option<AbortSlot>) {
+    match slot {
+        None => {
+            rt.spawn(fut);
+        }
+        Some(slot) => {
+            if lock(&slot).cancelled {
+                return; // dropping the future ends the request (Closed)
+            }
+            let task = rt.spawn(fut);
+            let mut g = lock(&slot);
+            if g.cancelled {
+                task.abort();
+            } else {
+                g.handle = Some(task.abort_handle());
+            }
+        }
+    }
+}
+
+/// Requests handed over during one loop iteration, spawned together at its
+/// end: one wake-up of the runtime per batch instead of one per request.
+#[derive(Default)]
+struct Batch {
+    pending: Vec<(BoxFuture, Option<AbortSlot>)>,
 }
 
 /// [`handler`] with [`Options`].
@@ -115,6 +158,7 @@ where
     B::Data: Send + 'static,
     B::Error: std::fmt::Display,
 {
+    let batch: Arc<Mutex<Batch>> = Arc::new(Mutex::new(Batch::default()));
     move |req: Request| {
         let (parts, body) = match req.to_http_parts() {
             Ok(p) => (p, Bytes::copy_from_slice(req.body())),
@@ -141,8 +185,8 @@ where
             }
         };
 
+        let mut fut: BoxFuture = Box::pin(fut);
         if opts.poll_on_loop {
-            let mut fut = Box::pin(fut);
             let ready = {
                 let _ctx = rt.enter();
                 let mut cx = Context::from_waker(Waker::noop());
@@ -154,18 +198,35 @@ where
             }
             // Still waiting: the response is not finished (it is finished
             // only as the future's last step), so `raw` is still valid.
-            let slot = if opts.cancel_on_disconnect { watch_disconnect(raw) } else { None };
-            let task = rt.spawn(fut);
-            if let Some(slot) = slot {
-                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(task.abort_handle());
-            }
-        } else {
-            // on_done cannot run before this handler returns (it runs on
-            // this thread), so the slot is filled in time.
-            let slot = if opts.cancel_on_disconnect { watch_disconnect(raw) } else { None };
-            let task = rt.spawn(fut);
-            if let Some(slot) = slot {
-                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(task.abort_handle());
+        }
+        // on_done runs on this thread, so it cannot fire before the slot
+        // is in place.
+        let slot = if opts.cancel_on_disconnect { watch_disconnect(raw) } else { None };
+        let Some(lp) = LoopHandle::current() else {
+            spawn_watched(&rt, fut, slot);
+            return;
+        };
+        // Queue; the first request of an iteration schedules the flush,
+        // which the loop runs after the events already due (no syscall from
+        // the loop thread).
+        let first = {
+            let mut b = batch.lock().unwrap_or_else(|p| p.into_inner());
+            b.pending.push((fut, slot));
+            b.pending.len() == 1
+        };
+        if first {
+            let (batch2, rt2) = (batch.clone(), rt.clone());
+            let flush = move || {
+                let items = std::mem::take(&mut batch2.lock().unwrap_or_else(|p| p.into_inner()).pending);
+                for (f, s) in items {
+                    spawn_watched(&rt2, f, s);
+                }
+            };
+            if let Err(e) = lp.call_soon(flush) {
+                // The loop is going away: nothing will flush; drop the
+                // futures (their responders end the requests).
+                let _ = e;
+                batch.lock().unwrap_or_else(|p| p.into_inner()).pending.clear();
             }
         }
     }
