@@ -42,6 +42,11 @@ type exchange struct {
 	ctx  reqCtx
 	body bodyReader
 	w    responseWriter
+	hreq http.Request
+
+	// Small requests need no further allocation for their strings.
+	strArr  [192]byte
+	valsArr [8]string
 }
 
 // worker is a goroutine that serves requests one after another (its stack
@@ -164,10 +169,20 @@ func (x *exchange) request(wk *worker) (*http.Request, error) {
 	for i := range hs {
 		size += int(hs[i].name_len + hs[i].value_len)
 	}
-	sb := strbuf{b: make([]byte, 0, size)}
+	var sb strbuf
+	if size <= len(x.strArr) {
+		sb.b = x.strArr[:0:len(x.strArr)]
+	} else {
+		sb.b = make([]byte, 0, size)
+	}
 
 	header := make(http.Header, n)
-	vals := make([]string, n)
+	var vals []string
+	if n <= len(x.valsArr) {
+		vals = x.valsArr[:n]
+	} else {
+		vals = make([]string, n)
+	}
 	var te, connClose, keepAlive bool
 	for i := range hs {
 		nb := cbytes(unsafe.Pointer(hs[i].name), hs[i].name_len)
@@ -210,7 +225,7 @@ func (x *exchange) request(wk *worker) (*http.Request, error) {
 		x.body.n = int(ri.body_len)
 		body = &x.body
 	}
-	hr := &http.Request{
+	hr := http.Request{
 		Method:        internMethod(cstr(ri.method, ri.method_len)),
 		URL:           u,
 		Proto:         proto,
@@ -227,7 +242,10 @@ func (x *exchange) request(wk *worker) (*http.Request, error) {
 	if te {
 		hr.TransferEncoding = []string{"chunked"}
 	}
-	return hr.WithContext(&x.ctx), nil
+	// WithContext is the only way to set the context; its copy stays on
+	// the stack and the request lives in the exchange (one allocation).
+	x.hreq = *hr.WithContext(&x.ctx)
+	return &x.hreq, nil
 }
 
 // peer is RemoteAddr: "ip:port".  The C API gives the peer IP only, so the
@@ -449,7 +467,7 @@ func (w *responseWriter) WriteHeader(code int) {
 				continue
 			}
 			w.cl = v
-			w.hbuf = appendField(w.hbuf, k, strconv.FormatInt(v, 10))
+			w.hbuf = appendField(w.hbuf, k, strings.TrimSpace(vv[0]))
 			continue
 		case "Content-Type":
 			hasCT = true
