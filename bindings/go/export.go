@@ -11,9 +11,9 @@ import (
 	"unsafe"
 )
 
-// The functions libsquall calls directly, on the loop thread: the error hook
-// (rare) and its release, and in inline mode the handler and done
-// callbacks.  Everything else reaches Go as bridge events (see shim.h).  None may let a panic escape: a Go panic unwinding
+// The functions the C side calls directly, on the loop thread, in inline
+// mode only (RawHandler): the handler, done callbacks and the yield.
+// Everything else reaches Go as bridge events (see shim.h).  None may let a panic escape: a Go panic unwinding
 // through C frames kills the process.
 
 // oneShot is the value behind a handle given with a one-shot command (flush,
@@ -50,22 +50,6 @@ func sqgoGoDone(status C.int, h C.uintptr_t) {
 //export sqgoGoYield
 func sqgoGoYield(h C.uintptr_t) {
 	runtime.Gosched()
-}
-
-//export sqgoGoRelease
-func sqgoGoRelease(h C.uintptr_t) {
-	cgo.Handle(h).Delete()
-}
-
-//export sqgoGoErrorHook
-func sqgoGoErrorHook(kind, status C.int, msg *C.char, msgLen C.size_t, peer *C.char, peerLen C.size_t, h C.uintptr_t) {
-	e, ok := cgo.Handle(h).Value().(*engine)
-	if !ok {
-		return
-	}
-	m := C.GoStringN(msg, C.int(msgLen))
-	p := C.GoStringN(peer, C.int(peerLen))
-	e.logf("squall: %s error (status %d) from %s: %s", errorKind(int(kind)), int(status), p, m)
 }
 
 func errorKind(k int) string {

@@ -437,10 +437,7 @@ func (e *engine) setup(spec listenSpec) error {
 	}
 	srv := C.sqgo_bridge_server(e.b)
 	if e.s.ErrorLog != nil {
-		eh := cgo.NewHandle(e)
-		if C.sqgo_server_set_error_hook(srv, C.uintptr_t(eh)) != 0 {
-			eh.Delete()
-		}
+		C.sqgo_bridge_error_hook(e.b)
 	}
 	if spec.fd >= 0 {
 		if err := resultErr("add_socket", C.sqgo_server_add_socket(srv, C.int(spec.fd))); err != nil {
@@ -514,6 +511,11 @@ func (e *engine) event(ev *C.sqgo_event) bool {
 		}
 		e.dispatchHTTP(ev.req, &ev.info)
 		return true
+	case C.SQGO_EV_ERROR:
+		msg := C.GoStringN(ev.text, C.int(ev.text_len))
+		peer := C.GoStringN((*C.char)(unsafe.Add(unsafe.Pointer(ev.text), ev.text_len)), C.int(ev.peer_len))
+		C.free(unsafe.Pointer(ev.text))
+		e.logf("squall: %s error (status %d) from %s: %s", errorKind(int(ev.handle)), int(ev.status), peer, msg)
 	case C.SQGO_EV_DONE:
 		h := cgo.Handle(ev.handle)
 		v := h.Value().(oneShot)

@@ -580,18 +580,26 @@ void sqgo_bridge_free(sqgo_bridge *b) {
 
 /* ---------------------------------------------------- error hook, misc */
 
-void sqgo_error_hook(int kind, int http_status, const char *msg,
+static void on_error(int kind, int http_status, const char *msg,
                      size_t msg_len, const char *peer, size_t peer_len,
                      void *user_data) {
-  sqgoGoErrorHook(kind, http_status, (char *)msg, msg_len, (char *)peer,
-                  peer_len, (uintptr_t)user_data);
+  sqgo_bridge *b = user_data;
+  sqgo_event e;
+  memset(&e, 0, sizeof e);
+  e.kind = SQGO_EV_ERROR;
+  e.status = http_status;
+  e.handle = (uintptr_t)kind;
+  e.text = malloc(msg_len + peer_len + 1);
+  if (!e.text) return;
+  memcpy(e.text, msg, msg_len);
+  memcpy(e.text + msg_len, peer, peer_len);
+  e.text_len = msg_len;
+  e.peer_len = peer_len;
+  push_event(b, &e, 1);
 }
 
-void sqgo_release(void *user_data) { sqgoGoRelease((uintptr_t)user_data); }
-
-int sqgo_server_set_error_hook(squall_server *srv, uintptr_t handle) {
-  return squall_server_set_error_hook(srv, sqgo_error_hook, (void *)handle,
-                                      sqgo_release);
+int sqgo_bridge_error_hook(sqgo_bridge *b) {
+  return squall_server_set_error_hook(b->srv, on_error, b, NULL);
 }
 
 sqgo_result sqgo_loop_new(squall_loop **out) {

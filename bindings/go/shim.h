@@ -67,7 +67,9 @@ typedef struct {
 /* Events for Go. */
 enum {
   SQGO_EV_REQUEST = 1, /* req (and info if the bridge fills it) */
-  SQGO_EV_DONE = 2     /* status for the Go handle */
+  SQGO_EV_DONE = 2,    /* status for the Go handle */
+  SQGO_EV_ERROR = 3    /* error hook: handle = kind, status = HTTP status,
+                          text = message then peer (malloc'd; Go frees) */
 };
 
 typedef struct {
@@ -76,6 +78,8 @@ typedef struct {
   squall_request *req;
   uintptr_t handle;
   sqgo_reqinfo info;
+  char *text;
+  size_t text_len, peer_len;
 } sqgo_event;
 
 typedef struct sqgo_bridge sqgo_bridge;
@@ -147,12 +151,8 @@ void sqgo_request_info(const squall_request *req, sqgo_reqinfo *ri);
 int sqgo_request_headers(const squall_request *req, char *out_raw,
                          size_t cap, size_t *count);
 
-/* The error hook calls Go (rare, rate-limited by the library). */
-void sqgo_error_hook(int kind, int http_status, const char *msg,
-                     size_t msg_len, const char *peer, size_t peer_len,
-                     void *user_data);
-void sqgo_release(void *user_data);
-int sqgo_server_set_error_hook(squall_server *srv, uintptr_t handle);
+/* Reports the server's error hook as SQGO_EV_ERROR events. */
+int sqgo_bridge_error_hook(sqgo_bridge *b);
 
 /* Loop-thread calls that report squall_last_error() with the status. */
 sqgo_result sqgo_loop_new(squall_loop **out);
