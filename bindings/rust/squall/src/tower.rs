@@ -2,9 +2,12 @@
 //!
 //! The loop thread parses each request, copies it into an
 //! `http::Request<Full<Bytes>>` and spawns the service call on a tokio
-//! runtime; the response is written back from the runtime's thread through
-//! the request's `Send` [`Responder`].  If the client goes away first the
-//! task is aborted (the future dropped), as hyper does.
+//! runtime (the requests of one loop iteration are spawned together, so the
+//! runtime is woken once per batch, not once per request); the response is
+//! written back from the runtime's thread through the request's `Send`
+//! [`Responder`] (a response whose body is complete goes back to the loop as
+//! one closure).  If the client goes away first the task is aborted (the
+//! future dropped), as hyper does.
 //!
 //! ```ignore
 //! let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build()?;
