@@ -27,8 +27,7 @@ import (
 type Request struct {
 	req    *C.squall_request // nil once finished
 	e      *engine
-	info   C.sqgo_reqinfo
-	loaded bool
+	info   *C.sqgo_reqinfo // read at the first accessor call
 	inCall atomic.Bool // inside the RawHandler call
 	ended  atomic.Bool // finished (set before the finishing command)
 	ctx    *reqCtx
@@ -73,11 +72,13 @@ func (e *engine) serveRaw(req *C.squall_request) (pending bool) {
 
 // fields reads every field in one cgo call, the first time one is needed.
 func (r *Request) fields() *C.sqgo_reqinfo {
-	if !r.loaded && r.req != nil {
-		C.sqgo_request_info(r.req, &r.info)
-		r.loaded = true
+	if r.info == nil {
+		r.info = new(C.sqgo_reqinfo)
+		if r.req != nil {
+			C.sqgo_request_info(r.req, r.info)
+		}
 	}
-	return &r.info
+	return r.info
 }
 
 // Method is the request method ("GET").
