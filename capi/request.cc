@@ -364,7 +364,41 @@ SQUALL_API int squall_request_loop(const squall_request* req, squall_loop** out)
   });
 }
 
+SQUALL_API int squall_request_call_soon(squall_request* req, squall_callback_fn fn,
+                                        void* user_data) {
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(req && fn, "request and fn are required");
+    if (!IOLoop::post(R(req)->conn->token(), [fn, user_data] { fn(user_data); }))
+      return fail(kClosed, "the request's loop is gone");
+    return kOk;
+  });
+}
+
 // ------------------------------------------------------------------ responses
+
+SQUALL_API int squall_response_abort(squall_request* req) {
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(req, "request is NULL");
+    Request* r = R(req);
+    if (r->app_finished.exchange(true, std::memory_order_acq_rel))
+      return fail(kState, "the response was already finished");
+    HTTP1Connection* c = r->conn;
+    const auto& tok = c->token();
+    {
+      std::lock_guard<std::mutex> lk(tok->mu);
+      IOLoop* l = tok->loop;
+      if (l && !l->in_loop_thread()) {
+        if (l->add_callback_threadsafe([c] { c->abort(); })) return kOk;
+      } else if (l) {
+        goto direct;
+      }
+    }
+    return abandon(r);
+  direct:
+    c->abort();
+    return kOk;
+  });
+}
 
 SQUALL_API int squall_response_status(squall_request* req, int code, const char* reason,
                                       size_t reason_len) {

@@ -542,7 +542,7 @@ int HTTP1Connection::add_header(std::string_view name, std::string_view value) {
 
 int HTTP1Connection::write(const char* data, size_t len) {
   if (req_.finished) return fail(kState, "response already finished");
-  if (closed_) return fail(kClosed, "client connection closed");
+  if (is_closed()) return fail(kClosed, "client connection closed");
   req_.resp_body.append(data, len);
   return kOk;
 }
@@ -796,7 +796,21 @@ int HTTP1Connection::detach(IOStreamPtr* out) {
 
 void HTTP1Connection::close_now(int error) {
   if (closed_ || !stream_) return;
+  // Application calls see SQUALL_ECLOSED from now on, not only once the
+  // stream's (deferred) close callback has run.
+  close_requested_.store(true, std::memory_order_release);
   stream_->close(error == kClosed ? 0 : error);
+}
+
+void HTTP1Connection::abort() {
+  if (req_.finished) return;
+  if (!closed_ && stream_) {
+    if (server_)
+      server_->report_error(kErrApplication, 0, "response aborted by the application",
+                            stream_->peer);
+    close_now(kClosed);
+  }
+  finish();
 }
 
 void HTTP1Connection::server_gone() {

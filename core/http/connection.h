@@ -32,7 +32,10 @@ class HTTP1Connection {
 
   IOLoop* loop() const { return loop_; }
   const std::shared_ptr<IOLoop::Token>& token() const { return token_; }
-  bool is_closed() const { return closed_.load(std::memory_order_acquire); }
+  bool is_closed() const {
+    return closed_.load(std::memory_order_acquire) ||
+           close_requested_.load(std::memory_order_acquire);
+  }
   Request& request() { return req_; }
   bool idle() const;
 
@@ -42,6 +45,8 @@ class HTTP1Connection {
   int write(const char* data, size_t len);
   int flush(std::function<void(int)> done);
   int finish();
+  // End the request by closing the connection (framing left incomplete).
+  void abort();
   int detach(IOStreamPtr* out);
   void set_on_done(std::function<void(int)> fn);
 
@@ -83,6 +88,7 @@ class HTTP1Connection {
   IOStreamPtr stream_;
   std::atomic<int> refs_{1};  // stream side; +1 while the app owns the request
   std::atomic<bool> closed_{false};
+  std::atomic<bool> close_requested_{false};  // close_now ran; callback pending
   State state_ = kIdle;
   bool in_batch_ = false;
   bool eof_ = false;

@@ -847,9 +847,32 @@ SQUALL_API int squall_respond(squall_request *req, int code,
                               const char *content_type, size_t ct_len,
                               const void *body, size_t body_len);
 
-/** The loop a request belongs to. [any thread] */
+/**
+ * Abort the response: the connection is closed without completing the
+ * response's framing (a streamed body then reads as truncated, never as
+ * complete), on_done gets SQUALL_ECLOSED, and the request is ended (invalid
+ * after this call unless SQUALL_ESTATE/SQUALL_EINVAL is returned).  Use it
+ * when a streamed body fails midway.  [any thread]
+ */
+SQUALL_API int squall_response_abort(squall_request *req);
+
+/**
+ * The loop a request belongs to.  The pointer is valid only while that loop
+ * has not been freed, and a request may outlive its loop: from another
+ * thread prefer squall_request_call_soon.  SQUALL_ECLOSED if the loop is
+ * gone.  [any thread]
+ */
 SQUALL_API int squall_request_loop(const squall_request *req,
                                    squall_loop **out);
+
+/**
+ * Run fn(user_data) once on the request's loop thread (squall_loop_call_soon
+ * on the request's loop), valid until the request is finished.  Returns
+ * SQUALL_ECLOSED, and never runs fn, if the loop is gone.  [any thread]
+ */
+SQUALL_API int squall_request_call_soon(squall_request *req,
+                                        squall_callback_fn fn,
+                                        void *user_data);
 
 #ifdef __cplusplus
 }

@@ -541,5 +541,11 @@ unsafe extern "C" {
         body: *const c_void,
         body_len: usize,
     ) -> c_int;
+    pub fn squall_response_abort(req: *mut squall_request) -> c_int;
     pub fn squall_request_loop(req: *const squall_request, out: *mut *mut squall_loop) -> c_int;
+    pub fn squall_request_call_soon(
+        req: *mut squall_request,
+        fn_: squall_callback_fn,
+        user_data: *mut c_void,
+    ) -> c_int;
 }
