@@ -95,7 +95,7 @@ pkgconfig_shared() {
     $(pkg-config --cflags --libs squall) -pthread
   "$tmp/app/shared"
   # It really uses the installed library.
-  ldd "$tmp/app/shared" | grep -q "$libdir/libsquall.so"
+  ldd "$tmp/app/shared" | grep "$libdir/libsquall.so" > /dev/null  # not -q: SIGPIPE under pipefail
 }
 
 pkgconfig_static() {
@@ -107,7 +107,7 @@ pkgconfig_static() {
   cc -std=c99 -Wall -Wextra -Werror "${san[@]}" "$tmp/app/main.c" -o "$tmp/app/static" \
     $(pkg-config --cflags squall) "$libdir/libsquall.a" $libs -pthread
   "$tmp/app/static"
-  if ldd "$tmp/app/static" | grep -q libsquall; then
+  if ldd "$tmp/app/static" | grep libsquall > /dev/null; then
     echo "static build still links libsquall.so" >&2
     return 1
   fi
@@ -138,7 +138,7 @@ EOF2
     return 1
   }
   "$tmp/cmakeapp/build/consumer"
-  ldd "$tmp/cmakeapp/build/consumer" | grep -q "$libdir/libsquall.so"
+  ldd "$tmp/cmakeapp/build/consumer" | grep "$libdir/libsquall.so" > /dev/null
 }
 
 # Run every part (a failure in one does not hide the others).
