@@ -32,7 +32,7 @@ func (f doneFunc) fire(status int) { f(status) }
 
 //export sqgoGoHandler
 func sqgoGoHandler(req *C.squall_request, h C.uintptr_t) C.int {
-	e := cgo.Handle(h).Value().(*engine)
+	e := inlineEngine(uintptr(h))
 	if e.serveRaw(req) && e.yieldOn {
 		return 1 // the handler went asynchronous: let its goroutine run
 	}
@@ -69,6 +69,9 @@ func errorKind(k int) string {
 	}
 	return "unknown"
 }
+
+// cptr passes a C pointer as an integer (see shim.h).
+func cptr(p unsafe.Pointer) C.uintptr_t { return C.uintptr_t(uintptr(p)) }
 
 // cstr returns a borrowed Go string over C memory (no copy).
 func cstr(p *C.char, n C.size_t) string {

@@ -624,7 +624,7 @@ func (w *responseWriter) send(body []byte, mode C.int) error {
 	}
 	// The slices may point into pooled buffers: passed as *C.char
 	// (pointer-free bytes), cgo does not scan the enclosing object.
-	rc := C.sqgo_send(w.x.e.b, w.x.req, C.int(status),
+	rc := C.sqgo_send(cptr(unsafe.Pointer(w.x.e.b)), cptr(unsafe.Pointer(w.x.req)), C.int(status),
 		(*C.char)(unsafe.Pointer(unsafe.SliceData(hb))), C.size_t(len(hb)),
 		(*C.char)(unsafe.Pointer(unsafe.SliceData(body))), C.size_t(len(body)), mode, C.uintptr_t(h))
 	if h != 0 {

@@ -42,7 +42,8 @@ type Request struct {
 // serveRaw calls the RawHandler; true if the request was left unfinished
 // (handed to a goroutine).
 func (e *engine) serveRaw(req *C.squall_request) (pending bool) {
-	r := &Request{req: req, e: e}
+	r := e.newRequest()
+	r.req, r.e = req, e
 	r.inCall.Store(true)
 	e.inDispatch.Store(true)
 	defer func() {
@@ -68,6 +69,18 @@ func (e *engine) serveRaw(req *C.squall_request) (pending bool) {
 	}()
 	e.raw.ServeSquall(r)
 	return !r.ended.Load()
+}
+
+// newRequest takes a Request from a slab: one allocation per 64 requests
+// (only the loop thread, or the dispatcher, calls it).  A Request kept
+// after it is finished keeps its slab alive, nothing worse.
+func (e *engine) newRequest() *Request {
+	if len(e.slab) == 0 {
+		e.slab = make([]Request, 64)
+	}
+	r := &e.slab[0]
+	e.slab = e.slab[1:]
+	return r
 }
 
 // fields reads every field in one cgo call, the first time one is needed.
@@ -282,7 +295,7 @@ func (r *Request) Respond(code int, contentType string, body []byte) error {
 	}
 	req := r.req
 	r.end()
-	return codeErr("respond", C.sqgo_respond(r.e.b, req, C.int(code),
+	return codeErr("respond", C.sqgo_respond(cptr(unsafe.Pointer(r.e.b)), cptr(unsafe.Pointer(req)), C.int(code),
 		(*C.char)(unsafe.Pointer(unsafe.StringData(contentType))), C.size_t(len(contentType)),
 		(*C.char)(unsafe.Pointer(unsafe.SliceData(body))), C.size_t(len(body))))
 }
@@ -391,7 +404,7 @@ func (r *Request) send(mode C.int, h cgo.Handle) C.int {
 	if mode == C.SQGO_SEND_FINISH {
 		r.end()
 	}
-	rc := C.sqgo_send(r.e.b, req, C.int(status),
+	rc := C.sqgo_send(cptr(unsafe.Pointer(r.e.b)), cptr(unsafe.Pointer(req)), C.int(status),
 		(*C.char)(unsafe.Pointer(unsafe.SliceData(hb))), C.size_t(len(hb)),
 		(*C.char)(unsafe.Pointer(unsafe.SliceData(r.body))), C.size_t(len(r.body)), mode, C.uintptr_t(h))
 	r.hdrs = nil

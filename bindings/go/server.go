@@ -325,7 +325,8 @@ type engine struct {
 	inDispatch atomic.Bool // the dispatcher (or loop thread) is running a RawHandler
 	yieldOn    bool        // GOMAXPROCS=1: yield after handing out a batch
 	inline     bool        // RawHandler runs on the loop thread
-	inlineH    cgo.Handle  // handle of e for the inline calls
+	slab       []Request   // fresh Requests (newRequest)
+	inlineID   uintptr     // names e to the inline calls (inlineRef)
 
 	// net/http adapter: idle workers wait on work.
 	work        chan *exchange
@@ -372,9 +373,7 @@ func (e *engine) run(spec listenSpec, ready chan<- error) {
 		if e.efd != nil {
 			e.efd.Close()
 		}
-		if e.inlineH != 0 {
-			e.inlineH.Delete()
-		}
+		releaseInlineRef(e.inlineID)
 		if spec.ln != nil {
 			spec.ln.Close()
 		}
@@ -419,10 +418,10 @@ func (e *engine) setup(spec listenSpec) error {
 		yield = 1
 	}
 	if e.inline {
-		e.inlineH = cgo.NewHandle(e)
+		e.inlineID = inlineRef(e)
 	}
 	var efd C.int
-	if err := resultErr("bridge", C.sqgo_bridge_new(&e.b, e.loop, fill, C.uintptr_t(e.inlineH), yield, &efd)); err != nil {
+	if err := resultErr("bridge", C.sqgo_bridge_new(&e.b, e.loop, fill, C.uintptr_t(e.inlineID), yield, &efd)); err != nil {
 		return err
 	}
 	e.efd = os.NewFile(uintptr(efd), "squall-bridge") // non-blocking: uses the netpoller
@@ -495,9 +494,7 @@ func (e *engine) dispatch() {
 	close(e.work) // idle workers exit
 	e.efd.Close()
 	C.sqgo_bridge_free(e.b)
-	if e.inlineH != 0 {
-		e.inlineH.Delete()
-	}
+	releaseInlineRef(e.inlineID)
 	close(e.done)
 }
 
@@ -637,4 +634,42 @@ func yieldMode() bool {
 		return true
 	}
 	return runtime.GOMAXPROCS(0) == 1
+}
+
+// The inline calls (one per request) name their engine with an integer:
+// an index into this table when a slot is free (a load), else a
+// cgo.Handle (a sync.Map lookup).  Odd values are indexes, even ones
+// handles shifted left.
+var (
+	inlineMu    sync.Mutex
+	inlineTable [256]atomic.Pointer[engine]
+)
+
+func inlineRef(e *engine) uintptr {
+	inlineMu.Lock()
+	defer inlineMu.Unlock()
+	for i := range inlineTable {
+		if inlineTable[i].Load() == nil {
+			inlineTable[i].Store(e)
+			return uintptr(i)<<1 | 1
+		}
+	}
+	return uintptr(cgo.NewHandle(e)) << 1
+}
+
+func inlineEngine(id uintptr) *engine {
+	if id&1 != 0 {
+		return inlineTable[id>>1].Load()
+	}
+	return cgo.Handle(id >> 1).Value().(*engine)
+}
+
+func releaseInlineRef(id uintptr) {
+	switch {
+	case id == 0:
+	case id&1 != 0:
+		inlineTable[id>>1].Store(nil)
+	default:
+		cgo.Handle(id >> 1).Delete()
+	}
 }

@@ -387,9 +387,11 @@ static cmd *new_cmd(int kind, squall_request *req, size_t extra) {
   return c;
 }
 
-int sqgo_send(sqgo_bridge *b, squall_request *req, int status,
+int sqgo_send(uintptr_t bridge, uintptr_t request, int status,
               const char *hdrs, size_t hdrs_len, const char *body,
               size_t body_len, int mode, uintptr_t handle) {
+  sqgo_bridge *b = (sqgo_bridge *)bridge;
+  squall_request *req = (squall_request *)request;
   if (tl_loop == b) { /* inline mode, on the loop thread: at once */
     cmd c;
     memset(&c, 0, sizeof c);
@@ -437,9 +439,11 @@ int sqgo_close(sqgo_bridge *b, uintptr_t handle) {
   return push_cmd(b, c);
 }
 
-int sqgo_respond(sqgo_bridge *b, squall_request *req, int code,
+int sqgo_respond(uintptr_t bridge, uintptr_t request, int code,
                  const char *ct, size_t ct_len, const char *body,
                  size_t body_len) {
+  sqgo_bridge *b = (sqgo_bridge *)bridge;
+  squall_request *req = (squall_request *)request;
   if (tl_loop == b) { /* inline mode, on the loop thread: at once */
     int rc = squall_respond(req, code, ct, ct_len, body, body_len);
     if (rc != SQUALL_ESTATE && rc != SQUALL_EINVAL) {

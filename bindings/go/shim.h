@@ -131,11 +131,13 @@ void sqgo_bridge_kill(sqgo_bridge *b);
  * appended; then by mode: WRITE nothing, FLUSH squall_response_flush with a
  * done event for handle (0: none), FINISH squall_response_finish. */
 enum { SQGO_SEND_WRITE = 0, SQGO_SEND_FLUSH = 1, SQGO_SEND_FINISH = 2 };
-int sqgo_send(sqgo_bridge *b, squall_request *req, int status,
+/* (The two hot calls take the bridge and request as uintptr_t: C pointers
+ * passed as integers spare cgo its pointer check on every call.) */
+int sqgo_send(uintptr_t bridge, uintptr_t request, int status,
               const char *hdrs, size_t hdrs_len, const char *body,
               size_t body_len, int mode, uintptr_t handle);
 /* squall_respond (status, Content-Type, body, finish). */
-int sqgo_respond(sqgo_bridge *b, squall_request *req, int code,
+int sqgo_respond(uintptr_t bridge, uintptr_t request, int code,
                  const char *ct, size_t ct_len, const char *body,
                  size_t body_len);
 /* squall_request_on_done with a done event for handle. */
