@@ -7,22 +7,26 @@
 //     (http.ServeMux, middleware, routers), served on goroutines with a
 //     standard *http.Request and an http.ResponseWriter that is also an
 //     http.Flusher; squall.ListenAndServe(addr, handler) is the one-liner.
-//   - the low-level API: Server.RawHandler is a RequestHandler called, one
-//     request after another, with a *Request whose accessors can return the
-//     request's bytes without copying; Request.Respond answers in one call.
+//   - the low-level API: Server.RawHandler is a RequestHandler called on
+//     the loop thread (or, with Server.RawOffLoop, on a dispatcher
+//     goroutine) with a *Request whose accessors can return the request's
+//     bytes without copying; Request.Respond answers in one call.
 //
 // Each Server runs one squall loop on its own goroutine, locked to an OS
-// thread (runtime.LockOSThread) that runs only C from then on: a Go
-// callback on the loop thread would make it hold a Go P while it waits in
-// epoll, stalling the rest of the program (at GOMAXPROCS=1) until the
-// runtime's sysmon takes the P back.  Instead a small C bridge (shim.c)
+// thread (runtime.LockOSThread).  For the net/http adapter (and
+// RawOffLoop) that thread runs only C from then on: a Go callback on the
+// loop thread would make it hold a Go P while it waits in epoll, stalling
+// the rest of the program (at GOMAXPROCS=1) until the runtime's sysmon
+// takes the P back.  Instead a small C bridge (shim.c)
 // queues the loop's events (new requests, done callbacks) and signals an
 // eventfd that Go's netpoller watches; a dispatcher goroutine takes them in
 // batches.  Responses go back as commands that the loop thread applies in
 // order with direct squall_response_* calls; both directions wake the other
-// side once per batch.  Go values the C side must name travel as
-// runtime/cgo.Handle integers, deleted when their one-shot event fires (or,
-// for the error hook, by the C library's release callback).
+// side once per batch.  A RawHandler without RawOffLoop is instead called
+// directly on the loop thread through an //export trampoline, and answers
+// there with direct C calls.  Go values the C side must name travel as
+// integers (runtime/cgo.Handle values, deleted when their one-shot event
+// fires), never as Go pointers kept by C.
 //
 // Shutdown stops gracefully (squall_server_shutdown), Close at once; both
 // make ListenAndServe and Serve return http.ErrServerClosed.
