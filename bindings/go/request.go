@@ -28,8 +28,8 @@ type Request struct {
 	req    *C.squall_request // nil once finished
 	e      *engine
 	info   *C.sqgo_reqinfo // read at the first accessor call
-	inCall atomic.Bool // inside the RawHandler call
-	ended  atomic.Bool // finished (set before the finishing command)
+	inCall atomic.Bool     // inside the RawHandler call
+	ended  atomic.Bool     // finished (set before the finishing command)
 	ctx    *reqCtx
 
 	status     int    // 0: not set (200)
