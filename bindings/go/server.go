@@ -404,7 +404,12 @@ func (e *engine) run(spec listenSpec, ready chan<- error) {
 	}
 }
 
-func (e *engine) setup(spec listenSpec) error {
+func (e *engine) setup(spec listenSpec) (err error) {
+	defer func() {
+		if err != nil && spec.fd >= 0 {
+			syscall.Close(spec.fd) // not handed over
+		}
+	}()
 	if err := resultErr("loop_new", C.sqgo_loop_new(&e.loop)); err != nil {
 		return err
 	}
@@ -442,6 +447,7 @@ func (e *engine) setup(spec listenSpec) error {
 		if err := resultErr("add_socket", C.sqgo_server_add_socket(srv, C.int(spec.fd))); err != nil {
 			return err
 		}
+		spec.fd = -1 // the server owns it now
 		e.addr = spec.ln.Addr()
 		if ta, ok := e.addr.(*net.TCPAddr); ok {
 			e.port = ta.Port
