@@ -467,6 +467,10 @@ int IOStream::queue_remainder(const struct iovec* iov, int n, size_t skip, DoneC
       skip = 0;
     }
     wpending_ += rest.size();
+    if (wbuf_head_ > 64 && wbuf_head_ * 2 > wbuf_.size()) {
+      wbuf_.erase(wbuf_.begin(), wbuf_.begin() + long(wbuf_head_));
+      wbuf_head_ = 0;
+    }
     wbuf_.push_back(std::move(rest));
     if (whigh_ && wpending_ > whigh_) above_high_ = true;
     update_events();
@@ -486,7 +490,7 @@ void IOStream::handle_write() {
     iovec iov[64];
     int n = 0;
     size_t off = wfront_off_;
-    for (auto it = wbuf_.begin(); it != wbuf_.end() && n < 64; ++it) {
+    for (auto it = wbuf_.begin() + wbuf_head_; it != wbuf_.end() && n < 64; ++it) {
       iov[n].iov_base = const_cast<char*>(it->data()) + off;
       iov[n].iov_len = it->size() - off;
       off = 0;
@@ -505,11 +509,15 @@ void IOStream::handle_write() {
     wpending_ -= left;
     wdone_total_ += left;
     while (left > 0) {
-      std::string& f = wbuf_.front();
+      std::string& f = wbuf_[wbuf_head_];
       size_t avail = f.size() - wfront_off_;
       if (left >= avail) {
         left -= avail;
-        wbuf_.pop_front();
+        std::string().swap(f);
+        if (++wbuf_head_ == wbuf_.size()) {
+          wbuf_.clear();
+          wbuf_head_ = 0;
+        }
         wfront_off_ = 0;
       } else {
         wfront_off_ += left;
@@ -532,18 +540,27 @@ void IOStream::handle_write() {
 }
 
 void IOStream::run_write_callbacks() {
-  while (!wcbs_.empty() && wcbs_.front().first <= wdone_total_) {
-    DoneCallback cb = std::move(wcbs_.front().second);
-    wcbs_.pop_front();
-    if (cb) cb(kOk);
+  while (wcbs_head_ < wcbs_.size() && wcbs_[wcbs_head_].first <= wdone_total_) {
+    DoneCallback cb = std::move(wcbs_[wcbs_head_].second);
+    if (++wcbs_head_ == wcbs_.size()) {
+      wcbs_.clear();
+      wcbs_head_ = 0;
+    }
+    if (cb) cb(kOk);  // may queue more writes and callbacks: indexes stay valid
+  }
+  if (wcbs_head_ > 64 && wcbs_head_ * 2 > wcbs_.size()) {
+    wcbs_.erase(wcbs_.begin(), wcbs_.begin() + long(wcbs_head_));
+    wcbs_head_ = 0;
   }
 }
 
 void IOStream::fail_writes(int status) {
   auto cbs = std::move(wcbs_);
+  size_t head = wcbs_head_;
   wcbs_.clear();
-  for (auto& p : cbs) {
-    if (p.second) p.second(status);
+  wcbs_head_ = 0;
+  for (size_t i = head; i < cbs.size(); i++) {
+    if (cbs[i].second) cbs[i].second(status);
   }
 }
 
@@ -560,6 +577,7 @@ void IOStream::close(int error) {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   wbuf_.clear();
+  wbuf_head_ = 0;
   wpending_ = 0;
   raw_handler_ = nullptr;
   int st = error ? error : kClosed;
@@ -570,7 +588,9 @@ void IOStream::close(int error) {
     mode_ = kNone;
   }
   auto wcbs = std::move(wcbs_);
+  if (wcbs_head_) wcbs.erase(wcbs.begin(), wcbs.begin() + long(wcbs_head_));
   wcbs_.clear();
+  wcbs_head_ = 0;
   DoneCallback ccb = std::move(close_cb_);
   close_cb_ = nullptr;
   DoneCallback conn_cb = std::move(connect_cb_);

@@ -122,7 +122,6 @@ HTTP1Connection::HTTP1Connection(HTTPServer* server, IOStreamPtr stream)
   limits_.max_uri_size = c.max_uri_size;
   evtimer_assign(&timer_, loop_->base(), &HTTP1Connection::on_timer, this);
   req_.conn = this;
-  req_.head.headers.reserve(16);
 }
 
 HTTP1Connection::~HTTP1Connection() {

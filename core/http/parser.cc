@@ -467,7 +467,7 @@ bool RequestHead::get(std::string_view name, std::string_view* value) const {
 long parse_request_head(const char* buf, size_t len, const ParseLimits& limits,
                         RequestHead* out, ParseError* err) {
   out->clear();
-  if (out->headers.capacity() < 16) out->headers.reserve(16);
+  if (out->headers.capacity() < 8) out->headers.reserve(8);
 
   // Nothing past max_header_size can belong to an acceptable head, so scan
   // no further: running out of bytes there means 431.
