@@ -32,9 +32,32 @@ func (f doneFunc) fire(status int) { f(status) }
 
 //export sqgoGoHandler
 func sqgoGoHandler(req *C.squall_request, h C.uintptr_t) C.int {
+	if inlineEngine(uintptr(h)).serveRaw(req) {
+		return 1
+	}
+	return 0
+}
+
+//export sqgoGoBatch
+func sqgoGoBatch(h C.uintptr_t) C.int {
 	e := inlineEngine(uintptr(h))
-	if e.serveRaw(req) && e.yieldOn {
-		return 1 // the handler went asynchronous: let its goroutine run
+	if e.batch == nil {
+		e.batch = make([]*C.squall_request, 64)
+	}
+	pending := false
+	for {
+		n := int(C.sqgo_inline_take(cptr(unsafe.Pointer(e.b)), (*C.char)(unsafe.Pointer(&e.batch[0])), C.size_t(len(e.batch))))
+		if n == 0 {
+			break
+		}
+		for _, req := range e.batch[:n] {
+			if e.serveRaw(req) {
+				pending = true
+			}
+		}
+	}
+	if pending && e.yieldOn {
+		return 1 // a handler went asynchronous: let its goroutine run
 	}
 	return 0
 }

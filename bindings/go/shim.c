@@ -73,6 +73,11 @@ struct sqgo_bridge {
   uintptr_t inline_handle; /* inline mode: Go's handle for direct calls */
   int yield_on;            /* inline mode: one Go P, yield after readying */
   int yield_scheduled;     /* inline mode, loop thread */
+  /* inline mode, loop thread: requests waiting for the one Go call per
+   * loop pass that serves them all */
+  squall_request **iq;
+  size_t iq_head, iq_n, iq_cap;
+  int iq_scheduled, in_batch, batch_pending;
   int efd;
 
   /* events for Go */
@@ -190,11 +195,69 @@ static void push_done(sqgo_bridge *b, int status, uintptr_t handle) {
   }
 }
 
+/* Inline mode: one Go call per loop pass serves every request queued in
+ * it, and the ones dispatched while it runs (pipelined requests follow as
+ * soon as the previous response is finished). */
+static void inline_batch(void *user_data) {
+  sqgo_bridge *b = user_data;
+  b->iq_scheduled = 0;
+  if (b->iq_n == 0) return;
+  b->in_batch = 1;
+  b->batch_pending = 0;
+  int yield = sqgoGoBatch(b->inline_handle);
+  b->in_batch = 0;
+  if (yield || (b->batch_pending && b->yield_on)) sqgo_bridge_yield_soon(b);
+}
+
+size_t sqgo_inline_take(uintptr_t bridge, char *out_raw, size_t cap) {
+  sqgo_bridge *b = (sqgo_bridge *)bridge;
+  squall_request **out = (squall_request **)out_raw;
+  size_t n = b->iq_n < cap ? b->iq_n : cap;
+  for (size_t i = 0; i < n; i++) out[i] = b->iq[(b->iq_head + i) % b->iq_cap];
+  b->iq_head = (b->iq_head + n) % (b->iq_cap ? b->iq_cap : 1);
+  b->iq_n -= n;
+  return n;
+}
+
+static int iq_push(sqgo_bridge *b, squall_request *req) {
+  if (b->iq_n == b->iq_cap) {
+    size_t cap = b->iq_cap ? b->iq_cap * 2 : 64;
+    squall_request **nq = malloc(cap * sizeof *nq);
+    if (!nq) return -1;
+    for (size_t i = 0; i < b->iq_n; i++) nq[i] = b->iq[(b->iq_head + i) % b->iq_cap];
+    free(b->iq);
+    b->iq = nq;
+    b->iq_cap = cap;
+    b->iq_head = 0;
+  }
+  b->iq[(b->iq_head + b->iq_n) % b->iq_cap] = req;
+  b->iq_n++;
+  return 0;
+}
+
 static void on_handler(squall_request *req, void *user_data) {
   sqgo_bridge *b = user_data;
   if (b->inline_handle) {
     b->inflight++;
-    if (sqgoGoHandler(req, b->inline_handle)) sqgo_bridge_yield_soon(b);
+    if (b->in_batch) {
+      /* Dispatched by a response finished in the batch: a pipelined
+       * request on the same connection.  Answering it right here, inside
+       * the connection's processing, lets the library gather the responses
+       * of the following pipelined requests into one write. */
+      if (sqgoGoHandler(req, b->inline_handle)) b->batch_pending = 1;
+      return;
+    }
+    if (iq_push(b, req) != 0) { /* out of memory: answer 503 here */
+      squall_respond(req, 503, NULL, 0, NULL, 0);
+      b->inflight--;
+      return;
+    }
+    if (!b->in_batch && !b->iq_scheduled) {
+      if (squall_loop_call_soon(b->loop, inline_batch, b) == 0)
+        b->iq_scheduled = 1;
+      else
+        inline_batch(b);
+    }
     return;
   }
   sqgo_event e;
@@ -576,6 +639,7 @@ void sqgo_bridge_kill(sqgo_bridge *b) {
 
 void sqgo_bridge_free(sqgo_bridge *b) {
   if (!b) return;
+  free(b->iq);
   pthread_mutex_destroy(&b->emu);
   pthread_mutex_destroy(&b->cmu);
   free(b->ev);

@@ -89,14 +89,17 @@ typedef struct sqgo_bridge sqgo_bridge;
  * that becomes readable when events wait; Go owns and closes it.
  *
  * inline_handle != 0 selects inline mode instead: requests and done
- * callbacks call Go directly on the loop thread (sqgoGoHandler /
- * sqgoGoDone with that handle), and commands issued there are applied at
- * once.  Fastest for handlers that answer at once (pipelined requests are
+ * callbacks call Go directly on the loop thread (sqgoGoBatch once per
+ * loop pass for the requests queued in it, sqgoGoDone), and commands
+ * issued there are applied at once.  Fastest for handlers that answer at once (pipelined requests are
  * answered in the same pass), at the price of the loop thread holding a Go
  * P while it waits. */
 sqgo_result sqgo_bridge_new(sqgo_bridge **out, squall_loop *loop,
                             int fill_info, uintptr_t inline_handle,
                             int yield_on, int *efd);
+/* Inline mode, inside sqgoGoBatch: takes up to cap queued requests
+ * (out_raw is a squall_request* array). */
+size_t sqgo_inline_take(uintptr_t bridge, char *out_raw, size_t cap);
 /* Marks the calling thread as the bridge's loop thread (before run). */
 void sqgo_bridge_enter(sqgo_bridge *b);
 /* Inline mode, loop thread: call sqgoGoYield once at the end of the pass
