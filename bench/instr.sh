@@ -8,7 +8,7 @@
 # Native servers get N requests (default 20000); Tornado, ~60x slower under
 # callgrind, gets N/4 in a second pass.  Results: bench/results/<UTC>-instr[-TAG]
 # and ...-instr-py[-TAG]; bench/table.py --instr DIR reads them.
-# Port 18085 (BENCH_INSTR_PORT).
+# Port 18065 (BENCH_INSTR_PORT).
 # Environment: BENCH_PEERS_NATIVE, BENCH_PEERS_PY, SKIP_BUILD=1, SQUALL_SHARED_BENCH.
 set -euo pipefail
 
@@ -20,7 +20,7 @@ out="${SQUALL_BENCH_BUILD:-$here/.build}"
 
 n=20000
 tag=
-port=${BENCH_INSTR_PORT:-18085}
+port=${BENCH_INSTR_PORT:-18065}
 while [ $# -gt 0 ]; do
   case "$1" in
   -n) n=$2; shift 2 ;;
@@ -29,7 +29,23 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+# Another benchmark on this machine (the shared harness run by someone else,
+# wrk, h2load) would share the two CPUs with ours and spoil both: wait for it
+# to end first (bounded by BENCH_WAIT_OTHERS seconds, default 3600; 0 = don't).
+wait_others() {
+  local waited=0 limit=${BENCH_WAIT_OTHERS:-3600}
+  while [ "$limit" -gt 0 ] && { pgrep -f "(shared/bench|$shared)/(run|instr)\.sh" >/dev/null || pgrep -x wrk >/dev/null || pgrep -x h2load >/dev/null; }; do
+    [ "$waited" = 0 ] && echo "$(date -u +%H:%M:%S) another benchmark is running; waiting (up to ${limit}s)" >&2
+    if [ "$waited" -ge "$limit" ]; then echo "still busy after ${waited}s; going ahead" >&2; break; fi
+    sleep 10
+    waited=$((waited + 10))
+  done
+  [ "$waited" -gt 0 ] && echo "$(date -u +%H:%M:%S) waited ${waited}s for other benchmarks" >&2
+  return 0
+}
+
 [ -n "${SKIP_BUILD:-}" ] || "$here/build.sh"
+wait_others
 out="$(cd "$out" && pwd)"
 export BENCH_BUILD="$out/peers"
 export BENCH_RESULTS="${BENCH_RESULTS:-$here/results}"

@@ -15,7 +15,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out_build="${SQUALL_BENCH_BUILD:-$here/.build}"
-n=200000; depth=16; conns=50; port=${BENCH_PROFILE_PORT:-18086}; dir=; top=25
+n=200000; depth=16; conns=50; port=${BENCH_PROFILE_PORT:-18066}; dir=; top=25
 while [ $# -gt 0 ]; do
   case "$1" in
   -n) n=$2; shift 2 ;;

@@ -4,6 +4,13 @@ all servers measured in the same run) plus any number of instr.sh
 directories (Ir/request, syscalls/request), as markdown.
 
 Usage: table.py --run DIR [--instr DIR ...] [--squall NAME] [--baseline NAME]
+                [--max-other PCT]
+
+--max-other PCT drops the wrk runs during which the rest of the machine used
+more than PCT % of a CPU (the harness records it per run as other_cpu_pct),
+unless that would drop every run of a scenario (then all are kept and the
+cell is marked with *).  The machine is shared; this keeps the medians to
+the runs that had the two CPUs to themselves.
 
 Prints
   * the table: per server, the medians over the runs of rps (a, b, c),
@@ -42,18 +49,29 @@ def read_tsv(path):
         return list(csv.DictReader(f, delimiter="\t"))
 
 
-def load_run(d):
+def load_run(d, max_other=None):
     order, runs, mem = [], {}, {}
     for row in read_tsv(os.path.join(d, "runs.tsv")):
         n = row["server"]
         if n not in order:
             order.append(n)
         runs.setdefault(n, {}).setdefault(row["scenario"], []).append(row)
+    dropped = {}
+    if max_other is not None:
+        for n, sc in runs.items():
+            for scen, rows in sc.items():
+                keep = [r for r in rows if num(r.get("other_cpu_pct")) is not None
+                        and num(r["other_cpu_pct"]) <= max_other]
+                if keep:
+                    dropped[(n, scen)] = len(rows) - len(keep)
+                    sc[scen] = keep
+                else:
+                    dropped[(n, scen)] = -1  # nothing clean: all kept, marked
     for row in read_tsv(os.path.join(d, "mem.tsv")):
         if row["server"] not in order:
             order.append(row["server"])
         mem[row["server"]] = row
-    return order, runs, mem
+    return order, runs, mem, dropped
 
 
 def load_instr(dirs):
@@ -136,9 +154,10 @@ def main():
     ap.add_argument("--instr", action="append", default=[])
     ap.add_argument("--squall", default="squall")
     ap.add_argument("--baseline", default="libevent")
+    ap.add_argument("--max-other", type=float, default=None)
     a = ap.parse_args()
 
-    order, runs, mem = load_run(a.run)
+    order, runs, mem, dropped = load_run(a.run, a.max_other)
     ir, sc = load_instr(a.instr)
     for n in list(ir) + list(sc):
         if n not in order:
@@ -157,7 +176,28 @@ def main():
         label = "**%s**" % n if n == a.squall else n
         if n in floor:
             label += " (floor, not HTTP)"
-        print("| %s | %s |" % (label, " | ".join(fmt(M[n][k]) for k, _, fmt, _ in COLS)))
+        cells = []
+        for k, _, fmt, _ in COLS:
+            c = fmt(M[n][k])
+            scen = {"a": "a", "b": "b", "c": "c", "p50": "a", "p99": "a", "cpu_a": "a", "cpu_b": "b"}.get(k)
+            if scen and dropped.get((n, scen)) == -1:
+                c += "*"
+            cells.append(c)
+        print("| %s | %s |" % (label, " | ".join(cells)))
+    if a.max_other is not None:
+        nd = sum(v for v in dropped.values() if v > 0)
+        star = [k for k, v in dropped.items() if v == -1]
+        print()
+        print("Medians over the runs with foreign CPU <= %g %%: %d run(s) dropped%s." % (
+            a.max_other, nd, "; * = no clean run, all runs kept: %s" % ", ".join("%s %s" % k for k in star) if star else ""))
+        print()
+        print("| server | runs kept a / b / c |")
+        print("|---|---|")
+        for n in rows:
+            print("| %s | %s |" % (n, " / ".join(
+                "%d of %d" % (len(runs.get(n, {}).get(x, [])) if dropped.get((n, x)) != -1 else 0,
+                              len(runs.get(n, {}).get(x, [])) + max(dropped.get((n, x), 0), 0))
+                for x in "abc")))
     print()
     print("Server, wrk and foreign CPU % (medians for a/b/c; foreign = CPU used by anything else on the machine during the run), errors summed over all wrk runs:")
     print()
