@@ -78,6 +78,10 @@ struct sqgo_bridge {
   squall_request **iq;
   size_t iq_head, iq_n, iq_cap;
   int iq_scheduled, in_batch, batch_pending;
+  /* Request handles recently seen pipelining (a hint only: libsquall
+   * reuses one handle per connection, so this names connections; a stale
+   * or colliding entry merely picks the other path). */
+  squall_request *pipelining[256];
   int efd;
 
   /* events for Go */
@@ -235,6 +239,13 @@ static int iq_push(sqgo_bridge *b, squall_request *req) {
   return 0;
 }
 
+static size_t pipe_slot(const squall_request *req) {
+  uint64_t x = (uint64_t)(uintptr_t)req;
+  x ^= x >> 17;
+  x *= 0x9E3779B97F4A7C15ull;
+  return (size_t)(x >> 56);
+}
+
 static void on_handler(squall_request *req, void *user_data) {
   sqgo_bridge *b = user_data;
   if (b->inline_handle) {
@@ -244,7 +255,16 @@ static void on_handler(squall_request *req, void *user_data) {
        * request on the same connection.  Answering it right here, inside
        * the connection's processing, lets the library gather the responses
        * of the following pipelined requests into one write. */
+      b->pipelining[pipe_slot(req)] = req;
       if (sqgoGoHandler(req, b->inline_handle)) b->batch_pending = 1;
+      return;
+    }
+    if (b->pipelining[pipe_slot(req)] == req) {
+      /* A connection that pipelines: answer in its read pass, so that all
+       * the responses to one burst leave in one write (a response finished
+       * later, from the batch, is written on its own). */
+      if (sqgoGoHandler(req, b->inline_handle) && b->yield_on)
+        sqgo_bridge_yield_soon(b);
       return;
     }
     if (iq_push(b, req) != 0) { /* out of memory: answer 503 here */
