@@ -1,10 +1,11 @@
-// squall_request_* and squall_response_*: accessors (any thread, the request
-// is immutable once dispatched) and the response calls (loop thread acts at
-// once; other threads queue a command to the loop, in call order).
+// squall_request_*: accessors (any thread: the request is immutable once
+// dispatched), body and done hooks, detach.  The response calls live in
+// capi/response.cc.
 #include <string.h>
 
 #include "capi/guard.h"
 #include "capi/handles.h"
+#include "capi/on_loop.h"
 #include "core/http/connection.h"
 #include "core/http/request.h"
 
@@ -25,45 +26,6 @@ int out_view(std::string_view v, const char** p, size_t* len) {
   return kOk;
 }
 
-// Run op on the connection's loop thread: now if we are on it, else queued.
-// queued_ret is what a queued call returns.
-template <class Op>
-int on_loop(Request* req, Op op) {
-  HTTP1Connection* c = req->conn;
-  const auto& tok = c->token();
-  IOLoop* l;
-  {
-    std::lock_guard<std::mutex> lk(tok->mu);
-    l = tok->loop;
-    if (l && !l->in_loop_thread()) {
-      if (!l->add_callback_threadsafe([c, op]() mutable { op(c); }))
-        l = nullptr;
-      else
-        return c->is_closed() ? fail(kClosed, "client connection closed") : kOk;
-    }
-  }
-  if (!l) return fail(kClosed, "the request's loop is gone");
-  return op(c);
-}
-
-// The loop is gone: end the request without touching the loop.
-int abandon(Request* req) {
-  HTTP1Connection* c = req->conn;
-  req->finished = true;
-  if (req->dispatched) {
-    req->dispatched = false;
-    c->unref();
-  }
-  return fail(kClosed, "the request's loop is gone");
-}
-
-int check_resp(const squall_request* r) {
-  if (!r) return fail(kInval, "request is NULL");
-  if (R(r)->app_finished.load(std::memory_order_acquire))
-    return fail(kState, "the response was already finished");
-  return kOk;
-}
-
 const std::vector<Pair>* args_of(const Request* r, int source) {
   switch (source) {
     case SQUALL_ARGS_ALL: return &r->all_arguments();
@@ -71,30 +33,6 @@ const std::vector<Pair>* args_of(const Request* r, int source) {
     case SQUALL_ARGS_BODY: return &r->body_arguments();
     default: return nullptr;
   }
-}
-
-int finish_common(squall_request* req) {
-  Request* r = R(req);
-  if (r->app_finished.exchange(true, std::memory_order_acq_rel))
-    return fail(kState, "the response was already finished");
-  HTTP1Connection* c = r->conn;
-  const auto& tok = c->token();
-  {
-    std::lock_guard<std::mutex> lk(tok->mu);
-    IOLoop* l = tok->loop;
-    if (!l) {
-      // fall through to abandon below, outside the lock
-    } else if (!l->in_loop_thread()) {
-      bool closed = c->is_closed();
-      if (l->add_callback_threadsafe([c] { c->finish(); }))
-        return closed ? fail(kClosed, "client connection closed") : kOk;
-    } else {
-      goto direct;
-    }
-  }
-  return abandon(r);
-direct:
-  return c->finish();
 }
 
 }  // namespace
@@ -289,11 +227,13 @@ SQUALL_API int squall_request_on_done(squall_request* req, squall_done_fn fn, vo
         return fail(kClosed, "the request's loop is gone");
       }
     }
-    on_loop(r, [fn, user_data](HTTP1Connection* c) -> int {
+    auto reg = [fn, user_data](HTTP1Connection* c) -> int {
       c->set_on_done([fn, user_data](int st) { fn(st, user_data); });
       return kOk;
-    });
-    return kOk;  // registered: fn runs once (SQUALL_ECLOSED if the client is gone)
+    };
+    int rc = capi::on_loop(r, capi::Ends::kNo, reg, [&] { return reg; });
+    if (rc == kState) r->on_done_set.store(false);
+    return rc == kClosed ? kOk : rc;  // registered: fn runs once (ECLOSED if the client is gone)
   });
 }
 
@@ -371,149 +311,6 @@ SQUALL_API int squall_request_call_soon(squall_request* req, squall_callback_fn 
     if (!IOLoop::post(R(req)->conn->token(), [fn, user_data] { fn(user_data); }))
       return fail(kClosed, "the request's loop is gone");
     return kOk;
-  });
-}
-
-// ------------------------------------------------------------------ responses
-
-SQUALL_API int squall_response_abort(squall_request* req) {
-  return guard([&]() -> int {
-    SQ_CHECK_ARG(req, "request is NULL");
-    Request* r = R(req);
-    if (r->app_finished.exchange(true, std::memory_order_acq_rel))
-      return fail(kState, "the response was already finished");
-    HTTP1Connection* c = r->conn;
-    const auto& tok = c->token();
-    {
-      std::lock_guard<std::mutex> lk(tok->mu);
-      IOLoop* l = tok->loop;
-      if (l && !l->in_loop_thread()) {
-        if (l->add_callback_threadsafe([c] { c->abort(); })) return kOk;
-      } else if (l) {
-        goto direct;
-      }
-    }
-    return abandon(r);
-  direct:
-    c->abort();
-    return kOk;
-  });
-}
-
-SQUALL_API int squall_response_status(squall_request* req, int code, const char* reason,
-                                      size_t reason_len) {
-  return guard([&]() -> int {
-    if (int r = check_resp(req)) return r;
-    SQ_CHECK_ARG(code >= 100 && code <= 999, "status code out of range 100..999");
-    std::string rs = reason ? std::string(reason, capi::slen(reason, reason_len)) : std::string();
-    for (char ch : rs)
-      if (ch == '\r' || ch == '\n' || ch == '\0') return fail(kInval, "reason contains CR, LF or NUL");
-    return on_loop(R(req), [code, rs](HTTP1Connection* c) { return c->set_status(code, rs); });
-  });
-}
-
-SQUALL_API int squall_response_header(squall_request* req, const char* name, size_t name_len,
-                                      const char* value, size_t value_len) {
-  return guard([&]() -> int {
-    if (int r = check_resp(req)) return r;
-    SQ_CHECK_ARG(name && (value || value_len == 0), "name/value is NULL");
-    std::string n(name, capi::slen(name, name_len));
-    std::string v = value ? std::string(value, capi::slen(value, value_len)) : std::string();
-    if (!is_token(n)) return fail(kInval, "header name is not an RFC 9110 token");
-    if (!is_valid_field_value(v)) return fail(kInval, "header value contains CR, LF or NUL");
-    return on_loop(R(req), [n = std::move(n), v = std::move(v)](HTTP1Connection* c) {
-      return c->add_header(n, v);
-    });
-  });
-}
-
-SQUALL_API int squall_response_write(squall_request* req, const void* data, size_t len) {
-  return guard([&]() -> int {
-    if (int r = check_resp(req)) return r;
-    SQ_CHECK_ARG(data || len == 0, "data is NULL");
-    HTTP1Connection* c = R(req)->conn;
-    const auto& tok = c->token();
-    {
-      std::lock_guard<std::mutex> lk(tok->mu);
-      if (tok->loop && tok->loop->in_loop_thread()) {
-        // fast path below, outside the lock
-      } else if (tok->loop) {
-        std::string copy(static_cast<const char*>(data), len);
-        if (tok->loop->add_callback_threadsafe([c, copy = std::move(copy)] {
-              c->write(copy.data(), copy.size());
-            }))
-          return c->is_closed() ? fail(kClosed, "client connection closed") : kOk;
-        return fail(kClosed, "the request's loop is gone");
-      } else {
-        return fail(kClosed, "the request's loop is gone");
-      }
-    }
-    return c->write(static_cast<const char*>(data), len);
-  });
-}
-
-SQUALL_API int squall_response_flush(squall_request* req, squall_done_fn done, void* user_data) {
-  return guard([&]() -> int {
-    if (int r = check_resp(req)) return r;
-    return on_loop(R(req), [done, user_data](HTTP1Connection* c) {
-      std::function<void(int)> d;
-      if (done) d = [done, user_data](int st) { done(st, user_data); };
-      int r = c->flush(std::move(d));
-      return r == kClosed ? kClosed : r;
-    });
-  });
-}
-
-SQUALL_API int squall_response_finish(squall_request* req) {
-  return guard([&]() -> int {
-    SQ_CHECK_ARG(req, "request is NULL");
-    return finish_common(req);
-  });
-}
-
-SQUALL_API int squall_respond(squall_request* req, int code, const char* content_type,
-                              size_t ct_len, const void* body, size_t body_len) {
-  return guard([&]() -> int {
-    if (int r = check_resp(req)) return r;
-    SQ_CHECK_ARG(code >= 100 && code <= 999, "status code out of range 100..999");
-    SQ_CHECK_ARG(body || body_len == 0, "body is NULL");
-    std::string_view ct;
-    if (content_type) {
-      ct = std::string_view(content_type, capi::slen(content_type, ct_len));
-      if (!is_valid_field_value(ct)) return fail(kInval, "content type contains CR, LF or NUL");
-    }
-    Request* r = R(req);
-    HTTP1Connection* c = r->conn;
-    const auto& tok = c->token();
-    bool direct = false;
-    {
-      std::lock_guard<std::mutex> lk(tok->mu);
-      IOLoop* l = tok->loop;
-      if (l && l->in_loop_thread()) {
-        direct = true;
-      } else if (l) {
-        if (r->app_finished.exchange(true)) return fail(kState, "the response was already finished");
-        bool closed = c->is_closed();
-        std::string cts(ct), b(static_cast<const char*>(body), body_len);
-        bool ok = l->add_callback_threadsafe([c, code, cts = std::move(cts), b = std::move(b)] {
-          c->set_status(code, {});
-          if (!cts.empty()) c->add_header("Content-Type", cts);
-          c->write(b.data(), b.size());
-          c->finish();
-        });
-        if (ok) return closed ? fail(kClosed, "client connection closed") : kOk;
-        r->app_finished.store(false);
-      }
-    }
-    if (!direct) {
-      r->app_finished.store(true);
-      return abandon(r);
-    }
-    if (r->app_finished.exchange(true)) return fail(kState, "the response was already finished");
-    c->set_status(code, {});
-    if (!ct.empty()) c->add_header("Content-Type", ct);
-    c->write(static_cast<const char*>(body), body_len);
-    return c->finish();
   });
 }
 

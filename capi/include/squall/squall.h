@@ -856,6 +856,45 @@ SQUALL_API int squall_respond(squall_request *req, int code,
  */
 SQUALL_API int squall_response_abort(squall_request *req);
 
+/** One header field for squall_response_send: (pointer, length) pairs;
+ * a length of SQUALL_NTS means NUL-terminated.  Plain data, layout frozen
+ * (the one public struct: an array of these crosses in one call). */
+typedef struct squall_header {
+  const char *name;
+  size_t name_len;
+  const char *value;
+  size_t value_len;
+} squall_header;
+
+/** Flags of squall_response_send. */
+enum squall_send_flags {
+  SQUALL_SEND_FLUSH = 1,  /**< send what is written so far (as _flush) */
+  SQUALL_SEND_FINISH = 2, /**< end the response (as _finish) */
+  SQUALL_SEND_ABORT = 4   /**< abort instead (as _abort); alone only */
+};
+
+/**
+ * The whole response call in one crossing, for bindings: in order, status
+ * (0: leave it as it is; else 100..999 with the standard reason), then the
+ * n_headers fields (as squall_response_header; headers may be NULL when
+ * n_headers is 0), then len body bytes (as squall_response_write; body may
+ * be NULL when len is 0), then by flags: FLUSH sends what was written so
+ * far (the response is then streamed; use squall_response_flush for a
+ * done notification), FINISH ends the response (Content-Length framing if
+ * nothing was flushed before), ABORT (alone: no status, header or body)
+ * closes the connection without completing the framing.  Everything is
+ * validated before anything is applied: SQUALL_EINVAL for a bad status,
+ * header name or value, or flag combination (nothing applied, the request
+ * not ended), SQUALL_ESTATE for headers or status after the head was sent
+ * or any call after the end.  With FINISH or ABORT the validity rule of
+ * squall_response_finish applies.  From another thread the fields and
+ * bytes are copied into one command for the loop.  [any thread]
+ */
+SQUALL_API int squall_response_send(squall_request *req, int status,
+                                    const squall_header *headers,
+                                    size_t n_headers, const void *body,
+                                    size_t len, unsigned flags);
+
 /**
  * The loop a request belongs to.  The pointer is valid only while that loop
  * has not been freed, and a request may outlive its loop: from another

@@ -1,0 +1,255 @@
+// squall_response_* and squall_respond: the response calls.  Each acts at
+// once on the loop thread; from another thread it copies what it needs into
+// one command for the loop (capi/on_loop.h).  Arguments are validated on the
+// calling thread, before anything is applied or queued.
+#include <string.h>
+
+#include <string>
+#include <vector>
+
+#include "capi/guard.h"
+#include "capi/on_loop.h"
+
+using namespace squall;
+using namespace squall::http;
+using capi::Ends;
+using capi::guard;
+using capi::on_loop;
+
+namespace {
+
+inline Request* R(squall_request* r) { return reinterpret_cast<Request*>(r); }
+
+int check_status(int code) {
+  if (code < 100 || code > 999) return fail(kInval, "status code out of range 100..999");
+  return kOk;
+}
+
+int check_header(std::string_view n, std::string_view v) {
+  if (!is_token(n)) return fail(kInval, "header name is not an RFC 9110 token");
+  if (!is_valid_field_value(v)) return fail(kInval, "header value contains CR, LF or NUL");
+  return kOk;
+}
+
+std::string_view view(const char* p, size_t len) {
+  return p ? std::string_view(p, capi::slen(p, len)) : std::string_view();
+}
+
+// A whole response call, as squall_response_send describes it.
+struct Send {
+  int status = 0;
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+  std::string_view body;
+  unsigned flags = 0;
+
+  // Apply on the loop thread.  The first failure is returned; a FINISH or
+  // ABORT still ends the request (the application's part is over).
+  int apply(HTTP1Connection* c) const {
+    if (flags & SQUALL_SEND_ABORT) {
+      c->abort();
+      return kOk;
+    }
+    int rc = kOk;
+    if (status) rc = c->set_status(status, {});
+    for (const auto& h : headers) {
+      if (rc != kOk && rc != kClosed) break;
+      int r = c->add_header(h.first, h.second);
+      if (rc == kOk) rc = r;
+    }
+    if (!body.empty() && (rc == kOk || rc == kClosed)) {
+      int r = c->write(body.data(), body.size());
+      if (rc == kOk) rc = r;
+    }
+    if (flags & SQUALL_SEND_FINISH) {
+      int r = c->finish();
+      return rc == kOk ? r : rc;
+    }
+    if (flags & SQUALL_SEND_FLUSH) {
+      if (rc != kOk && rc != kClosed) return rc;
+      int r = c->flush(nullptr);
+      if (rc == kOk) rc = r;
+    }
+    return rc;
+  }
+
+  // A copy owning its bytes, for the loop: one buffer, spans as offsets.
+  struct Owned {
+    struct Span {
+      size_t off, len;
+    };
+    std::string bytes;
+    int status = 0;
+    unsigned flags = 0;
+    std::vector<std::pair<Span, Span>> headers;
+    Span body{0, 0};
+    void operator()(HTTP1Connection* c) const {
+      auto at = [this](Span sp) { return std::string_view(bytes.data() + sp.off, sp.len); };
+      Send s;
+      s.status = status;
+      s.flags = flags;
+      s.headers.reserve(headers.size());
+      for (const auto& h : headers) s.headers.emplace_back(at(h.first), at(h.second));
+      s.body = at(body);
+      s.apply(c);
+    }
+  };
+  Owned copy() const {
+    Owned o;
+    size_t total = body.size();
+    for (const auto& h : headers) total += h.first.size() + h.second.size();
+    o.bytes.reserve(total);
+    auto keep = [&o](std::string_view v) {
+      Owned::Span sp{o.bytes.size(), v.size()};
+      o.bytes.append(v.data(), v.size());
+      return sp;
+    };
+    o.status = status;
+    o.flags = flags;
+    o.headers.reserve(headers.size());
+    for (const auto& h : headers) {
+      Owned::Span n = keep(h.first);
+      o.headers.emplace_back(n, keep(h.second));
+    }
+    o.body = keep(body);
+    return o;
+  }
+
+  int run(squall_request* req) const {
+    Ends ends = flags & (SQUALL_SEND_FINISH | SQUALL_SEND_ABORT) ? Ends::kYes : Ends::kNo;
+    return on_loop(
+        R(req), ends, [this](HTTP1Connection* c) { return apply(c); },
+        [this] { return copy(); });
+  }
+};
+
+}  // namespace
+
+extern "C" {
+
+SQUALL_API int squall_response_status(squall_request* req, int code, const char* reason,
+                                      size_t reason_len) {
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(req, "request is NULL");
+    if (int rc = check_status(code)) return rc;
+    std::string_view rs = view(reason, reason_len);
+    if (rs.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
+      return fail(kInval, "reason contains CR, LF or NUL");
+    return on_loop(
+        R(req), Ends::kNo, [&](HTTP1Connection* c) { return c->set_status(code, rs); },
+        [&] {
+          return [code, s = std::string(rs)](HTTP1Connection* c) { c->set_status(code, s); };
+        });
+  });
+}
+
+SQUALL_API int squall_response_header(squall_request* req, const char* name, size_t name_len,
+                                      const char* value, size_t value_len) {
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(req, "request is NULL");
+    SQ_CHECK_ARG(name && (value || value_len == 0 || value_len == SQUALL_NTS), "name/value is NULL");
+    Send s;
+    s.headers.emplace_back(view(name, name_len), view(value, value_len));
+    if (int rc = check_header(s.headers[0].first, s.headers[0].second)) return rc;
+    return s.run(req);
+  });
+}
+
+SQUALL_API int squall_response_write(squall_request* req, const void* data, size_t len) {
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(req, "request is NULL");
+    SQ_CHECK_ARG(data || len == 0, "data is NULL");
+    Send s;
+    s.body = std::string_view(static_cast<const char*>(data), len);
+    if (len == 0) {
+      // Nothing to write: still report the request's state.
+      return on_loop(
+          R(req), Ends::kNo,
+          [](HTTP1Connection* c) { return c->write(nullptr, 0); },
+          [] { return [](HTTP1Connection*) {}; });
+    }
+    return s.run(req);
+  });
+}
+
+SQUALL_API int squall_response_flush(squall_request* req, squall_done_fn done, void* user_data) {
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(req, "request is NULL");
+    auto flush = [done, user_data](HTTP1Connection* c) {
+      std::function<void(int)> d;
+      if (done) d = [done, user_data](int st) { done(st, user_data); };
+      return c->flush(std::move(d));
+    };
+    return on_loop(R(req), Ends::kNo, flush, [&] { return flush; });
+  });
+}
+
+SQUALL_API int squall_response_finish(squall_request* req) {
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(req, "request is NULL");
+    Send s;
+    s.flags = SQUALL_SEND_FINISH;
+    return s.run(req);
+  });
+}
+
+SQUALL_API int squall_response_abort(squall_request* req) {
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(req, "request is NULL");
+    Send s;
+    s.flags = SQUALL_SEND_ABORT;
+    return s.run(req);
+  });
+}
+
+SQUALL_API int squall_respond(squall_request* req, int code, const char* content_type,
+                              size_t ct_len, const void* body, size_t body_len) {
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(req, "request is NULL");
+    if (int rc = check_status(code)) return rc;
+    SQ_CHECK_ARG(body || body_len == 0, "body is NULL");
+    Send s;
+    s.status = code;
+    std::string_view ct = view(content_type, ct_len);
+    if (!ct.empty()) {
+      if (!is_valid_field_value(ct)) return fail(kInval, "content type contains CR, LF or NUL");
+      s.headers.emplace_back("Content-Type", ct);
+    }
+    s.body = std::string_view(static_cast<const char*>(body), body_len);
+    s.flags = SQUALL_SEND_FINISH;
+    return s.run(req);
+  });
+}
+
+SQUALL_API int squall_response_send(squall_request* req, int status, const squall_header* headers,
+                                    size_t n_headers, const void* body, size_t len,
+                                    unsigned flags) {
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(req, "request is NULL");
+    SQ_CHECK_ARG(headers || n_headers == 0, "headers is NULL");
+    SQ_CHECK_ARG(body || len == 0, "body is NULL");
+    const unsigned known = SQUALL_SEND_FLUSH | SQUALL_SEND_FINISH | SQUALL_SEND_ABORT;
+    SQ_CHECK_ARG((flags & ~known) == 0, "unknown flag");
+    if (flags & SQUALL_SEND_ABORT) {
+      SQ_CHECK_ARG(flags == SQUALL_SEND_ABORT && status == 0 && n_headers == 0 && len == 0,
+                   "SQUALL_SEND_ABORT takes no status, header, body or other flag");
+    }
+    Send s;
+    if (status != 0) {
+      if (int rc = check_status(status)) return rc;
+      s.status = status;
+    }
+    s.headers.reserve(n_headers);
+    for (size_t i = 0; i < n_headers; i++) {
+      const squall_header& h = headers[i];
+      SQ_CHECK_ARG(h.name && (h.value || h.value_len == 0), "header name/value is NULL");
+      std::string_view n = view(h.name, h.name_len), v = view(h.value, h.value_len);
+      if (int rc = check_header(n, v)) return rc;
+      s.headers.emplace_back(n, v);
+    }
+    s.body = std::string_view(static_cast<const char*>(body), len);
+    s.flags = flags;
+    return s.run(req);
+  });
+}
+
+}  // extern "C"
