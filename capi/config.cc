@@ -1,4 +1,5 @@
-// squall_config_*: typed, enum-keyed setters over http::HTTPConfig.
+// squall_config_*: typed, enum-keyed options over http::HTTPConfig, one
+// table row per option (key, range, field).
 #include "capi/guard.h"
 #include "capi/handles.h"
 #include "core/http/server.h"
@@ -6,17 +7,53 @@
 using namespace squall;
 using capi::guard;
 
-struct squall_config {
-  http::HTTPConfig c;
+namespace {
+
+constexpr int64_t kMaxMs = int64_t(1) << 40;
+
+// One row per integer option: key, range, and where the value lives (the
+// accessor returns a reference of the field's own type).
+struct IntOption {
+  int key;
+  int64_t lo, hi;
+  int64_t (*get)(const http::HTTPConfig&);
+  void (*set)(http::HTTPConfig&, int64_t);
 };
 
-namespace squall::capi {
-const http::HTTPConfig& config_of(const squall_config* cfg) { return cfg->c; }
-}  // namespace squall::capi
+#define SQ_INT_OPTION(key, lo, hi, field)                                               \
+  IntOption {                                                                          \
+    key, lo, hi, [](const http::HTTPConfig& c) { return int64_t(c.field); },           \
+        [](http::HTTPConfig& c, int64_t v) { c.field = decltype(c.field)(v); }         \
+  }
 
-namespace {
-constexpr int64_t kMaxMs = int64_t(1) << 40;
+const IntOption kIntOptions[] = {
+    SQ_INT_OPTION(SQUALL_OPT_BACKLOG, 1, 65535, backlog),
+    SQ_INT_OPTION(SQUALL_OPT_MAX_HEADER_SIZE, 256, 16 << 20, conn.limits.max_header_size),
+    SQ_INT_OPTION(SQUALL_OPT_MAX_BODY_SIZE, 0, INT64_MAX, conn.max_body_size),
+    SQ_INT_OPTION(SQUALL_OPT_CHUNK_SIZE, 1, 64 << 20, conn.chunk_size),
+    SQ_INT_OPTION(SQUALL_OPT_HEADER_TIMEOUT_MS, 0, kMaxMs, conn.header_timeout_ms),
+    SQ_INT_OPTION(SQUALL_OPT_BODY_TIMEOUT_MS, 0, kMaxMs, conn.body_timeout_ms),
+    SQ_INT_OPTION(SQUALL_OPT_IDLE_TIMEOUT_MS, 0, kMaxMs, conn.idle_timeout_ms),
+    SQ_INT_OPTION(SQUALL_OPT_NO_KEEP_ALIVE, 0, 1, conn.no_keep_alive),
+    SQ_INT_OPTION(SQUALL_OPT_XHEADERS, 0, 1, conn.xheaders),
+    SQ_INT_OPTION(SQUALL_OPT_DECOMPRESS_REQUEST, 0, 1, conn.decompress_request),
+    SQ_INT_OPTION(SQUALL_OPT_MAX_HEADER_COUNT, 1, 100000, conn.limits.max_header_count),
+    SQ_INT_OPTION(SQUALL_OPT_MAX_CONNECTIONS, 0, INT32_MAX, max_connections),
+    SQ_INT_OPTION(SQUALL_OPT_REUSE_PORT, 0, 1, reuse_port),
+    SQ_INT_OPTION(SQUALL_OPT_MAX_URI_SIZE, 16, 16 << 20, conn.limits.max_uri_size),
+    SQ_INT_OPTION(SQUALL_OPT_ERROR_RATE, 0, 1000000, error_rate),
+    SQ_INT_OPTION(SQUALL_OPT_NODELAY, 0, 1, conn.nodelay),
+};
+#undef SQ_INT_OPTION
+
+const IntOption* find_int(int key) {
+  for (const auto& o : kIntOptions)
+    if (o.key == key) return &o;
+  fail(kNotSup, "unknown integer option " + std::to_string(key));
+  return nullptr;
 }
+
+}  // namespace
 
 extern "C" {
 
@@ -32,108 +69,23 @@ SQUALL_API int squall_config_new(squall_config** out) {
 SQUALL_API int squall_config_set_int(squall_config* cfg, int key, int64_t v) {
   return guard([&]() -> int {
     SQ_CHECK_ARG(cfg, "config is NULL");
-    http::HTTPConfig& c = cfg->c;
-    auto range = [&](int64_t lo, int64_t hi) -> int {
-      if (v < lo || v > hi)
-        return fail(kInval, "value " + std::to_string(v) + " out of range " + std::to_string(lo) +
-                                ".." + std::to_string(hi) + " for option " + std::to_string(key));
-      return kOk;
-    };
-    int r;
-    switch (key) {
-      case SQUALL_OPT_BACKLOG:
-        if ((r = range(1, 65535))) return r;
-        c.backlog = int(v);
-        return kOk;
-      case SQUALL_OPT_MAX_HEADER_SIZE:
-        if ((r = range(256, 16 << 20))) return r;
-        c.max_header_size = size_t(v);
-        return kOk;
-      case SQUALL_OPT_MAX_BODY_SIZE:
-        if ((r = range(0, INT64_MAX))) return r;
-        c.max_body_size = uint64_t(v);
-        return kOk;
-      case SQUALL_OPT_CHUNK_SIZE:
-        if ((r = range(1, 64 << 20))) return r;
-        c.chunk_size = size_t(v);
-        return kOk;
-      case SQUALL_OPT_HEADER_TIMEOUT_MS:
-        if ((r = range(0, kMaxMs))) return r;
-        c.header_timeout_ms = v;
-        return kOk;
-      case SQUALL_OPT_BODY_TIMEOUT_MS:
-        if ((r = range(0, kMaxMs))) return r;
-        c.body_timeout_ms = v;
-        return kOk;
-      case SQUALL_OPT_IDLE_TIMEOUT_MS:
-        if ((r = range(0, kMaxMs))) return r;
-        c.idle_timeout_ms = v;
-        return kOk;
-      case SQUALL_OPT_NO_KEEP_ALIVE:
-        if ((r = range(0, 1))) return r;
-        c.no_keep_alive = v != 0;
-        return kOk;
-      case SQUALL_OPT_XHEADERS:
-        if ((r = range(0, 1))) return r;
-        c.xheaders = v != 0;
-        return kOk;
-      case SQUALL_OPT_DECOMPRESS_REQUEST:
-        if ((r = range(0, 1))) return r;
-        c.decompress_request = v != 0;
-        return kOk;
-      case SQUALL_OPT_MAX_HEADER_COUNT:
-        if ((r = range(1, 100000))) return r;
-        c.max_header_count = size_t(v);
-        return kOk;
-      case SQUALL_OPT_MAX_CONNECTIONS:
-        if ((r = range(0, INT32_MAX))) return r;
-        c.max_connections = size_t(v);
-        return kOk;
-      case SQUALL_OPT_REUSE_PORT:
-        if ((r = range(0, 1))) return r;
-        c.reuse_port = v != 0;
-        return kOk;
-      case SQUALL_OPT_MAX_URI_SIZE:
-        if ((r = range(16, 16 << 20))) return r;
-        c.max_uri_size = size_t(v);
-        return kOk;
-      case SQUALL_OPT_ERROR_RATE:
-        if ((r = range(0, 1000000))) return r;
-        c.error_rate = int(v);
-        return kOk;
-      case SQUALL_OPT_NODELAY:
-        if ((r = range(0, 1))) return r;
-        c.nodelay = v != 0;
-        return kOk;
-      default:
-        return fail(kNotSup, "unknown integer option " + std::to_string(key));
-    }
+    const IntOption* o = find_int(key);
+    if (!o) return kNotSup;
+    if (v < o->lo || v > o->hi)
+      return fail(kInval, "value " + std::to_string(v) + " out of range " + std::to_string(o->lo) +
+                              ".." + std::to_string(o->hi) + " for option " + std::to_string(key));
+    o->set(cfg->c, v);
+    return kOk;
   });
 }
 
 SQUALL_API int squall_config_get_int(const squall_config* cfg, int key, int64_t* v) {
   return guard([&]() -> int {
     SQ_CHECK_ARG(cfg && v, "NULL argument");
-    const http::HTTPConfig& c = cfg->c;
-    switch (key) {
-      case SQUALL_OPT_BACKLOG: *v = c.backlog; return kOk;
-      case SQUALL_OPT_MAX_HEADER_SIZE: *v = int64_t(c.max_header_size); return kOk;
-      case SQUALL_OPT_MAX_BODY_SIZE: *v = int64_t(c.max_body_size); return kOk;
-      case SQUALL_OPT_CHUNK_SIZE: *v = int64_t(c.chunk_size); return kOk;
-      case SQUALL_OPT_HEADER_TIMEOUT_MS: *v = c.header_timeout_ms; return kOk;
-      case SQUALL_OPT_BODY_TIMEOUT_MS: *v = c.body_timeout_ms; return kOk;
-      case SQUALL_OPT_IDLE_TIMEOUT_MS: *v = c.idle_timeout_ms; return kOk;
-      case SQUALL_OPT_NO_KEEP_ALIVE: *v = c.no_keep_alive; return kOk;
-      case SQUALL_OPT_XHEADERS: *v = c.xheaders; return kOk;
-      case SQUALL_OPT_DECOMPRESS_REQUEST: *v = c.decompress_request; return kOk;
-      case SQUALL_OPT_MAX_HEADER_COUNT: *v = int64_t(c.max_header_count); return kOk;
-      case SQUALL_OPT_MAX_CONNECTIONS: *v = int64_t(c.max_connections); return kOk;
-      case SQUALL_OPT_REUSE_PORT: *v = c.reuse_port; return kOk;
-      case SQUALL_OPT_MAX_URI_SIZE: *v = int64_t(c.max_uri_size); return kOk;
-      case SQUALL_OPT_ERROR_RATE: *v = c.error_rate; return kOk;
-      case SQUALL_OPT_NODELAY: *v = c.nodelay; return kOk;
-      default: return fail(kNotSup, "unknown integer option " + std::to_string(key));
-    }
+    const IntOption* o = find_int(key);
+    if (!o) return kNotSup;
+    *v = o->get(cfg->c);
+    return kOk;
   });
 }
 
@@ -149,7 +101,7 @@ SQUALL_API int squall_config_set_str(squall_config* cfg, int key, const char* s,
           std::string_view item = v.substr(0, c);
           while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
           while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-          if (!item.empty()) cfg->c.trusted_downstream.emplace_back(item);
+          if (!item.empty()) cfg->c.conn.trusted_downstream.emplace_back(item);
           if (c == std::string_view::npos) break;
           v.remove_prefix(c + 1);
         }

@@ -17,27 +17,7 @@ SQUALL_API uint32_t squall_version(void) { return SQUALL_VERSION_NUM; }
 
 SQUALL_API const char *squall_version_string(void) { return SQUALL_VERSION_STRING; }
 
-SQUALL_API const char *squall_strerror(int code) {
-  switch (code) {
-    case SQUALL_OK: return "success";
-    case SQUALL_ERROR: return "error";
-    case SQUALL_ENOMEM: return "out of memory";
-    case SQUALL_EINVAL: return "invalid argument";
-    case SQUALL_ESTATE: return "invalid state for this call";
-    case SQUALL_ETHREAD: return "called from the wrong thread";
-    case SQUALL_ECLOSED: return "closed";
-    case SQUALL_ENOTFOUND: return "not found";
-    case SQUALL_ENOTSUP: return "not supported";
-    case SQUALL_EADDRINUSE: return "address in use";
-    case SQUALL_ETLS: return "TLS error";
-    case SQUALL_ETIMEDOUT: return "timed out";
-    case SQUALL_ETOOBIG: return "size limit exceeded";
-    case SQUALL_EIO: return "I/O error";
-    case SQUALL_EBUSY: return "write buffer full";
-    case SQUALL_EPERM: return "permission denied";
-    default: return "unknown error";
-  }
-}
+SQUALL_API const char *squall_strerror(int code) { return status_text(code); }
 
 SQUALL_API const char *squall_last_error(void) { return last_error(); }
 

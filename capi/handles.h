@@ -1,10 +1,20 @@
-// The structs behind the opaque C handles.
+// The structs behind the opaque C handles, all here and in one style: each
+// handle is a struct with one member, the core object (or the C facade
+// object that owns it).  squall_request is the exception: it is the core
+// http::Request itself (reinterpret_cast), so that no allocation stands
+// between a request and the handler.
 #pragma once
 
 #include <memory>
 
+#include "core/http/server.h"
 #include "core/ioloop.h"
 #include "core/iostream.h"
+
+namespace squall::capi {
+class CServer;     // capi/server.cc: the application delegate of an HTTPServer
+class CTcpServer;  // capi/tcp_server.cc: a TCPServer calling a C function
+}  // namespace squall::capi
 
 struct squall_loop {
   squall::IOLoop loop;
@@ -16,4 +26,16 @@ struct squall_stream {
 
 struct squall_timer {
   squall::TimerPtr t;
+};
+
+struct squall_config {
+  squall::http::HTTPConfig c;
+};
+
+struct squall_server {
+  squall::capi::CServer* c;
+};
+
+struct squall_tcp_server {
+  squall::capi::CTcpServer* srv;
 };

@@ -17,9 +17,9 @@ enum class Ends { kNo, kYes };  // does the call end the application's part?
 // The loop is gone: end the request without touching the loop.
 inline int abandon(http::Request* r) {
   http::HTTP1Connection* c = r->conn;
-  r->finished = true;
-  if (r->dispatched) {
-    r->dispatched = false;
+  r->out.finished = true;
+  if (r->app.dispatched) {
+    r->app.dispatched = false;
     c->unref();
   }
   return fail(kClosed, "the request's loop is gone");
@@ -35,9 +35,9 @@ inline int abandon(http::Request* r) {
 template <class Now, class MakeQueued>
 int on_loop(http::Request* r, Ends ends, Now&& now, MakeQueued&& make_queued) {
   if (ends == Ends::kYes) {
-    if (r->app_finished.exchange(true, std::memory_order_acq_rel))
+    if (r->app.finished.exchange(true, std::memory_order_acq_rel))
       return fail(kState, "the response was already finished");
-  } else if (r->app_finished.load(std::memory_order_acquire)) {
+  } else if (r->app.finished.load(std::memory_order_acquire)) {
     return fail(kState, "the response was already finished");
   }
   http::HTTP1Connection* c = r->conn;

@@ -49,7 +49,7 @@ SQUALL_API int squall_request_get(const squall_request* req, int field, const ch
       case SQUALL_REQ_URI: return out_view(r->head.target, p, len);
       case SQUALL_REQ_PATH: return out_view(r->head.path, p, len);
       case SQUALL_REQ_QUERY: return out_view(r->head.query, p, len);
-      case SQUALL_REQ_VERSION: return out_view(r->version_str, p, len);
+      case SQUALL_REQ_VERSION: return out_view(r->version, p, len);
       case SQUALL_REQ_HOST: return out_view(r->host, p, len);
       case SQUALL_REQ_REMOTE_IP: return out_view(r->remote_ip, p, len);
       case SQUALL_REQ_PROTOCOL: return out_view(r->protocol, p, len);
@@ -219,11 +219,11 @@ SQUALL_API int squall_request_on_done(squall_request* req, squall_done_fn fn, vo
   return guard([&]() -> int {
     SQ_CHECK_ARG(req && fn, "request and fn are required");
     Request* r = R(req);
-    if (r->on_done_set.exchange(true)) return fail(kState, "on_done already registered");
+    if (r->app.on_done_set.exchange(true)) return fail(kState, "on_done already registered");
     {
       std::lock_guard<std::mutex> lk(r->conn->token()->mu);
       if (!r->conn->token()->loop) {
-        r->on_done_set.store(false);
+        r->app.on_done_set.store(false);
         return fail(kClosed, "the request's loop is gone");
       }
     }
@@ -232,7 +232,7 @@ SQUALL_API int squall_request_on_done(squall_request* req, squall_done_fn fn, vo
       return kOk;
     };
     int rc = capi::on_loop(r, capi::Ends::kNo, reg, [&] { return reg; });
-    if (rc == kState) r->on_done_set.store(false);
+    if (rc == kState) r->app.on_done_set.store(false);
     return rc == kClosed ? kOk : rc;  // registered: fn runs once (ECLOSED if the client is gone)
   });
 }
@@ -241,7 +241,7 @@ SQUALL_API int squall_request_set_max_body_size(squall_request* req, int64_t max
   return guard([&]() -> int {
     SQ_CHECK_ARG(req && max_bytes >= 0, "bad argument");
     Request* r = R(req);
-    if (!r->in_hook) return fail(kState, "only inside the headers hook");
+    if (!r->app.in_hook) return fail(kState, "only inside the headers hook");
     r->max_body_size = uint64_t(max_bytes);
     return kOk;
   });
@@ -251,7 +251,7 @@ SQUALL_API int squall_request_set_body_timeout(squall_request* req, int64_t time
   return guard([&]() -> int {
     SQ_CHECK_ARG(req && timeout_ms >= 0, "bad argument");
     Request* r = R(req);
-    if (!r->in_hook) return fail(kState, "only inside the headers hook");
+    if (!r->app.in_hook) return fail(kState, "only inside the headers hook");
     r->body_timeout_ms = timeout_ms;
     return kOk;
   });
@@ -262,7 +262,7 @@ SQUALL_API int squall_request_stream_body(squall_request* req, squall_body_fn fn
   return guard([&]() -> int {
     SQ_CHECK_ARG(req && fn, "request and fn are required");
     Request* r = R(req);
-    if (!r->in_hook) return fail(kState, "only inside the headers hook");
+    if (!r->app.in_hook) return fail(kState, "only inside the headers hook");
     if (int rc = capi::check_loop(r->conn->loop())) return rc;
     auto rel = std::shared_ptr<void>(user_data, [release](void* u) {
       if (release) release(u);
@@ -279,13 +279,13 @@ SQUALL_API int squall_request_detach(squall_request* req, squall_stream** out) {
     SQ_CHECK_ARG(req && out, "NULL argument");
     Request* r = R(req);
     if (int rc = capi::check_loop(r->conn->loop())) return rc;
-    if (r->app_finished.load()) return fail(kState, "the response was already finished");
+    if (r->app.finished.load()) return fail(kState, "the response was already finished");
     IOStreamPtr s;
     HTTP1Connection* c = r->conn;
-    r->app_finished.store(true);
+    r->app.finished.store(true);
     int rc = c->detach(&s);
     if (rc != kOk) {
-      r->app_finished.store(false);
+      r->app.finished.store(false);
       return rc;
     }
     *out = new squall_stream{s};

@@ -9,10 +9,6 @@ using namespace squall;
 using capi::guard;
 
 namespace squall::capi {
-const http::HTTPConfig& config_of(const squall_config* cfg);
-}
-
-namespace {
 
 template <class Fn>
 struct Hook {
@@ -92,11 +88,9 @@ class CServer : public http::ServerDelegate, public LoopObject {
   std::unique_ptr<http::HTTPServer> srv_;
 };
 
-}  // namespace
+}  // namespace squall::capi
 
-struct squall_server {
-  CServer* c;
-};
+using capi::CServer;
 
 static int check_server(const squall_server* s) {
   if (!s) return fail(kInval, "server is NULL");
@@ -114,7 +108,7 @@ SQUALL_API int squall_server_new(squall_server** out, squall_loop* loop, const s
   return guard([&]() -> int {
     SQ_CHECK_ARG(out && loop && handler, "out, loop and handler are required");
     if (int r = capi::check_loop(&loop->loop)) return r;
-    http::HTTPConfig c = cfg ? capi::config_of(cfg) : http::HTTPConfig();
+    http::HTTPConfig c = cfg ? cfg->c : http::HTTPConfig();
     *out = new squall_server{new CServer(&loop->loop, std::move(c), handler, user_data, release)};
     return kOk;
   });

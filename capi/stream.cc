@@ -146,8 +146,8 @@ SQUALL_API int squall_stream_closed(const squall_stream *stream, int *error) {
 SQUALL_API int squall_stream_peer(const squall_stream *stream, const char **p, size_t *len) {
   return guard([&]() -> int {
     SQ_CHECK_ARG(stream && p && len, "NULL argument");
-    *p = stream->s->peer.c_str();
-    *len = stream->s->peer.size();
+    *p = stream->s->peer().c_str();
+    *len = stream->s->peer().size();
     return kOk;
   });
 }

@@ -6,7 +6,7 @@
 using namespace squall;
 using capi::guard;
 
-namespace {
+namespace squall::capi {
 
 class CTcpServer : public TCPServer, public LoopObject {
  public:
@@ -21,7 +21,7 @@ class CTcpServer : public TCPServer, public LoopObject {
     if (!fn_) return;
     stream->set_nodelay(true);
     auto* h = new squall_stream{stream};
-    fn_(h, stream->peer.data(), stream->peer.size(), ud_);
+    fn_(h, stream->peer().data(), stream->peer().size(), ud_);
   }
   void loop_closing() override { orphan(); }
   // Called once: stop, then release user data after any call in progress.
@@ -44,11 +44,9 @@ class CTcpServer : public TCPServer, public LoopObject {
   squall_release_fn rel_;
 };
 
-}  // namespace
+}  // namespace squall::capi
 
-struct squall_tcp_server {
-  CTcpServer* srv;
-};
+using capi::CTcpServer;
 
 static int check_srv(const squall_tcp_server* s) {
   if (!s) return fail(kInval, "server is NULL");

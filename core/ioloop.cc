@@ -136,6 +136,14 @@ int IOLoop::run_once(int timeout_ms) {
   return kOk;
 }
 
+void IOLoop::run_until_idle(int max_passes) {
+  for (int i = 0; i < max_passes; i++) {
+    run_once(0);
+    std::lock_guard<std::mutex> lk(mu_);
+    if (pending_.empty()) return;
+  }
+}
+
 void IOLoop::stop() {
   stop_requested_.store(true);
   if (!base_) return;
@@ -262,14 +270,6 @@ void IOLoop::unregister_object(LoopObject* o) {
   if (o->lo_next_) o->lo_next_->lo_prev_ = o->lo_prev_;
   o->lo_prev_ = o->lo_next_ = nullptr;
   o->lo_linked_ = false;
-}
-
-int64_t IOLoop::now_us() {
-  timeval tv;
-  if (base_ && event_base_gettimeofday_cached(base_, &tv) == 0) {
-    // Cached wall time of this iteration; only used for coarse purposes.
-  }
-  return monotonic_us();
 }
 
 std::string_view IOLoop::http_date() {

@@ -102,6 +102,10 @@ class IOLoop {
   int run_once(int timeout_ms);
   // Thread-safe.  A stop before run makes the next run return at once.
   void stop();
+  // Run iterations without waiting until no callback is pending and no
+  // event is active (at most max_passes); for tests that drive in-memory
+  // transports.  Loop thread, loop not running.
+  void run_until_idle(int max_passes = 1000);
   // Close: runs pending callbacks, orphans every LoopObject.  Loop thread.
   void close();
   bool closed() const { return closed_; }
@@ -130,15 +134,6 @@ class IOLoop {
 
   // "Sun, 06 Nov 1994 08:49:37 GMT", refreshed at most once a second.
   std::string_view http_date();
-  // Cached monotonic time of the current iteration (cheap).
-  int64_t now_us();
-
-  // Scratch space shared by everything on this loop (e.g. for reads).
-  char* scratch(size_t* size) {
-    *size = sizeof scratch_;
-    return scratch_;
-  }
-
   // Pool of fixed-size read buffers shared by the loop's streams, so an idle
   // connection holds no buffer and an active one does not hit malloc.
   static constexpr size_t kBlockSize = 16 * 1024;
@@ -185,7 +180,6 @@ class IOLoop {
   int64_t timer_armed_at_ = INT64_MAX;
   std::vector<char*> free_blocks_;
   std::shared_ptr<Token> token_;
-  char scratch_[64 * 1024];
 };
 
 }  // namespace squall

@@ -83,22 +83,28 @@ void ReadBuffer::release(IOLoop* loop) {
 
 // ------------------------------------------------------------ IOStream
 
-IOStream::IOStream(IOLoop* loop, int fd) : loop_(loop), fd_(fd) {
-  event_assign(&ev_, loop->base(), fd, EV_PERSIST, &IOStream::on_event, this);
+IOStream::IOStream(IOLoop* loop, std::unique_ptr<Transport> t)
+    : loop_(loop), transport_(std::move(t)) {
+  transport_->set_handler(this);
   loop->register_object(this);
 }
 
-std::shared_ptr<IOStream> IOStream::create(IOLoop* loop, int fd) {
-  auto s = std::shared_ptr<IOStream>(new IOStream(loop, fd));
-  s->fill_peer();
+std::shared_ptr<IOStream> IOStream::create(IOLoop* loop, std::unique_ptr<Transport> t) {
+  auto s = std::shared_ptr<IOStream>(new IOStream(loop, std::move(t)));
   s->update_events();
   return s;
 }
 
+std::shared_ptr<IOStream> IOStream::create(IOLoop* loop, int fd) {
+  auto t = std::make_unique<SocketTransport>(loop, fd);
+  t->fill_peer();
+  return create(loop, std::move(t));
+}
+
 IOStream::~IOStream() {
-  if (ev_added_ && loop_) event_del(&ev_);
+  transport_->set_handler(nullptr);
+  transport_->close();
   if (linger_ev_) event_free(linger_ev_);
-  if (fd_ >= 0) ::close(fd_);
   if (loop_) {
     rbuf_.consume(rbuf_.size());
     rbuf_.release(loop_);
@@ -106,27 +112,9 @@ IOStream::~IOStream() {
   }
 }
 
-void IOStream::fill_peer() {
-  sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  if (getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return;
-  char host[INET6_ADDRSTRLEN] = {0};
-  if (ss.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-    inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-    peer_ip = host;
-    peer = peer_ip + ":" + std::to_string(ntohs(a->sin_port));
-  } else if (ss.ss_family == AF_INET6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-    peer_ip = host;
-    peer = "[" + peer_ip + "]:" + std::to_string(ntohs(a->sin6_port));
-  } else if (ss.ss_family == AF_UNIX) {
-    peer_is_unix = true;
-    auto* a = reinterpret_cast<sockaddr_un*>(&ss);
-    peer = len > offsetof(sockaddr_un, sun_path) ? a->sun_path : "";
-    peer_ip = peer;
-  }
+IOStream::Pending& IOStream::pending() {
+  if (!pending_) pending_ = std::make_unique<Pending>();
+  return *pending_;
 }
 
 std::shared_ptr<IOStream> IOStream::connect(IOLoop* loop, const std::string& host, int port,
@@ -158,61 +146,63 @@ std::shared_ptr<IOStream> IOStream::connect(IOLoop* loop, const std::string& hos
     *status = kIO;
     return nullptr;
   }
-  auto s = std::shared_ptr<IOStream>(new IOStream(loop, fd));
+  auto s = std::shared_ptr<IOStream>(
+      new IOStream(loop, std::make_unique<SocketTransport>(loop, fd)));
   s->connecting_ = true;
-  s->connect_cb_ = std::move(cb);
+  s->pending().connect_cb = std::move(cb);
   s->update_events();
   *status = kOk;
   return s;
 }
 
 void IOStream::update_events() {
-  if (closed_ || !loop_ || fd_ < 0) return;
-  short want = 0;
+  if (closed_ || !loop_) return;
+  bool rd, wr;
   if (connecting_) {
-    want = EV_WRITE;
+    rd = false;
+    wr = true;
   } else {
-    if (!reading_paused_ && !eof_) want |= EV_READ;
-    if (wpending_ > 0) want |= EV_WRITE;
+    rd = (!reading_paused_ && !eof_) || write_wants_read_;
+    wr = (wpending_ > 0 && !write_wants_read_) || read_wants_write_;
   }
-  if (want == ev_mask_ && ev_added_) return;
-  if (ev_added_) event_del(&ev_);
-  ev_added_ = false;
-  ev_mask_ = want;
-  if (want) {
-    event_assign(&ev_, loop_->base(), fd_, want | EV_PERSIST, &IOStream::on_event, this);
-    event_add(&ev_, nullptr);
-    ev_added_ = true;
-  }
+  transport_->watch(rd, wr);
 }
 
-void IOStream::on_event(evutil_socket_t, short what, void* arg) {
-  auto* s = static_cast<IOStream*>(arg);
-  auto self = s->shared_from_this();
-  if (s->connecting_) {
-    int err = 0;
-    socklen_t len = sizeof err;
-    getsockopt(s->fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-    s->connecting_ = false;
-    DoneCallback cb = std::move(s->connect_cb_);
-    s->connect_cb_ = nullptr;
-    if (err != 0) {
-      set_error_errno("connect", err);
-      s->close(kIO);
-      if (cb) cb(kIO);
-      return;
-    }
-    s->fill_peer();
-    s->update_events();
-    if (cb) cb(kOk);
+void IOStream::on_ready(bool readable, bool writable) {
+  auto self = shared_from_this();
+  if (connecting_) {
+    handle_connect();
     return;
   }
-  if ((what & EV_WRITE) && !s->closed_) s->handle_write();
-  if ((what & EV_READ) && !s->closed_) s->handle_read();
+  // A transport may need the other readiness to go on (TLS): retry the
+  // operation that asked for it.
+  bool do_write = (writable && wpending_ > 0 && !write_wants_read_) ||
+                  (readable && write_wants_read_);
+  bool do_read = (readable && !read_wants_write_) || (writable && read_wants_write_);
+  if (do_write && !closed_) handle_write();
+  if (do_read && !closed_) handle_read();
+}
+
+void IOStream::handle_connect() {
+  connecting_ = false;
+  DoneCallback cb = std::move(pending().connect_cb);
+  pending_->connect_cb = nullptr;
+  int st = transport_->connect_result();
+  if (st != kOk) {
+    close(st);
+    if (cb) cb(st);
+    return;
+  }
+  update_events();
+  if (cb) cb(kOk);
 }
 
 void IOStream::handle_read() {
   bool got_eof = false;
+  if (read_wants_write_) {
+    read_wants_write_ = false;
+    update_events();
+  }
   for (int i = 0; i < 8; i++) {
     size_t avail = 0;
     char* p = rbuf_.prepare(loop_, 4096, &avail);
@@ -220,7 +210,8 @@ void IOStream::handle_read() {
       close(kNoMem);
       return;
     }
-    ssize_t n = recv(fd_, p, avail, 0);
+    int err = 0;
+    ssize_t n = transport_->read(p, avail, &err);
     if (n > 0) {
       rbuf_.commit(size_t(n));
       if (lingering_) rbuf_.consume(rbuf_.size());
@@ -231,15 +222,13 @@ void IOStream::handle_read() {
       got_eof = true;
       break;
     }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-    set_error_errno("recv", errno);
-    if (lingering_) {
-      close(0);
-      return;
+    if (n == Transport::kWantRead) break;
+    if (n == Transport::kWantWrite) {
+      read_wants_write_ = true;
+      update_events();
+      break;
     }
-    // Deliver what we have to a raw reader before failing.
-    close(kIO);
+    close(lingering_ ? 0 : err);
     return;
   }
   if (lingering_) {
@@ -262,31 +251,32 @@ void IOStream::handle_read() {
     if (got_eof && !closed_ && raw_handler_) raw_handler_(kEof);
     return;
   }
-  if (mode_ != kNone) try_complete_read();
+  if (mode() != kNone) try_complete_read();
   if (eof_ && !closed_) {
-    if (mode_ != kNone) fail_read(kClosed);
+    if (mode() != kNone) fail_read(kClosed);
     close(0);
   }
 }
 
 bool IOStream::try_complete_read() {
-  if (mode_ == kNone || closed_) return false;
+  if (mode() == kNone || closed_) return false;
+  Pending& p = *pending_;
   const char* d = rbuf_.data();
   size_t n = rbuf_.size();
-  switch (mode_) {
+  switch (p.mode) {
     case kUntil: {
-      size_t dl = delim_.size();
+      size_t dl = p.delim.size();
       if (n >= dl) {
-        size_t from = std::min(scan_from_, n);
+        size_t from = std::min(p.scan_from, n);
         const char* hit = nullptr;
         if (dl == 1) {
-          hit = static_cast<const char*>(memchr(d + from, delim_[0], n - from));
+          hit = static_cast<const char*>(memchr(d + from, p.delim[0], n - from));
         } else {
-          hit = static_cast<const char*>(memmem(d + from, n - from, delim_.data(), dl));
+          hit = static_cast<const char*>(memmem(d + from, n - from, p.delim.data(), dl));
         }
         if (hit) {
           size_t len = size_t(hit - d) + dl;
-          if (max_bytes_ && len > max_bytes_) {
+          if (p.max_bytes && len > p.max_bytes) {
             set_error("delimiter not found within max_bytes");
             fail_read(kTooBig);
             close(kTooBig);
@@ -295,9 +285,9 @@ bool IOStream::try_complete_read() {
           finish_read(kOk, std::string_view(d, len), len);
           return true;
         }
-        scan_from_ = n - dl + 1;
+        p.scan_from = n - dl + 1;
       }
-      if (max_bytes_ && n >= max_bytes_) {
+      if (p.max_bytes && n >= p.max_bytes) {
         set_error("delimiter not found within max_bytes");
         fail_read(kTooBig);
         close(kTooBig);
@@ -306,11 +296,11 @@ bool IOStream::try_complete_read() {
       return false;
     }
     case kBytes:
-      if (n >= want_) {
-        finish_read(kOk, std::string_view(d, want_), want_);
+      if (n >= p.want) {
+        finish_read(kOk, std::string_view(d, p.want), p.want);
         return true;
       }
-      if (partial_ && n > 0) {
+      if (p.partial && n > 0) {
         finish_read(kOk, std::string_view(d, n), n);
         return true;
       }
@@ -327,9 +317,9 @@ bool IOStream::try_complete_read() {
 }
 
 void IOStream::finish_read(int status, std::string_view data, size_t consume) {
-  ReadCallback cb = std::move(read_cb_);
-  read_cb_ = nullptr;
-  mode_ = kNone;
+  ReadCallback cb = std::move(pending_->read_cb);
+  pending_->read_cb = nullptr;
+  pending_->mode = kNone;
   // The bytes stay in place until the next read into the buffer, which
   // cannot happen inside cb: consume first so cb may start a new read.
   rbuf_.consume(consume);
@@ -337,63 +327,61 @@ void IOStream::finish_read(int status, std::string_view data, size_t consume) {
 }
 
 void IOStream::fail_read(int status) {
-  if (mode_ == kNone) return;
-  ReadCallback cb = std::move(read_cb_);
-  read_cb_ = nullptr;
-  mode_ = kNone;
+  if (mode() == kNone) return;
+  ReadCallback cb = std::move(pending_->read_cb);
+  pending_->read_cb = nullptr;
+  pending_->mode = kNone;
   std::string_view data(rbuf_.data(), rbuf_.size());
   if (cb) cb(status, data);
+}
+
+// Common tail of the callback reads: never complete inside the registering
+// call (Tornado resolves a future), try on the next loop pass.
+int IOStream::start_read(int mode) {
+  pending_->mode = ReadMode(mode);
+  auto self = shared_from_this();
+  loop_->add_callback([self, until_close = mode == kUntilClose] {
+    bool done = self->try_complete_read();
+    if (!self->eof_ || self->closed_) return;
+    if (!done && self->mode() != kNone) {
+      self->fail_read(kClosed);
+      self->close(0);
+    } else if (done && until_close) {
+      self->close(0);
+    }
+  });
+  return kOk;
 }
 
 int IOStream::read_until(std::string delim, size_t max_bytes, ReadCallback cb) {
   if (closed_ || !loop_) return fail(kClosed, "stream is closed");
   if (delim.empty()) return fail(kInval, "empty delimiter");
-  if (mode_ != kNone || raw_handler_) return fail(kState, "a read is already pending");
-  mode_ = kUntil;
-  delim_ = std::move(delim);
-  max_bytes_ = max_bytes;
-  scan_from_ = 0;
-  read_cb_ = std::move(cb);
-  auto self = shared_from_this();
-  // Never complete inside the registering call (Tornado resolves a future).
-  loop_->add_callback([self] {
-    if (!self->try_complete_read() && self->eof_ && self->mode_ != kNone) {
-      self->fail_read(kClosed);
-      self->close(0);
-    }
-  });
-  return kOk;
+  if (mode() != kNone || raw_handler_) return fail(kState, "a read is already pending");
+  Pending& p = pending();
+  p.delim = std::move(delim);
+  p.max_bytes = max_bytes;
+  p.scan_from = 0;
+  p.read_cb = std::move(cb);
+  return start_read(kUntil);
 }
 
 int IOStream::read_bytes(size_t n, bool partial, ReadCallback cb) {
   if (closed_ || !loop_) return fail(kClosed, "stream is closed");
   if (n == 0) return fail(kInval, "read_bytes of 0 bytes");
-  if (mode_ != kNone || raw_handler_) return fail(kState, "a read is already pending");
+  if (mode() != kNone || raw_handler_) return fail(kState, "a read is already pending");
   if (n > max_buffer_size_) return fail(kTooBig, "read_bytes larger than max_buffer_size");
-  mode_ = kBytes;
-  want_ = n;
-  partial_ = partial;
-  read_cb_ = std::move(cb);
-  auto self = shared_from_this();
-  loop_->add_callback([self] {
-    if (!self->try_complete_read() && self->eof_ && self->mode_ != kNone) {
-      self->fail_read(kClosed);
-      self->close(0);
-    }
-  });
-  return kOk;
+  Pending& p = pending();
+  p.want = n;
+  p.partial = partial;
+  p.read_cb = std::move(cb);
+  return start_read(kBytes);
 }
 
 int IOStream::read_until_close(ReadCallback cb) {
   if (closed_ || !loop_) return fail(kClosed, "stream is closed");
-  if (mode_ != kNone || raw_handler_) return fail(kState, "a read is already pending");
-  mode_ = kUntilClose;
-  read_cb_ = std::move(cb);
-  auto self = shared_from_this();
-  loop_->add_callback([self] {
-    if (self->try_complete_read() && self->eof_) self->close(0);
-  });
-  return kOk;
+  if (mode() != kNone || raw_handler_) return fail(kState, "a read is already pending");
+  pending().read_cb = std::move(cb);
+  return start_read(kUntilClose);
 }
 
 void IOStream::set_read_handler(std::function<void(int)> h) {
@@ -418,6 +406,14 @@ int IOStream::write(const char* data, size_t len, DoneCallback cb) {
   return writev(&iov, 1, std::move(cb));
 }
 
+int IOStream::write_some(const struct iovec* iov, int n, size_t* written) {
+  int err = 0;
+  ssize_t r = transport_->writev(iov, n, &err);
+  *written = r > 0 ? size_t(r) : 0;
+  if (r == Transport::kWantRead) write_wants_read_ = true;
+  return r == Transport::kFailed ? err : kOk;
+}
+
 int IOStream::writev(const struct iovec* iov, int n, DoneCallback cb) {
   if (closed_ || !loop_) return fail(kClosed, "stream is closed");
   if (lingering_ || close_after_write_) return fail(kClosed, "stream is closing");
@@ -428,21 +424,12 @@ int IOStream::writev(const struct iovec* iov, int n, DoneCallback cb) {
   }
   size_t written = 0;
   if (wpending_ == 0 && !connecting_ && total > 0) {
-    ssize_t r;
-    do {
-      r = ::writev(fd_, iov, n > IOV_MAX ? IOV_MAX : n);
-    } while (r < 0 && errno == EINTR);
-    if (r < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        int e = errno;
-        set_error_errno("write", e);
-        wqueued_total_ += total;
-        if (cb) wcbs_.emplace_back(wqueued_total_, std::move(cb));
-        close(e == EPIPE || e == ECONNRESET ? kIO : status_from_errno(e));
-        return kOk;
-      }
-    } else {
-      written = size_t(r);
+    if (int err = write_some(iov, n, &written)) {
+      // The stream fails: the callback learns it with the others.
+      wqueued_total_ += total;
+      if (cb) wcbs_.emplace_back(wqueued_total_, std::move(cb));
+      close(err);
+      return kOk;
     }
   }
   return queue_remainder(iov, n, written, std::move(cb));
@@ -486,26 +473,26 @@ int IOStream::queue_remainder(const struct iovec* iov, int n, size_t skip, DoneC
 }
 
 void IOStream::handle_write() {
+  if (write_wants_read_) {
+    write_wants_read_ = false;
+    update_events();
+  }
   while (wpending_ > 0) {
     iovec iov[64];
     int n = 0;
     size_t off = wfront_off_;
-    for (auto it = wbuf_.begin() + wbuf_head_; it != wbuf_.end() && n < 64; ++it) {
+    for (auto it = wbuf_.begin() + long(wbuf_head_); it != wbuf_.end() && n < 64; ++it) {
       iov[n].iov_base = const_cast<char*>(it->data()) + off;
       iov[n].iov_len = it->size() - off;
       off = 0;
       n++;
     }
-    ssize_t r = ::writev(fd_, iov, n);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      int e = errno;
-      set_error_errno("write", e);
-      close(e == EPIPE || e == ECONNRESET ? kIO : status_from_errno(e));
+    size_t r = 0;
+    if (int err = write_some(iov, n, &r)) {
+      close(err);
       return;
     }
-    size_t left = size_t(r);
+    size_t left = r;
     wpending_ -= left;
     wdone_total_ += left;
     while (left > 0) {
@@ -524,8 +511,9 @@ void IOStream::handle_write() {
         left = 0;
       }
     }
-    if (size_t(r) == 0) break;
+    if (r == 0) break;
   }
+  if (write_wants_read_) update_events();
   auto self = shared_from_this();
   if (above_high_ && wpending_ <= wlow_) {
     above_high_ = false;
@@ -554,38 +542,28 @@ void IOStream::run_write_callbacks() {
   }
 }
 
-void IOStream::fail_writes(int status) {
-  auto cbs = std::move(wcbs_);
-  size_t head = wcbs_head_;
-  wcbs_.clear();
-  wcbs_head_ = 0;
-  for (size_t i = head; i < cbs.size(); i++) {
-    if (cbs[i].second) cbs[i].second(status);
-  }
-}
-
 void IOStream::close(int error) {
   if (closed_) return;
   closed_ = true;
   if (error_ == 0) error_ = error;
-  if (ev_added_ && loop_) event_del(&ev_);
-  ev_added_ = false;
+  transport_->close();
   if (linger_ev_) {
     event_free(linger_ev_);
     linger_ev_ = nullptr;
   }
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
   wbuf_.clear();
   wbuf_head_ = 0;
   wpending_ = 0;
   raw_handler_ = nullptr;
   int st = error ? error : kClosed;
   ReadCallback rcb;
-  if (mode_ != kNone) {
-    rcb = std::move(read_cb_);
-    read_cb_ = nullptr;
-    mode_ = kNone;
+  DoneCallback conn_cb;
+  if (pending_) {
+    if (pending_->mode != kNone) rcb = std::move(pending_->read_cb);
+    pending_->read_cb = nullptr;
+    pending_->mode = kNone;
+    conn_cb = std::move(pending_->connect_cb);
+    pending_->connect_cb = nullptr;
   }
   auto wcbs = std::move(wcbs_);
   if (wcbs_head_) wcbs.erase(wcbs.begin(), wcbs.begin() + long(wcbs_head_));
@@ -593,8 +571,6 @@ void IOStream::close(int error) {
   wcbs_head_ = 0;
   DoneCallback ccb = std::move(close_cb_);
   close_cb_ = nullptr;
-  DoneCallback conn_cb = std::move(connect_cb_);
-  connect_cb_ = nullptr;
   if (!rcb && wcbs.empty() && !ccb && !conn_cb) return;
   auto self = shared_from_this();
   auto run = [self, rcb = std::move(rcb), wcbs = std::move(wcbs), ccb = std::move(ccb),
@@ -622,7 +598,7 @@ void IOStream::close_after_write(int linger_ms) {
     return;
   }
   // Half-close and drain what the client still sends, then close.
-  shutdown(fd_, SHUT_WR);
+  transport_->shutdown_write();
   lingering_ = true;
   raw_handler_ = nullptr;
   rbuf_.consume(rbuf_.size());
@@ -638,12 +614,6 @@ void IOStream::on_linger_timeout(evutil_socket_t, short, void* arg) {
   auto* s = static_cast<IOStream*>(arg);
   auto self = s->shared_from_this();
   s->close(0);
-}
-
-void IOStream::set_nodelay(bool on) {
-  if (fd_ < 0 || peer_is_unix) return;
-  int v = on ? 1 : 0;
-  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v);
 }
 
 int IOStream::set_write_limits(size_t max_bytes, size_t high, size_t low, Callback on_drain) {

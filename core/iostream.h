@@ -1,6 +1,7 @@
-// Counterpart of tornado/iostream.py (BaseIOStream / IOStream): buffered,
-// non-blocking reads (read_until, read_bytes, read_until_close) and eager
-// writes on a socket, with bounded read and write buffers.  Protocol code
+// Counterpart of tornado/iostream.py (BaseIOStream): buffered, non-blocking
+// reads (read_until, read_bytes, read_until_close) and eager writes over a
+// Transport (core/transport.h: a socket, an in-memory pipe, later TLS), with
+// bounded read and write buffers.  Protocol code
 // (HTTP1Connection) may instead take the raw read buffer through
 // set_read_handler and parse it in place.
 #pragma once
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "core/ioloop.h"
+#include "core/transport.h"
 
 namespace squall {
 
@@ -40,12 +42,16 @@ class ReadBuffer {
   bool pooled_ = false;
 };
 
-class IOStream : public LoopObject, public std::enable_shared_from_this<IOStream> {
+class IOStream : public LoopObject,
+                 public Transport::Handler,
+                 public std::enable_shared_from_this<IOStream> {
  public:
   using ReadCallback = std::function<void(int status, std::string_view data)>;
   using DoneCallback = std::function<void(int status)>;
   enum RawEvent { kData = 1, kEof = 2 };
 
+  // Over any transport (the stream owns it).
+  static std::shared_ptr<IOStream> create(IOLoop* loop, std::unique_ptr<Transport> t);
   // Takes ownership of a connected, non-blocking socket.
   static std::shared_ptr<IOStream> create(IOLoop* loop, int fd);
   // Client side: connect to host:port; cb(0) once connected.
@@ -54,7 +60,6 @@ class IOStream : public LoopObject, public std::enable_shared_from_this<IOStream
   ~IOStream() override;
 
   IOLoop* loop() const { return loop_; }
-  int fd() const { return fd_; }
 
   int read_until(std::string delim, size_t max_bytes, ReadCallback cb);
   int read_bytes(size_t n, bool partial, ReadCallback cb);
@@ -67,7 +72,7 @@ class IOStream : public LoopObject, public std::enable_shared_from_this<IOStream
   void pause_reading();
   void resume_reading();
 
-  // Eager write: goes to the kernel now unless older bytes are waiting.
+  // Eager write: goes to the transport now unless older bytes are waiting.
   int write(const char* data, size_t len, DoneCallback cb = nullptr);
   int writev(const struct iovec* iov, int n, DoneCallback cb = nullptr);
   size_t write_buffer_size() const { return wpending_; }
@@ -84,56 +89,69 @@ class IOStream : public LoopObject, public std::enable_shared_from_this<IOStream
   bool closed() const { return closed_; }
   int error() const { return error_; }
 
-  void set_nodelay(bool on);
+  void set_nodelay(bool on) { transport_->set_nodelay(on); }
   void set_max_buffer_size(size_t n) { max_buffer_size_ = n; }
   int set_write_limits(size_t max_bytes, size_t high, size_t low, Callback on_drain);
 
-  std::string peer;          // "ip:port", "[v6]:port" or unix path
-  std::string peer_ip;       // address only
-  bool peer_is_unix = false;
+  // The transport's view of the other end ("ip:port", "[v6]:port", a unix
+  // path); peer_is_local() for unix sockets and in-memory pipes.
+  const std::string& peer() const { return transport_->peer(); }
+  const std::string& peer_ip() const { return transport_->peer_ip(); }
+  bool peer_is_local() const { return transport_->peer_is_local(); }
 
  private:
-  IOStream(IOLoop* loop, int fd);
-  static void on_event(evutil_socket_t fd, short what, void* arg);
+  IOStream(IOLoop* loop, std::unique_ptr<Transport> t);
+  void on_ready(bool readable, bool writable) override;
   static void on_linger_timeout(evutil_socket_t, short, void* arg);
   void loop_closing() override;
+  void handle_connect();
   void handle_read();
   void handle_write();
+  // Write what the transport takes: kOk, or the status the stream fails with.
+  int write_some(const struct iovec* iov, int n, size_t* written);
   void update_events();
   // Try to satisfy the pending read from the buffer; returns true if done.
   bool try_complete_read();
   void finish_read(int status, std::string_view data, size_t consume);
   void fail_read(int status);
+  int start_read(int mode);
   void run_write_callbacks();
-  void fail_writes(int status);
   int queue_remainder(const struct iovec* iov, int n, size_t skip, DoneCallback cb);
-  void fill_peer();
 
   enum ReadMode { kNone, kUntil, kBytes, kUntilClose };
+  // State of the callback reads (read_until & co.) and of a client connect,
+  // allocated on first use: server connections read in raw mode and never
+  // pay for it.
+  struct Pending {
+    ReadMode mode = kNone;
+    std::string delim;
+    size_t max_bytes = 0;
+    size_t want = 0;
+    bool partial = false;
+    size_t scan_from = 0;
+    ReadCallback read_cb;
+    DoneCallback connect_cb;
+  };
+  Pending& pending();
+  ReadMode mode() const { return pending_ ? pending_->mode : kNone; }
 
   IOLoop* loop_;
-  int fd_;
-  struct event ev_;
-  short ev_mask_ = 0;
-  bool ev_added_ = false;
+  std::unique_ptr<Transport> transport_;
   bool closed_ = false;
   bool eof_ = false;
   bool reading_paused_ = false;
   bool close_after_write_ = false;
   bool lingering_ = false;
+  bool connecting_ = false;
+  bool read_wants_write_ = false;  // the transport's read needs writability
+  bool write_wants_read_ = false;  // the transport's write needs readability
   int linger_ms_ = 0;
   struct event* linger_ev_ = nullptr;
   int error_ = 0;
 
   ReadBuffer rbuf_;
   size_t max_buffer_size_ = 100u * 1024 * 1024;
-  ReadMode mode_ = kNone;
-  std::string delim_;
-  size_t max_bytes_ = 0;
-  size_t want_ = 0;
-  bool partial_ = false;
-  size_t scan_from_ = 0;
-  ReadCallback read_cb_;
+  std::unique_ptr<Pending> pending_;
   std::function<void(int)> raw_handler_;
 
   // Pending writes and their callbacks: vectors with a consumed-prefix index
@@ -151,8 +169,6 @@ class IOStream : public LoopObject, public std::enable_shared_from_this<IOStream
   Callback on_drain_;
 
   DoneCallback close_cb_;
-  DoneCallback connect_cb_;
-  bool connecting_ = false;
 };
 using IOStreamPtr = std::shared_ptr<IOStream>;
 

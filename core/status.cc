@@ -30,6 +30,27 @@ void set_error_errno(std::string_view what, int err) {
 const char* last_error() { return tl_error.c_str(); }
 void clear_error() { tl_error.clear(); }
 
+const char* status_text(int code) {
+  switch (code) {
+    case kOk: return "success";
+    case kError: return "error";
+    case kNoMem: return "out of memory";
+    case kInval: return "invalid argument";
+    case kState: return "invalid state for this call";
+    case kThread: return "called from the wrong thread";
+    case kClosed: return "closed";
+    case kNotFound: return "not found";
+    case kNotSup: return "not supported";
+    case kAddrInUse: return "address in use";
+    case kTimedOut: return "timed out";
+    case kTooBig: return "size limit exceeded";
+    case kIO: return "I/O error";
+    case kBusy: return "write buffer full";
+    case kPerm: return "permission denied";
+    default: return "unknown error";
+  }
+}
+
 Status status_from_errno(int err) {
   switch (err) {
     case ENOMEM: return kNoMem;
@@ -49,7 +70,6 @@ struct Sink {
   void* user_data = nullptr;
   void (*release)(void*) = nullptr;
   int min_level = kWarning;
-  std::atomic<int> users{0};
 };
 std::mutex g_sink_mu;
 std::shared_ptr<Sink> g_sink = std::make_shared<Sink>();

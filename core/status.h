@@ -19,7 +19,7 @@ enum Status : int {
   kNotFound = -7,
   kNotSup = -8,
   kAddrInUse = -9,
-  kTls = -10,
+  // -10 is reserved for TLS failures (SQUALL_E* values are ABI)
   kTimedOut = -11,
   kTooBig = -12,
   kIO = -13,
@@ -32,6 +32,8 @@ void set_error(std::string_view msg);
 void set_error_errno(std::string_view what, int err);
 const char* last_error();
 void clear_error();
+// Static English text for a status ("unknown error" for other values).
+const char* status_text(int code);
 // Map an errno value to a Status.
 Status status_from_errno(int err);
 // Convenience: set the message and return the code.

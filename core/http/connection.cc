@@ -6,85 +6,11 @@
 
 #include <algorithm>
 
-#include "core/http/server.h"
 #include "core/status.h"
 
 namespace squall::http {
 
 namespace {
-
-const char* default_reason(int code) {
-  switch (code) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 102: return "Processing";
-    case 103: return "Early Hints";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 203: return "Non-Authoritative Information";
-    case 204: return "No Content";
-    case 205: return "Reset Content";
-    case 206: return "Partial Content";
-    case 300: return "Multiple Choices";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 421: return "Misdirected Request";
-    case 422: return "Unprocessable Content";
-    case 426: return "Upgrade Required";
-    case 428: return "Precondition Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
-  }
-}
-
-void append_uint(std::string& o, uint64_t v) {
-  char buf[24];
-  char* p = buf + sizeof buf;
-  do {
-    *--p = char('0' + v % 10);
-    v /= 10;
-  } while (v);
-  o.append(p, size_t(buf + sizeof buf - p));
-}
-
-void append_hex(std::string& o, uint64_t v) {
-  static const char digits[] = "0123456789abcdef";
-  char buf[20];
-  char* p = buf + sizeof buf;
-  do {
-    *--p = digits[v & 15];
-    v >>= 4;
-  } while (v);
-  o.append(p, size_t(buf + sizeof buf - p));
-}
 
 bool valid_ip(std::string_view s) {
   if (s.empty() || s.size() > 45) return false;
@@ -112,37 +38,67 @@ bool has_token(std::string_view list, std::string_view token) {
   return false;
 }
 
+// The delegate of a connection whose owner is gone: it swallows reports
+// and counts, and is never asked for anything else (the connection is
+// closed by then).
+class Orphanage final : public ConnectionDelegate {
+ public:
+  void connection_opened(HTTP1Connection*) override {}
+  void connection_closed(HTTP1Connection*) override {}
+  void connection_destroyed(HTTP1Connection*) override {}
+  bool draining() const override { return true; }
+  void report(int, int, std::string_view, std::string_view) override {}
+  Counters& counters() override { return counters_; }
+  bool wants_headers() const override { return false; }
+  void headers_received(Request*) override {}
+  void request_received(Request* r) override {}
+  bool wants_finished() const override { return false; }
+  void request_finished(const Request&, int, uint64_t, uint64_t, std::string_view) override {}
+
+ private:
+  Counters counters_;
+};
+
+Orphanage orphanage;
+const ConnectionParams orphan_params;
+
 }  // namespace
 
-HTTP1Connection::HTTP1Connection(HTTPServer* server, IOStreamPtr stream)
-    : server_(server), loop_(stream->loop()), token_(loop_->token()), stream_(std::move(stream)) {
-  const HTTPConfig& c = server_->config();
-  limits_.max_header_size = c.max_header_size;
-  limits_.max_header_count = c.max_header_count;
-  limits_.max_uri_size = c.max_uri_size;
+HTTP1Connection::HTTP1Connection(const ConnectionParams* params, ConnectionDelegate* delegate,
+                                 IOStreamPtr stream)
+    : params_(params),
+      delegate_(delegate),
+      counters_(&delegate->counters()),
+      loop_(stream->loop()),
+      token_(loop_->token()),
+      stream_(std::move(stream)) {
   evtimer_assign(&timer_, loop_->base(), &HTTP1Connection::on_timer, this);
   req_.conn = this;
 }
 
 HTTP1Connection::~HTTP1Connection() {
   if (timer_added_ && token_->loop) event_del(&timer_);
-  if (server_) server_->conn_gone(this);
+  delegate_->connection_destroyed(this);
 }
 
 void HTTP1Connection::start() {
-  server_->conn_opened(this);
+  delegate_->connection_opened(this);
   stream_->set_close_callback([this](int err) { on_stream_closed(err); });
   stream_->set_read_handler([this](int ev) { on_read(ev); });
-  if (server_->config().nodelay) stream_->set_nodelay(true);
+  if (params_->nodelay) stream_->set_nodelay(true);
   // Backpressure: a client that pipelines without reading its responses
   // stops being read once 256 KiB of answers wait; reading resumes below
   // 64 KiB.
   stream_->set_write_limits(0, kOutHigh, kOutLow, [this] { on_drain(); });
-  arm_timer(server_->config().header_timeout_ms);
+  arm_timer(params_->header_timeout_ms);
+}
+
+void HTTP1Connection::report(int kind, int status, std::string_view msg) {
+  delegate_->report(kind, status, msg, stream_ ? std::string_view(stream_->peer()) : "");
 }
 
 bool HTTP1Connection::idle() const {
-  return state_ == kIdle && (!stream_ || stream_->read_buffer().empty()) && !req_.dispatched;
+  return state_ == kIdle && (!stream_ || stream_->read_buffer().empty()) && !req_.app.dispatched;
 }
 
 void HTTP1Connection::arm_timer(int64_t ms) {
@@ -159,29 +115,32 @@ void HTTP1Connection::arm_timer(int64_t ms) {
 void HTTP1Connection::on_timer(evutil_socket_t, short, void* arg) {
   auto* c = static_cast<HTTP1Connection*>(arg);
   c->timer_added_ = false;
-  if (c->closed_ || !c->server_) return;
+  if (c->closed_) return;
   switch (c->state_) {
     case kIdle:
       if (c->stream_->read_buffer().empty()) {
         // Nothing of a next request: a quiet close (Tornado's idle timeout).
-        c->server_->count(kStatTimeouts);
-        c->server_->report_error(kErrTimeout, 0, "idle connection timeout", c->stream_->peer);
+        c->counters_->add(kStatTimeouts);
+        c->report(kErrTimeout, 0, "idle connection timeout");
         c->state_ = kClosing;
         c->stream_->close_after_write(0);
         return;
       }
       [[fallthrough]];
     case kHead:
-      c->server_->count(kStatTimeouts);
-      c->reject(408, "header timeout", kErrTimeout);
+      c->timed_out("header timeout");
       return;
     case kBody:
-      c->server_->count(kStatTimeouts);
-      c->reject(408, "body timeout", kErrTimeout);
+      c->timed_out("body timeout");
       return;
     default:
       return;  // the application is working on a request: no timeout
   }
+}
+
+void HTTP1Connection::timed_out(const char* what) {
+  counters_->add(kStatTimeouts);
+  reject(408, what, kErrTimeout);
 }
 
 void HTTP1Connection::on_read(int ev) {
@@ -200,7 +159,8 @@ void HTTP1Connection::on_read(int ev) {
   }
   if (state_ == kHandling || state_ == kClosing) {
     // Pipelined bytes wait for the current response; bound what we buffer.
-    if (stream_->read_buffer().size() > limits_.max_header_size + 65536) stream_->pause_reading();
+    if (stream_->read_buffer().size() > params_->limits.max_header_size + 65536)
+      stream_->pause_reading();
     return;
   }
   process();
@@ -225,12 +185,12 @@ void HTTP1Connection::process() {
     if (state_ == kIdle || state_ == kHead) {
       if (rb.empty()) break;
       ParseError err;
-      long r = parse_request_head(rb.data(), rb.size(), limits_, &req_.head, &err);
+      long r = head_parser_.parse(rb.data(), rb.size(), params_->limits, &req_.head, &err);
       if (r == 0) {
         if (state_ == kIdle) {
           state_ = kHead;
           req_.start_mono_us = monotonic_us();
-          arm_timer(server_->config().header_timeout_ms);
+          arm_timer(params_->header_timeout_ms);
         }
         break;
       }
@@ -257,7 +217,6 @@ void HTTP1Connection::process() {
 void HTTP1Connection::apply_xheaders() {
   // Tornado's _apply_xheaders: X-Real-IP, else the last X-Forwarded-For hop
   // not in trusted_downstream; X-Scheme, else X-Forwarded-Proto.
-  const HTTPConfig& c = server_->config();
   std::string_view v;
   std::string_view ip;
   bool have_xff = false;
@@ -273,7 +232,7 @@ void HTTP1Connection::apply_xheaders() {
       size_t c2 = list.rfind(',');
       std::string_view hop = trim(c2 == std::string_view::npos ? list : list.substr(c2 + 1));
       bool trusted = false;
-      for (auto& t : c.trusted_downstream)
+      for (auto& t : params_->trusted_downstream)
         if (hop == t) trusted = true;
       if (!trusted) {
         ip = hop;
@@ -296,19 +255,10 @@ void HTTP1Connection::apply_xheaders() {
 
 void HTTP1Connection::start_request(size_t head_size) {
   ReadBuffer& rb = stream_->read_buffer();
+  head_parser_.reset();
   if (state_ == kIdle) req_.start_mono_us = monotonic_us();
   req_.start_wall_us = wall_us() - (monotonic_us() - req_.start_mono_us);
-  req_.adopt_head(rb.data(), head_size);
-  rb.consume(head_size);
-  server_->count(kStatBytesIn, head_size);
-  server_->count(kStatRequests);
-  state_ = kHead;
-
   RequestHead& h = req_.head;
-  req_.version_str = h.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
-  req_.remote_ip = stream_->peer_is_unix ? std::string("127.0.0.1") : stream_->peer_ip;
-  req_.protocol = "http";
-  if (server_->config().xheaders) apply_xheaders();
   req_.host = !h.authority.empty() ? h.authority : h.host;
   {
     std::string_view hn = req_.host;
@@ -321,22 +271,32 @@ void HTTP1Connection::start_request(size_t head_size) {
     }
     req_.host_name = hn;
   }
-  req_.max_body_size = server_->config().max_body_size;
-  req_.body_timeout_ms = server_->config().body_timeout_ms;
+  req_.adopt_head(rb.data(), head_size);
+  rb.consume(head_size);
+  counters_->add(kStatBytesIn, head_size);
+  counters_->add(kStatRequests);
+  state_ = kHead;
+
+  req_.version = h.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+  if (stream_->peer_is_local()) req_.remote_ip = "127.0.0.1";
+  else req_.remote_ip = stream_->peer_ip();
+  req_.protocol = "http";
+  if (params_->xheaders) apply_xheaders();
+  req_.max_body_size = params_->max_body_size;
+  req_.body_timeout_ms = params_->body_timeout_ms;
   bool has_body = h.chunked || h.content_length > 0;
   body_unread_ = has_body;
   body_error_ = false;
 
-  ServerDelegate* d = server_->delegate();
-  if (d->has_headers_hook()) {
+  if (delegate_->wants_headers()) {
     ref();
-    req_.in_hook = true;
-    d->on_headers(&req_);
-    req_.in_hook = false;
+    req_.app.in_hook = true;
+    delegate_->headers_received(&req_);
+    req_.app.in_hook = false;
     bool gone = closed_ || detached_;
     // A response finished inside the hook has already ended (and reset)
     // the request: end_request moved the state on from kHead.
-    bool answered = state_ != kHead || req_.finished || req_.app_finished.load();
+    bool answered = state_ != kHead || req_.out.finished || req_.app.finished.load();
     unref();
     if (gone || answered) return;
   }
@@ -351,15 +311,15 @@ void HTTP1Connection::start_request(size_t head_size) {
   }
   // 100-continue only now that the body will be read (RFC 9110 10.1.1).
   if (h.expect_continue && h.version == 11) {
-    out_.append("HTTP/1.1 100 Continue\r\n\r\n");
-    server_->count(kStat1xx);
+    ResponseEncoder::interim(out_, 100);
+    counters_->add(kStat1xx);
   }
   state_ = kBody;
   body_received_ = body_decoded_ = 0;
   if (h.chunked) chunked_.reset();
   else if (h.content_length <= (1u << 20)) req_.body.reserve(size_t(h.content_length));
   gzip_.reset();
-  if (server_->config().decompress_request) {
+  if (params_->decompress_request) {
     for (auto& f : h.headers) {
       if (iequals(f.name, "Content-Encoding") && iequals(trim(f.value), "gzip")) {
         gzip_ = std::make_unique<GzipDecoder>();
@@ -384,7 +344,7 @@ bool HTTP1Connection::read_body() {
     auto res = chunked_.feed(rb.data(), rb.size(), &consumed, &HTTP1Connection::body_sink, this, &err);
     if (closed_ || state_ != kBody) return false;
     rb.consume(consumed);
-    server_->count(kStatBytesIn, consumed);
+    counters_->add(kStatBytesIn, consumed);
     if (body_error_) return false;
     if (res == ChunkedDecoder::kError) {
       reject(err.status, err.reason, kErrParse);
@@ -398,7 +358,7 @@ bool HTTP1Connection::read_body() {
     deliver_body(rb.data(), n);
     if (closed_ || state_ != kBody) return false;
     rb.consume(n);
-    server_->count(kStatBytesIn, n);
+    counters_->add(kStatBytesIn, n);
     if (body_error_) return false;
     if (body_received_ < req_.head.content_length) return false;
   }
@@ -441,14 +401,13 @@ void HTTP1Connection::deliver_plain(const char* data, size_t len) {
     return;
   }
   if (req_.body_sink) {
-    size_t chunk = std::max<size_t>(server_->config().chunk_size, 1);
+    size_t chunk = std::max<size_t>(params_->chunk_size, 1);
     while (len > 0 && !body_error_) {
       size_t n = std::min(len, chunk);
       int r = req_.body_sink(data, n);
       if (r < 0) {
         body_error_ = true;
-        server_->report_error(kErrApplication, 0, "body stream aborted by the application",
-                              stream_->peer);
+        report(kErrApplication, 0, "body stream aborted by the application");
         close_now(kClosed);
         return;
       }
@@ -465,32 +424,23 @@ void HTTP1Connection::dispatch() {
   body_unread_ = false;
   gzip_.reset();
   // The stream_body sink has seen its last piece.
-  req_.body_sink = nullptr;
-  req_.body_sink_release.reset();
-  req_.dispatched = true;
+  req_.drop_body_sink();
+  req_.app.dispatched = true;
   ref();  // the application's reference, dropped when it finishes
-  server_->delegate()->on_request(&req_);
+  delegate_->request_received(&req_);
 }
 
 void HTTP1Connection::reject(int status, const char* reason, int kind) {
   if (closed_ || state_ == kClosing) return;
-  server_->count(kind == kErrLimit ? kStatRejectedLimit
-                 : kind == kErrTimeout ? kStatTimeouts
-                                       : kStatRejectedParse,
-                 kind == kErrTimeout ? 0 : 1);
-  server_->count(status >= 500 ? kStat5xx : kStat4xx);
-  server_->report_error(kind, status, reason, stream_->peer);
+  if (kind == kErrLimit) counters_->add(kStatRejectedLimit);
+  else if (kind == kErrParse) counters_->add(kStatRejectedParse);
+  counters_->add(status >= 500 ? kStat5xx : kStat4xx);
+  report(kind, status, reason);
   state_ = kClosing;
-  out_.append("HTTP/1.1 ");
-  append_uint(out_, uint64_t(status));
-  out_ += ' ';
-  out_.append(default_reason(status));
-  out_.append("\r\nDate: ");
-  out_.append(loop_->http_date());
-  out_.append("\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  head_parser_.reset();
+  ResponseEncoder::simple(out_, status, loop_->http_date());
   // The request (if any) was never dispatched: drop its body sink.
-  req_.body_sink = nullptr;
-  req_.body_sink_release.reset();
+  req_.drop_body_sink();
   flush_out();
   // Lingering close so the client reads the answer even while it still
   // sends (413 before the body; nginx's lingering_close).
@@ -500,16 +450,18 @@ void HTTP1Connection::reject(int status, const char* reason, int kind) {
 // ---------------------------------------------------------------- responses
 
 int HTTP1Connection::set_status(int code, std::string_view reason) {
-  if (req_.finished) return fail(kState, "response already finished");
-  if (req_.headers_sent) return fail(kState, "headers already sent");
-  req_.status = code;
-  req_.reason.assign(reason.data(), reason.size());
+  ResponseState& o = req_.out;
+  if (o.finished) return fail(kState, "response already finished");
+  if (o.enc.started()) return fail(kState, "headers already sent");
+  o.status = code;
+  o.reason.assign(reason.data(), reason.size());
   return closed_ ? fail(kClosed, "client connection closed") : kOk;
 }
 
 int HTTP1Connection::add_header(std::string_view name, std::string_view value) {
-  if (req_.finished) return fail(kState, "response already finished");
-  if (req_.headers_sent) return fail(kState, "headers already sent");
+  ResponseState& o = req_.out;
+  if (o.finished) return fail(kState, "response already finished");
+  if (o.enc.started()) return fail(kState, "headers already sent");
   if (iequals(name, "Content-Length")) {
     if (value.empty() || value.size() > 18) return fail(kInval, "invalid Content-Length value");
     uint64_t v = 0;
@@ -517,157 +469,92 @@ int HTTP1Connection::add_header(std::string_view name, std::string_view value) {
       if (ch < '0' || ch > '9') return fail(kInval, "invalid Content-Length value");
       v = v * 10 + uint64_t(ch - '0');
     }
-    if (req_.declared_length >= 0) return fail(kInval, "Content-Length already set");
-    req_.declared_length = int64_t(v);
+    if (o.declared_length >= 0) return fail(kInval, "Content-Length already set");
+    o.declared_length = int64_t(v);
   } else if (iequals(name, "Transfer-Encoding")) {
     return fail(kInval, "squall frames responses itself; do not set Transfer-Encoding");
   } else if (iequals(name, "Date")) {
-    req_.has_date = true;
+    o.has_date = true;
   } else if (iequals(name, "Server")) {
-    req_.has_server = true;
+    o.has_server = true;
   } else if (iequals(name, "Connection")) {
-    req_.has_connection = true;
-    if (has_token(value, "close")) req_.conn_close_header = true;
-  } else if (iequals(name, "Content-Type")) {
-    req_.has_content_type = true;
+    o.has_connection = true;
+    if (has_token(value, "close")) o.conn_close_header = true;
   }
-  std::string& o = req_.resp_headers;
-  o.append(name.data(), name.size());
-  o.append(": ", 2);
-  o.append(value.data(), value.size());
-  o.append("\r\n", 2);
+  std::string& f = o.fields;
+  f.append(name.data(), name.size());
+  f.append(": ", 2);
+  f.append(value.data(), value.size());
+  f.append("\r\n", 2);
   return closed_ ? fail(kClosed, "client connection closed") : kOk;
 }
 
 int HTTP1Connection::write(const char* data, size_t len) {
-  if (req_.finished) return fail(kState, "response already finished");
+  if (req_.out.finished) return fail(kState, "response already finished");
   if (is_closed()) return fail(kClosed, "client connection closed");
-  req_.resp_body.append(data, len);
+  req_.out.body.append(data, len);
   return kOk;
 }
 
 bool HTTP1Connection::decide_keep_alive() const {
   // Tornado's HTTP1Connection._can_keep_alive, plus squall's own reasons.
-  if (eof_ || body_unread_ || req_.conn_close_header || req_.close_delimited) return false;
-  if (!server_ || server_->config().no_keep_alive || server_->shutting_down()) return false;
+  if (eof_ || body_unread_ || req_.out.conn_close_header) return false;
+  if (params_->no_keep_alive || delegate_->draining()) return false;
   const RequestHead& h = req_.head;
   if (h.connection_close) return false;
   if (h.version == 11) return true;
   return h.connection_keep_alive;
 }
 
-void HTTP1Connection::emit_head(bool streaming) {
-  Request& r = req_;
-  std::string& o = out_;
-  int st = r.status;
-  o.append("HTTP/1.1 ", 9);
-  append_uint(o, uint64_t(st));
-  o += ' ';
-  if (!r.reason.empty()) o.append(r.reason);
-  else o.append(default_reason(st));
-  o.append("\r\n", 2);
-  o.append(r.resp_headers);
-  if (!r.has_date) {
-    o.append("Date: ", 6);
-    o.append(loop_->http_date());
-    o.append("\r\n", 2);
-  }
-  if (!r.has_server) o.append("Server: squall\r\n");
-  bool no_body = st < 200 || st == 204 || st == 304;
-  if (!no_body && r.declared_length < 0) {
-    if (!streaming) {
-      o.append("Content-Length: ", 16);
-      append_uint(o, r.resp_body.size());
-      o.append("\r\n", 2);
-    } else if (r.head.version == 11) {
-      o.append("Transfer-Encoding: chunked\r\n");
-      r.chunked_out = true;
-    } else {
-      r.close_delimited = true;  // HTTP/1.0 without a length: EOF ends it
-    }
-  }
-  keep_alive_ = decide_keep_alive();
-  if (!r.has_connection) {
-    if (!keep_alive_ && r.head.version == 11) o.append("Connection: close\r\n");
-    else if (keep_alive_ && r.head.version == 10) o.append("Connection: keep-alive\r\n");
-  }
-  o.append("\r\n", 2);
-  r.headers_sent = true;
+void HTTP1Connection::begin_response(int64_t final_len) {
+  ResponseEncoder::Exchange x;
+  x.version = req_.head.version;
+  x.head_request = req_.head.method == "HEAD";
+  x.keep_alive = decide_keep_alive();
+  x.date = loop_->http_date();
+  req_.out.enc.begin(out_, req_.out.head(), x, final_len);
+  keep_alive_ = req_.out.enc.keep_alive();
 }
 
 int HTTP1Connection::flush(std::function<void(int)> done) {
-  if (req_.finished) return fail(kState, "response already finished");
+  ResponseState& o = req_.out;
+  if (o.finished) return fail(kState, "response already finished");
   if (closed_) {
     if (done) loop_->add_callback([done] { done(kClosed); });
     return fail(kClosed, "client connection closed");
   }
-  bool head_req = req_.head.method == "HEAD";
-  bool no_body = req_.status < 200 || req_.status == 204 || req_.status == 304;
-  if (!req_.headers_sent) emit_head(true);
-  std::string& b = req_.resp_body;
-  if (!b.empty() && !head_req && !no_body) {
-    req_.body_bytes_out += b.size();
-    if (req_.chunked_out) {
-      append_hex(out_, b.size());
-      out_.append("\r\n", 2);
-      out_.append(b);
-      out_.append("\r\n", 2);
-    } else {
-      out_.append(b);
-    }
-  }
-  b.clear();
+  if (!o.enc.started()) begin_response(-1);
+  o.enc.body(out_, o.body);
+  o.body.clear();
   flush_out(std::move(done));
   return kOk;
 }
 
 int HTTP1Connection::finish() {
-  if (req_.finished) return fail(kState, "response already finished");
-  req_.finished = true;
+  ResponseState& o = req_.out;
+  if (o.finished) return fail(kState, "response already finished");
+  o.finished = true;
   int ret = kOk;
   if (closed_ || detached_) {
     ret = fail(kClosed, "client connection closed");
   } else {
-    Request& r = req_;
-    bool head_req = r.head.method == "HEAD";
-    bool no_body = r.status < 200 || r.status == 204 || r.status == 304;
-    if (!r.headers_sent) {
-      emit_head(false);
-      if (!head_req && !no_body) {
-        r.body_bytes_out += r.resp_body.size();
-        if (r.resp_body.size() > 16384) {
-          // Large body: one writev of head + body, no copy into out_.
-          iovec iov[2] = {{out_.data(), out_.size()}, {r.resp_body.data(), r.resp_body.size()}};
-          std::function<void(int)> done;
-          stream_->writev(iov, 2);
-          server_->count(kStatBytesOut, out_.size() + r.resp_body.size());
-          out_.clear();
-        } else {
-          out_.append(r.resp_body);
-        }
-      }
-    } else if (!head_req && !no_body) {
-      if (!r.resp_body.empty()) {
-        r.body_bytes_out += r.resp_body.size();
-        if (r.chunked_out) {
-          append_hex(out_, r.resp_body.size());
-          out_.append("\r\n", 2);
-          out_.append(r.resp_body);
-          out_.append("\r\n", 2);
-        } else {
-          out_.append(r.resp_body);
-        }
-      }
-      if (r.chunked_out) out_.append("0\r\n\r\n", 5);
+    std::string_view tail;
+    if (!o.enc.started()) {
+      begin_response(int64_t(o.body.size()));
+      // A large whole body goes out by reference after the head (one
+      // writev, no copy).
+      if (o.body.size() >= ResponseEncoder::kCopyLimit) tail = o.enc.body_ref(o.body);
+      else o.enc.body(out_, o.body);
+    } else {
+      o.enc.body(out_, o.body);
     }
-    r.resp_body.clear();
-    if (r.declared_length >= 0 && !head_req && !no_body &&
-        r.body_bytes_out != uint64_t(r.declared_length)) {
+    if (!o.enc.end(out_)) {
       // Tornado raises HTTPOutputError; the framing is broken, so close.
-      server_->report_error(kErrApplication, r.status,
-                            "response body does not match its Content-Length", stream_->peer);
+      report(kErrApplication, o.status, "response body does not match its Content-Length");
       keep_alive_ = false;
     }
+    if (!tail.empty()) flush_out(nullptr, tail);
+    o.body.clear();
   }
   end_request();
   return ret;
@@ -675,26 +562,24 @@ int HTTP1Connection::finish() {
 
 void HTTP1Connection::end_request() {
   Request& r = req_;
-  bool was_dispatched = r.dispatched;
-  int status_sent = (closed_ || detached_) ? 0 : r.status;
-  if (server_) {
-    if (status_sent) {
-      int cls = status_sent / 100;
-      server_->count(cls <= 1 ? kStat1xx : cls == 2 ? kStat2xx : cls == 3 ? kStat3xx
-                                         : cls == 4 ? kStat4xx : kStat5xx);
-    }
-    if (server_->delegate()->has_access_hook()) {
-      uint64_t dur = uint64_t(std::max<int64_t>(0, monotonic_us() - r.start_mono_us));
-      server_->delegate()->on_access(r, status_sent, r.bytes_out + out_.size(), dur,
-                                     stream_ ? std::string_view(stream_->peer) : std::string_view());
-    }
+  bool was_dispatched = r.app.dispatched;
+  int status_sent = (closed_ || detached_) ? 0 : r.out.status;
+  if (status_sent) {
+    int cls = status_sent / 100;
+    counters_->add(cls <= 1 ? kStat1xx : cls == 2 ? kStat2xx : cls == 3 ? kStat3xx
+                                       : cls == 4 ? kStat4xx : kStat5xx);
+  }
+  if (delegate_->wants_finished()) {
+    uint64_t dur = uint64_t(std::max<int64_t>(0, monotonic_us() - r.start_mono_us));
+    delegate_->request_finished(r, status_sent, r.out.enc.wire_bytes(), dur,
+                                stream_ ? std::string_view(stream_->peer()) : std::string_view());
   }
   if (!closed_ && !detached_) {
-    if (r.on_done && !r.done_fired) {
-      r.done_fired = true;
-      out_dones_.push_back(std::move(r.on_done));
+    if (r.out.on_done && !r.out.done_fired) {
+      r.out.done_fired = true;
+      out_dones_.push_back(std::move(r.out.on_done));
     }
-    bool keep = keep_alive_ && !r.close_delimited;
+    bool keep = keep_alive_;
     r.reset();
     body_unread_ = false;
     if (!keep) {
@@ -703,8 +588,8 @@ void HTTP1Connection::end_request() {
       stream_->close_after_write(eof_ ? 0 : 2000);
     } else {
       state_ = kIdle;
-      arm_timer(server_ ? server_->config().idle_timeout_ms : 0);
-      if (server_ && server_->shutting_down()) {
+      arm_timer(params_->idle_timeout_ms);
+      if (delegate_->draining()) {
         flush_out();
         state_ = kClosing;
         stream_->close_after_write(0);
@@ -721,9 +606,9 @@ void HTTP1Connection::end_request() {
   if (was_dispatched) unref();
 }
 
-void HTTP1Connection::flush_out(std::function<void(int)> done) {
+void HTTP1Connection::flush_out(std::function<void(int)> done, std::string_view tail) {
   if (done) out_dones_.push_back(std::move(done));
-  if (out_.empty() && out_dones_.empty()) return;
+  if (out_.empty() && tail.empty() && out_dones_.empty()) return;
   if (closed_ || !stream_ || stream_->closed()) {
     auto dones = std::move(out_dones_);
     out_dones_.clear();
@@ -743,29 +628,29 @@ void HTTP1Connection::flush_out(std::function<void(int)> done) {
     }
     out_dones_.clear();
   }
-  if (server_) server_->count(kStatBytesOut, out_.size());
-  req_.bytes_out += out_.size();
-  if (!out_.empty() || cb) stream_->write(out_.data(), out_.size(), std::move(cb));
+  counters_->add(kStatBytesOut, out_.size() + tail.size());
+  iovec iov[2] = {{out_.data(), out_.size()}, {const_cast<char*>(tail.data()), tail.size()}};
+  stream_->writev(iov, tail.empty() ? 1 : 2, std::move(cb));
   out_.clear();
   if (out_.capacity() > 65536) out_.shrink_to_fit();
 }
 
 void HTTP1Connection::set_on_done(std::function<void(int)> fn) {
   if (closed_ || detached_) {
-    req_.done_fired = true;
+    req_.out.done_fired = true;
     loop_->add_callback([fn] { fn(kClosed); });
     return;
   }
-  req_.on_done = std::move(fn);
+  req_.out.on_done = std::move(fn);
 }
 
 int HTTP1Connection::detach(IOStreamPtr* out) {
-  if (!req_.dispatched || req_.finished) return fail(kState, "request is not being handled");
-  if (req_.headers_sent) return fail(kState, "response already started");
+  ResponseState& o = req_.out;
+  if (!req_.app.dispatched || o.finished) return fail(kState, "request is not being handled");
+  if (o.enc.started()) return fail(kState, "response already started");
   // squall.h: "before any response call" -- status, header or body bytes
   // given for this request would be silently dropped by a detach.
-  if (req_.status != 200 || !req_.reason.empty() || !req_.resp_headers.empty() ||
-      !req_.resp_body.empty())
+  if (o.status != 200 || !o.reason.empty() || !o.fields.empty() || !o.body.empty())
     return fail(kState, "a response was already begun");
   if (closed_) return fail(kClosed, "client connection closed");
   flush_out();
@@ -777,11 +662,11 @@ int HTTP1Connection::detach(IOStreamPtr* out) {
   detached_ = true;
   closed_ = true;
   arm_timer(0);
-  if (server_) server_->conn_closed(this);
-  req_.finished = true;
-  if (req_.on_done && !req_.done_fired) {
-    req_.done_fired = true;
-    auto d = std::move(req_.on_done);
+  delegate_->connection_closed(this);
+  o.finished = true;
+  if (o.on_done && !o.done_fired) {
+    o.done_fired = true;
+    auto d = std::move(o.on_done);
     loop_->add_callback([d] { d(kOk); });
   }
   req_.reset();
@@ -802,33 +687,36 @@ void HTTP1Connection::close_now(int error) {
 }
 
 void HTTP1Connection::abort() {
-  if (req_.finished) return;
+  if (req_.out.finished) return;
   if (!closed_ && stream_) {
-    if (server_)
-      server_->report_error(kErrApplication, 0, "response aborted by the application",
-                            stream_->peer);
+    report(kErrApplication, 0, "response aborted by the application");
     close_now(kClosed);
   }
   finish();
 }
 
-void HTTP1Connection::server_gone() {
-  server_ = nullptr;
+void HTTP1Connection::owner_gone() {
+  delegate_ = &orphanage;
+  counters_ = &orphanage.counters();
+  params_ = &orphan_params;
   close_now(kClosed);
 }
 
 void HTTP1Connection::on_stream_closed(int err) {
   if (closed_.exchange(true)) return;
   arm_timer(0);
-  if (server_) server_->conn_closed(this);
-  if (req_.dispatched && !req_.finished && req_.on_done && !req_.done_fired) {
-    req_.done_fired = true;
-    auto d = std::move(req_.on_done);
-    req_.on_done = nullptr;
+  delegate_->connection_closed(this);
+  // The transport failed under a request (not a clean end): say so.
+  if (err != 0 && err != kClosed && (state_ != kIdle || req_.app.dispatched))
+    report(kErrIO, 0, std::string("connection lost: ") + status_text(err));
+  Request& r = req_;
+  if (r.app.dispatched && !r.out.finished && r.out.on_done && !r.out.done_fired) {
+    r.out.done_fired = true;
+    auto d = std::move(r.out.on_done);
+    r.out.on_done = nullptr;
     d(kClosed);
   }
-  req_.body_sink = nullptr;
-  req_.body_sink_release.reset();
+  r.drop_body_sink();
   auto dones = std::move(out_dones_);
   out_dones_.clear();
   for (auto& d : dones) d(kClosed);

@@ -1,8 +1,13 @@
 // Counterpart of tornado/http1connection.py (HTTP1Connection and
 // HTTP1ServerConnection): reads requests off one stream strictly in order,
-// frames responses, keeps the connection alive by Tornado's rules, and
-// enforces the header/body/idle timeouts.  The parser works in place on the
-// stream's read buffer; pipelined responses are gathered into one write.
+// frames responses through the ResponseEncoder, keeps the connection alive
+// by Tornado's rules, and enforces the header/body/idle timeouts.  The
+// parser works in place on the stream's read buffer and resumes where it
+// stopped; the responses of one read pass are gathered into one write.
+//
+// It knows its owner only through ConnectionParams and ConnectionDelegate
+// (core/http/delegate.h), and its peer only through the IOStream (any
+// transport).
 #pragma once
 
 #include <atomic>
@@ -10,17 +15,18 @@
 #include <string>
 #include <vector>
 
+#include "core/http/delegate.h"
 #include "core/http/parser.h"
 #include "core/http/request.h"
 #include "core/iostream.h"
 
 namespace squall::http {
 
-class HTTPServer;
-
 class HTTP1Connection {
  public:
-  HTTP1Connection(HTTPServer* server, IOStreamPtr stream);
+  // params and delegate must outlive the connection, or be let go first
+  // with owner_gone().
+  HTTP1Connection(const ConnectionParams* params, ConnectionDelegate* delegate, IOStreamPtr stream);
   HTTP1Connection(const HTTP1Connection&) = delete;
   HTTP1Connection& operator=(const HTTP1Connection&) = delete;
 
@@ -52,9 +58,10 @@ class HTTP1Connection {
 
   // Close the connection now (client gone, server freed, shutdown).
   void close_now(int error);
-  void server_gone();
+  // The owner is going away: forget it (and close).
+  void owner_gone();
 
-  size_t list_index = 0;  // position in the server's connection list
+  size_t list_index = 0;  // position in the owner's connection list
 
  private:
   enum State { kIdle, kHead, kBody, kHandling, kClosing };
@@ -75,14 +82,18 @@ class HTTP1Connection {
   void deliver_plain(const char* data, size_t len);
   void dispatch();
   void reject(int status, const char* reason, int kind);
-  void emit_head(bool streaming);
+  void timed_out(const char* what);
+  void begin_response(int64_t final_len);
   void end_request();
   bool decide_keep_alive() const;
-  void flush_out(std::function<void(int)> done = nullptr);
+  void flush_out(std::function<void(int)> done = nullptr, std::string_view tail = {});
   void arm_timer(int64_t ms);
   void apply_xheaders();
+  void report(int kind, int status, std::string_view msg);
 
-  HTTPServer* server_;
+  const ConnectionParams* params_;
+  ConnectionDelegate* delegate_;
+  Counters* counters_;
   IOLoop* loop_;
   std::shared_ptr<IOLoop::Token> token_;
   IOStreamPtr stream_;
@@ -99,11 +110,11 @@ class HTTP1Connection {
   bool timer_added_ = false;
   uint64_t body_received_ = 0;  // raw bytes of the body read so far
   uint64_t body_decoded_ = 0;   // decoded bytes delivered
-  ParseLimits limits_;
+  HeadParser head_parser_;
   ChunkedDecoder chunked_;
   std::unique_ptr<GzipDecoder> gzip_;
   std::string gz_out_;
-  std::string out_;
+  std::string out_;  // responses of this pass, written together
   std::vector<std::function<void(int)>> out_dones_;
   struct event timer_;
   Request req_;

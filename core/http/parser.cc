@@ -274,14 +274,7 @@ bool parse_content_length(std::string_view v, uint64_t* out) {
   return true;
 }
 
-struct Framing {
-  bool te = false;        // a Transfer-Encoding field was seen
-  int chunked = 0;        // times "chunked" was listed
-  bool last_chunked = false;
-  bool other = false;     // some coding other than chunked
-  int hosts = 0;
-  bool expect_bad = false;
-};
+using Framing = HeadParser::Framing;
 
 // Transfer-Encoding = #transfer-coding (RFC 9112 6.1), where
 // transfer-coding = token *( OWS ";" OWS token BWS "=" BWS
@@ -453,6 +446,20 @@ void RequestHead::clear() {
   head_size = 0;
 }
 
+void RequestHead::rebase(const char* old_base, size_t len, const char* new_base) {
+  // Views outside [old_base, old_base + len) -- static strings such as the
+  // "/" of an empty absolute path -- stay where they are.
+  auto move = [&](std::string_view* v) {
+    if (v->data() && v->data() >= old_base && v->data() + v->size() <= old_base + len)
+      *v = std::string_view(new_base + (v->data() - old_base), v->size());
+  };
+  for (auto* v : {&method, &target, &path, &query, &scheme, &authority, &host}) move(v);
+  for (auto& h : headers) {
+    move(&h.name);
+    move(&h.value);
+  }
+}
+
 bool RequestHead::get(std::string_view name, std::string_view* value) const {
   for (const HeaderField& f : headers) {
     if (iequals(f.name, name)) {
@@ -466,18 +473,72 @@ bool RequestHead::get(std::string_view name, std::string_view* value) const {
 
 long parse_request_head(const char* buf, size_t len, const ParseLimits& limits,
                         RequestHead* out, ParseError* err) {
-  out->clear();
-  if (out->headers.capacity() < 8) out->headers.reserve(8);
+  HeadParser p;
+  return p.parse(buf, len, limits, out, err);
+}
 
+void HeadParser::reset() { *this = HeadParser(); }
+
+namespace {
+// A byte no head may hold anywhere (CTLs but HTAB, CR, LF; DEL): seeing
+// one in a partial line is reason enough to parse it now and reject early.
+inline bool never_in_head(unsigned char c) {
+  return (c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f;
+}
+}  // namespace
+
+long HeadParser::parse(const char* buf, size_t len, const ParseLimits& limits, RequestHead* out,
+                       ParseError* err) {
+  // Resuming: nothing new to parse unless a line was completed (a LF
+  // arrived), a byte arrived that no head may hold, or a limit may be hit.
+  if (waiting_ && len >= scanned_) {
+    const char* from = buf + scanned_;
+    const char* end = buf + len;
+    bool go = memchr(from, '\n', size_t(end - from)) != nullptr || len > limits.max_header_size ||
+              (!in_fields_ && len - line_ > limits.max_uri_size);
+    for (const char* q = from; !go && q < end; ++q) go = never_in_head(static_cast<unsigned char>(*q));
+    if (!go) {
+      scanned_ = len;
+      return 0;
+    }
+  }
+  long r = parse_from(buf, len, limits, out, err);
+  waiting_ = r == 0;
+  scanned_ = len;
+  if (r != 0) {
+    // Complete or failed: the next head starts from scratch.
+    line_ = 0;
+    in_fields_ = false;
+    count_ = 0;
+    f_ = Framing();
+  }
+  return r;
+}
+
+long HeadParser::parse_from(const char* buf, size_t len, const ParseLimits& limits,
+                            RequestHead* out, ParseError* err) {
   // Nothing past max_header_size can belong to an acceptable head, so scan
   // no further: running out of bytes there means 431.
   const bool truncated = len > limits.max_header_size;
   const char* const end = buf + (truncated ? limits.max_header_size : len);
   const char* p = buf;
   auto need_more = [&]() -> long {
+    base_ = buf;
     return truncated ? fail(err, 431, "request head too large", true) : 0;
   };
+  Framing& f = f_;
+  size_t& count = count_;
 
+  if (in_fields_) {
+    // The request line and the first count_ fields were parsed from these
+    // bytes at base_; the buffer may have moved since.
+    if (buf != base_) out->rebase(base_, line_, buf);
+    p = buf + line_;
+    goto fields;
+  }
+  out->clear();
+  if (out->headers.capacity() < 8) out->headers.reserve(8);
+  {
   // RFC 9112 2.2: ignore at least one empty line before the request-line.
   while (p < end && (*p == '\r' || *p == '\n')) {
     if (*p == '\r') {
@@ -534,11 +595,13 @@ long parse_request_head(const char* buf, size_t len, const ParseLimits& limits,
     out->version = minor == 0 ? 10 : 11;
   }
   if (!classify_target(out)) return fail(err, 400, "bad request target");
+  }
 
   // field-line = field-name ":" OWS field-value OWS (RFC 9112 5).
-  Framing f;
-  size_t count = 0;
+  in_fields_ = true;
+fields:
   for (;;) {
+    line_ = size_t(p - buf);  // a need_more from here on resumes at this line
     if (p == end) return need_more();
     if (*p == '\r') {
       if (++p == end) return need_more();

@@ -48,6 +48,9 @@ struct RequestHead {
   size_t head_size = 0;                // bytes of the head incl. blank line
 
   void clear();
+  // Repoint every view into [old_base, old_base + len) to the same bytes at
+  // new_base (the buffer moved).
+  void rebase(const char* old_base, size_t len, const char* new_base);
   // First value of a header (case-insensitive name), or empty + false.
   bool get(std::string_view name, std::string_view* value) const;
 };
@@ -71,6 +74,42 @@ struct ParseError {
 // (a well-formed HTTP/2+ or 0.9-looking line), malformed -> 400.
 long parse_request_head(const char* buf, size_t len, const ParseLimits& limits,
                         RequestHead* out, ParseError* err);
+
+// parse_request_head that resumes (picohttpparser's last_len, h2o's
+// previous-length hint): after a call that returned 0, call again with the
+// same bytes plus more (the buffer may have moved) and the same *out; it
+// goes on at the first line it had not finished, and returns 0 at once
+// while no line ends and no byte that no head may hold arrived.  Each byte
+// is thus looked at a bounded number of times: feeding a head one byte at a
+// time costs linear, not quadratic, work.  Errors are found at line
+// granularity (or at once for control bytes); limits as parse_request_head.
+class HeadParser {
+ public:
+  long parse(const char* buf, size_t len, const ParseLimits& limits, RequestHead* out,
+             ParseError* err);
+  void reset();
+
+  // Framing facts gathered from the fields so far.
+  struct Framing {
+    bool te = false;  // a Transfer-Encoding field was seen
+    int chunked = 0;  // times "chunked" was listed
+    bool last_chunked = false;
+    bool other = false;  // some coding other than chunked
+    int hosts = 0;
+    bool expect_bad = false;
+  };
+
+ private:
+  long parse_from(const char* buf, size_t len, const ParseLimits& limits, RequestHead* out,
+                  ParseError* err);
+  bool waiting_ = false;     // the last call returned 0
+  bool in_fields_ = false;   // the request line is parsed
+  size_t line_ = 0;          // offset of the first unfinished line
+  size_t scanned_ = 0;       // bytes seen by the last call
+  size_t count_ = 0;         // fields parsed
+  const char* base_ = nullptr;  // where the buffer was
+  Framing f_;
+};
 
 // Incremental decoder for Transfer-Encoding: chunked (RFC 9112 section 7.1),
 // with chunk extensions (validated and ignored) and trailer fields (validated

@@ -5,46 +5,77 @@
 namespace squall::http {
 
 namespace {
-void rebase(std::string_view* v, const char* old_base, size_t len, const char* new_base) {
-  if (v->data() >= old_base && v->data() + v->size() <= old_base + len && v->data())
-    *v = std::string_view(new_base + (v->data() - old_base), v->size());
-}
+
+struct HeadCopy {
+  const char* base;
+  size_t len;
+  bool inside(std::string_view v) const {
+    return v.data() && v.data() >= base && v.data() + v.size() <= base + len;
+  }
+};
+
 }  // namespace
 
-void Request::adopt_head(const char* base, size_t len) {
-  head_buf.assign(base, len);
-  const char* nb = head_buf.data();
-  for (auto* v : {&head.method, &head.target, &head.path, &head.query, &head.scheme,
-                  &head.authority, &head.host})
-    rebase(v, base, len, nb);
+void RequestData::adopt_head(const char* base, size_t len) {
+  const HeadCopy src{base, len};
+  // Views that end inside another view (the path before '?', the scheme and
+  // authority of an absolute-form target, a host name before ':') cannot be
+  // terminated in place: they get a terminated copy after the head.  The
+  // rest end where the target or a field value ends, or at SP or ':'.
+  const char* tend = head.target.data() + head.target.size();
+  const char* hend = head.host.data() ? head.host.data() + head.host.size() : nullptr;
+  std::string_view* copies[5];
+  int ncopies = 0;
+  size_t extra = 0;
+  for (auto* v : {&head.path, &head.scheme, &head.authority, &host, &host_name}) {
+    const char* e = v->data() + v->size();
+    if (src.inside(*v) && e != tend && e != hend) {
+      copies[ncopies++] = v;
+      extra += v->size() + 1;
+    }
+  }
+  head_buf.clear();
+  head_buf.reserve(len + 1 + extra);
+  head_buf.append(base, len);
+  head_buf.push_back('\0');
+  char* nb = head_buf.data();
+  // Repoint a view into head_buf; terminate it there if asked.
+  auto move = [&](std::string_view* v, bool terminate) {
+    if (!src.inside(*v)) return;
+    size_t off = size_t(v->data() - base);
+    *v = std::string_view(nb + off, v->size());
+    if (terminate) nb[off + v->size()] = '\0';
+  };
+  auto copy = [&](std::string_view* v) {
+    size_t off = head_buf.size();
+    head_buf.append(v->data(), v->size());
+    head_buf.push_back('\0');  // within the reserve: nb stays valid
+    *v = std::string_view(nb + off, v->size());
+  };
+  for (int i = 0; i < ncopies; i++) copy(copies[i]);
+  // In place: each of these is followed by a delimiter no view includes
+  // (SP, ':', OWS, CR or LF), or ends where the target ends.
+  move(&head.method, true);
+  move(&head.target, true);
+  move(&head.query, true);
+  move(&head.path, true);
+  move(&head.scheme, true);
+  move(&head.authority, true);
+  move(&head.host, true);
+  move(&host, true);
+  move(&host_name, true);
   for (auto& h : head.headers) {
-    rebase(&h.name, base, len, nb);
-    rebase(&h.value, base, len, nb);
+    move(&h.name, true);
+    move(&h.value, true);
   }
 }
 
-void Request::reset() {
+void RequestData::reset_data() {
   head.clear();
   body.clear();
   if (body.capacity() > 64 * 1024) body.shrink_to_fit();
   remote_ip.clear();
-  host = host_name = {};
-  body_sink = nullptr;
-  body_sink_release.reset();
-  status = 200;
-  reason.clear();
-  resp_headers.clear();
-  resp_body.clear();
-  if (resp_body.capacity() > 64 * 1024) resp_body.shrink_to_fit();
-  has_date = has_server = has_connection = has_content_type = conn_close_header = false;
-  declared_length = -1;
-  headers_sent = chunked_out = close_delimited = finished = false;
-  body_bytes_out = bytes_out = 0;
-  on_done = nullptr;
-  done_fired = false;
-  app_finished.store(false, std::memory_order_relaxed);
-  on_done_set.store(false, std::memory_order_relaxed);
-  dispatched = in_hook = false;
+  protocol = version = host = host_name = {};
   // once_flags cannot be reset: re-create them in place.
   new (&args_once_) std::once_flag;
   new (&cookies_once_) std::once_flag;
@@ -57,7 +88,28 @@ void Request::reset() {
   full_url_.clear();
 }
 
-void Request::parse_args() const {
+void ResponseState::reset() {
+  status = 200;
+  reason.clear();
+  fields.clear();
+  body.clear();
+  if (body.capacity() > 64 * 1024) body.shrink_to_fit();
+  has_date = has_server = has_connection = conn_close_header = false;
+  declared_length = -1;
+  finished = false;
+  enc.reset();
+  on_done = nullptr;
+  done_fired = false;
+}
+
+void Request::reset() {
+  reset_data();
+  drop_body_sink();
+  out.reset();
+  app.reset();
+}
+
+void RequestData::parse_args() const {
   std::call_once(args_once_, [this] {
     parse_query(head.query, &query_args_);
     std::string_view ct;
@@ -68,24 +120,24 @@ void Request::parse_args() const {
   });
 }
 
-const std::vector<Pair>& Request::query_arguments() const {
+const std::vector<Pair>& RequestData::query_arguments() const {
   parse_args();
   return query_args_;
 }
-const std::vector<Pair>& Request::body_arguments() const {
+const std::vector<Pair>& RequestData::body_arguments() const {
   parse_args();
   return body_args_;
 }
-const std::vector<Pair>& Request::all_arguments() const {
+const std::vector<Pair>& RequestData::all_arguments() const {
   parse_args();
   return all_args_;
 }
-const std::vector<UploadedFile>& Request::files() const {
+const std::vector<UploadedFile>& RequestData::files() const {
   parse_args();
   return files_;
 }
 
-const std::vector<Pair>& Request::cookies() const {
+const std::vector<Pair>& RequestData::cookies() const {
   std::call_once(cookies_once_, [this] {
     for (auto& h : head.headers)
       if (iequals(h.name, "Cookie")) parse_cookies(h.value, &cookies_);
@@ -93,7 +145,7 @@ const std::vector<Pair>& Request::cookies() const {
   return cookies_;
 }
 
-const std::string& Request::full_url() const {
+const std::string& RequestData::full_url() const {
   std::call_once(url_once_, [this] {
     full_url_ = protocol;
     full_url_ += "://";

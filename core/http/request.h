@@ -1,6 +1,13 @@
-// Counterpart of tornado/httputil.py HTTPServerRequest: the parsed request
-// (immutable once dispatched, so any thread may read it until the response
-// is finished) plus the response state the connection keeps for it.
+// Counterpart of tornado/httputil.py HTTPServerRequest, split by who may
+// touch what:
+//   RequestData    what arrived: written by the connection before dispatch,
+//                  immutable after it (any thread may read it until the
+//                  response is finished).
+//   ResponseState  the response being built and its framing: loop thread.
+//   AppState       the application's ownership of the request, as the C
+//                  facade tracks it: any thread (atomics).
+// Every borrowed string of RequestData is NUL-terminated (adopt_head), so a
+// C caller may print it with %s.
 #pragma once
 
 #include <atomic>
@@ -13,28 +20,28 @@
 #include <vector>
 
 #include "core/http/body.h"
+#include "core/http/encoder.h"
 #include "core/http/parser.h"
 
 namespace squall::http {
 
 class HTTP1Connection;
 
-class Request {
+class RequestData {
  public:
-  // ---- request (read-only after dispatch) ----
-  RequestHead head;        // views into head_buf (or static strings)
-  std::string head_buf;    // this request's copy of the head bytes
-  std::string body;        // decoded body (empty when streamed)
-  std::string remote_ip;   // peer IP, or X-Real-IP/X-Forwarded-For (xheaders)
-  std::string protocol;    // "http" / "https"
-  std::string version_str; // "HTTP/1.1"
-  std::string_view host;   // Host header or absolute-form authority
+  RequestHead head;            // views into head_buf (or static strings)
+  std::string head_buf;        // this request's copy of the head bytes
+  std::string body;            // decoded body (empty when streamed)
+  std::string remote_ip;       // peer IP, or X-Real-IP/X-Forwarded-For (xheaders)
+  std::string_view protocol;   // "http" / "https" (static)
+  std::string_view version;    // "HTTP/1.0" / "HTTP/1.1" (static)
+  std::string_view host;       // Host header or absolute-form authority
   std::string_view host_name;  // host without :port
   int64_t start_wall_us = 0;
   int64_t start_mono_us = 0;
 
-  // Lazily computed, thread-safe (std::call_once): arguments, files, cookies,
-  // full URL.
+  // Lazily computed, thread-safe (std::call_once): arguments, files,
+  // cookies, full URL.
   const std::vector<Pair>& query_arguments() const;
   const std::vector<Pair>& body_arguments() const;
   const std::vector<Pair>& all_arguments() const;
@@ -42,41 +49,14 @@ class Request {
   const std::vector<Pair>& cookies() const;
   const std::string& full_url() const;
 
-  // Copy the head bytes [base, base+len) into head_buf and repoint views.
+  // Copy the head bytes [base, base+len) into head_buf, repoint every view
+  // there and NUL-terminate each (views that end inside another view, such
+  // as the path before '?', get their own terminated copy after the head).
+  // host and host_name must be set before.
   void adopt_head(const char* base, size_t len);
-  void reset();
 
-  HTTP1Connection* conn = nullptr;
-
-  // ---- per-request limits (headers hook may change them) ----
-  uint64_t max_body_size = 0;
-  int64_t body_timeout_ms = 0;
-  std::function<int(const char*, size_t)> body_sink;  // stream_body
-  std::shared_ptr<void> body_sink_release;            // releases on reset
-
-  // ---- response state (loop thread) ----
-  int status = 200;
-  std::string reason;
-  std::string resp_headers;   // serialized "Name: value\r\n" lines
-  std::string resp_body;      // written, not yet sent
-  bool has_date = false, has_server = false, has_connection = false;
-  bool has_content_type = false;
-  bool conn_close_header = false;
-  int64_t declared_length = -1;  // Content-Length set by the application
-  bool headers_sent = false;
-  bool chunked_out = false;
-  bool close_delimited = false;
-  bool finished = false;         // finish applied on the loop
-  uint64_t body_bytes_out = 0;   // body bytes sent so far (framing excluded)
-  uint64_t bytes_out = 0;        // all bytes of this response
-  std::function<void(int)> on_done;
-  bool done_fired = false;
-
-  // ---- application ownership (any thread) ----
-  std::atomic<bool> app_finished{false};  // finish/respond called
-  std::atomic<bool> on_done_set{false};
-  bool dispatched = false;   // handed to the handler
-  bool in_hook = false;      // inside the headers hook
+ protected:
+  void reset_data();
 
  private:
   mutable std::once_flag args_once_, cookies_once_, url_once_;
@@ -84,6 +64,59 @@ class Request {
   mutable std::vector<UploadedFile> files_;
   mutable std::string full_url_;
   void parse_args() const;
+};
+
+// The response being built for the request (loop thread only).
+struct ResponseState {
+  int status = 200;
+  std::string reason;
+  std::string fields;  // serialized "Name: value\r\n" lines set by the application
+  std::string body;    // written, not yet sent
+  bool has_date = false, has_server = false, has_connection = false;
+  bool conn_close_header = false;  // the application set Connection: close
+  int64_t declared_length = -1;    // Content-Length set by the application
+  bool finished = false;           // finish applied on the loop
+  ResponseEncoder enc;             // framing decided, bytes counted
+  std::function<void(int)> on_done;
+  bool done_fired = false;
+
+  ResponseEncoder::Head head() const {
+    return {status, reason, fields, has_date, has_server, has_connection, declared_length};
+  }
+  void reset();
+};
+
+// The application's side of the request (the C facade).
+struct AppState {
+  std::atomic<bool> finished{false};     // finish / respond / abort called
+  std::atomic<bool> on_done_set{false};  // squall_request_on_done called
+  bool dispatched = false;  // handed to the handler: holds a connection reference
+  bool in_hook = false;     // inside the headers hook
+  void reset() {
+    finished.store(false, std::memory_order_relaxed);
+    on_done_set.store(false, std::memory_order_relaxed);
+    dispatched = in_hook = false;
+  }
+};
+
+class Request : public RequestData {
+ public:
+  HTTP1Connection* conn = nullptr;
+
+  // Per-request body intake (the headers hook may change it; loop thread).
+  uint64_t max_body_size = 0;
+  int64_t body_timeout_ms = 0;
+  std::function<int(const char*, size_t)> body_sink;  // stream_body
+  std::shared_ptr<void> body_sink_release;            // releases on reset
+
+  ResponseState out;
+  AppState app;
+
+  void drop_body_sink() {
+    body_sink = nullptr;
+    body_sink_release.reset();
+  }
+  void reset();
 };
 
 }  // namespace squall::http

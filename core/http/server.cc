@@ -6,22 +6,20 @@
 
 namespace squall::http {
 
-HTTPServer::HTTPServer(IOLoop* loop, HTTPConfig config, ServerDelegate* delegate)
-    : TCPServer(loop), config_(std::move(config)), delegate_(delegate) {
-  for (auto& s : stats_) s.store(0, std::memory_order_relaxed);
-}
+HTTPServer::HTTPServer(IOLoop* loop, HTTPConfig config, ServerDelegate* app)
+    : TCPServer(loop), config_(std::move(config)), app_(app) {}
 
 HTTPServer::~HTTPServer() {
   stop();
   close_all();
   // Connections still alive (held by requests the application owns) forget us.
-  for (auto* c : conns_) c->server_gone();
+  for (auto* c : conns_) c->owner_gone();
   conns_.clear();
 }
 
 uint64_t HTTPServer::stat(int i) const {
-  if (i == kStatAcceptPauses) return stats_[i].load(std::memory_order_relaxed) + accept_pauses();
-  return stats_[i].load(std::memory_order_relaxed);
+  if (i == kStatAcceptPauses) return counters_.get(i) + accept_pauses();
+  return counters_.get(i);
 }
 
 void HTTPServer::handle_stream(IOStreamPtr stream) {
@@ -29,31 +27,31 @@ void HTTPServer::handle_stream(IOStreamPtr stream) {
     stream->close(0);
     return;
   }
-  count(kStatAccepted);
-  auto* c = new HTTP1Connection(this, std::move(stream));
+  counters_.add(kStatAccepted);
+  auto* c = new HTTP1Connection(&config_.conn, this, std::move(stream));
   c->list_index = conns_.size();
   conns_.push_back(c);
   c->start();
 }
 
-void HTTPServer::conn_opened(HTTP1Connection*) {
+void HTTPServer::connection_opened(HTTP1Connection*) {
   open_++;
-  count(kStatOpen);
+  counters_.add(kStatOpen);
   if (config_.max_connections && open_ >= config_.max_connections) {
-    count(kStatAcceptPauses);
+    counters_.add(kStatAcceptPauses);
     pause_accepting();
   }
 }
 
-void HTTPServer::conn_closed(HTTP1Connection*) {
+void HTTPServer::connection_closed(HTTP1Connection*) {
   if (open_ > 0) open_--;
-  uncount(kStatOpen);
+  counters_.sub(kStatOpen);
   if (config_.max_connections && open_ < config_.max_connections && !shutting_down_)
     resume_accepting();
   if (shutting_down_) check_shutdown_done();
 }
 
-void HTTPServer::conn_gone(HTTP1Connection* c) {
+void HTTPServer::connection_destroyed(HTTP1Connection* c) {
   size_t i = c->list_index;
   if (i < conns_.size() && conns_[i] == c) {
     conns_[i] = conns_.back();
@@ -61,8 +59,6 @@ void HTTPServer::conn_gone(HTTP1Connection* c) {
     conns_.pop_back();
   }
 }
-
-void HTTPServer::conn_idle(HTTP1Connection*) {}
 
 void HTTPServer::close_all() {
   std::vector<HTTP1Connection*> v = conns_;
@@ -74,12 +70,12 @@ void HTTPServer::close_all() {
 }
 
 void HTTPServer::orphan_server() {
-  for (auto* c : conns_) c->server_gone();
+  for (auto* c : conns_) c->owner_gone();
   conns_.clear();
   orphan();
 }
 
-void HTTPServer::report_error(int kind, int status, std::string_view msg, std::string_view peer) {
+void HTTPServer::report(int kind, int status, std::string_view msg, std::string_view peer) {
   int64_t now = monotonic_us();
   if (now - err_window_start_ >= 1000000) {
     err_window_start_ = now;
@@ -95,8 +91,8 @@ void HTTPServer::report_error(int kind, int status, std::string_view msg, std::s
     text += " (" + std::to_string(err_suppressed_) + " similar messages suppressed)";
     err_suppressed_ = 0;
   }
-  if (delegate_ && delegate_->has_error_hook()) {
-    delegate_->on_error(kind, status, text, peer);
+  if (app_->has_error_hook()) {
+    app_->on_error(kind, status, text, peer);
   } else if (log_enabled(kInfo)) {
     log(kInfo, std::string(peer) + ": " + text);
   }

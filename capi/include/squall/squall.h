@@ -99,7 +99,7 @@ enum squall_error {
   SQUALL_ENOTFOUND = -7,  /**< no such host, header, argument, file */
   SQUALL_ENOTSUP = -8,    /**< unknown option key or unsupported feature */
   SQUALL_EADDRINUSE = -9, /**< address already in use */
-  SQUALL_ETLS = -10,      /**< TLS failure */
+  /* -10 is reserved for TLS failures (not built yet) */
   SQUALL_ETIMEDOUT = -11, /**< a timeout expired */
   SQUALL_ETOOBIG = -12,   /**< a size limit (max_bytes, buffer) was exceeded */
   SQUALL_EIO = -13,       /**< socket error (reset, refused, broken pipe) */
@@ -546,8 +546,9 @@ enum squall_error_kind {
   SQUALL_ERRKIND_PARSE = 1,       /**< malformed request (4xx sent) */
   SQUALL_ERRKIND_LIMIT = 2,       /**< a size or count limit (413/414/431) */
   SQUALL_ERRKIND_TIMEOUT = 3,     /**< header/body/idle timeout */
-  SQUALL_ERRKIND_TLS = 4,         /**< TLS handshake or record error */
-  SQUALL_ERRKIND_IO = 5,          /**< socket error */
+  /* 4 is reserved for TLS handshake or record errors (not built yet) */
+  SQUALL_ERRKIND_IO = 5,          /**< the connection failed (reset, I/O
+                                       error) while a request was in progress */
   SQUALL_ERRKIND_APPLICATION = 6  /**< application misuse (e.g. unfinished) */
 };
 
