@@ -497,11 +497,13 @@ long HeadParser::parse(const char* buf, size_t len, const ParseLimits& limits, R
     bool go = memchr(from, '\n', size_t(end - from)) != nullptr || len > limits.max_header_size ||
               (!in_fields_ && len - line_ > limits.max_uri_size);
     for (const char* q = from; !go && q < end; ++q) go = never_in_head(static_cast<unsigned char>(*q));
+    work_ += size_t(end - from);
     if (!go) {
       scanned_ = len;
       return 0;
     }
   }
+  work_ += len - (in_fields_ ? line_ : 0);
   long r = parse_from(buf, len, limits, out, err);
   waiting_ = r == 0;
   scanned_ = len;

@@ -88,6 +88,8 @@ class HeadParser {
   long parse(const char* buf, size_t len, const ParseLimits& limits, RequestHead* out,
              ParseError* err);
   void reset();
+  // Bytes looked at since the last reset (the cost the resume bounds).
+  uint64_t work() const { return work_; }
 
   // Framing facts gathered from the fields so far.
   struct Framing {
@@ -108,6 +110,7 @@ class HeadParser {
   size_t scanned_ = 0;       // bytes seen by the last call
   size_t count_ = 0;         // fields parsed
   const char* base_ = nullptr;  // where the buffer was
+  uint64_t work_ = 0;
   Framing f_;
 };
 

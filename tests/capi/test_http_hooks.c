@@ -108,6 +108,21 @@ static void handler(hu_server *s, squall_request *req) {
     squall_response_finish(req);
   } else if (strcmp(path, "/echo") == 0) {
     hu_echo_handler(s, req);
+  } else if (strncmp(path, "/size/", 6) == 0) {
+    /* /size/<n>/whole or /size/<n>/streamed: n bytes of body. */
+    char *end = NULL;
+    size_t n = strtoul(path + 6, &end, 10);
+    char *body = malloc(n ? n : 1);
+    for (size_t i = 0; i < n; i++) body[i] = (char)('a' + i % 26);
+    if (strcmp(end, "/streamed") == 0) {
+      squall_response_write(req, body, n / 2);
+      squall_response_flush(req, NULL, NULL);
+      squall_response_write(req, body + n / 2, n - n / 2);
+      squall_response_finish(req);
+    } else {
+      squall_respond(req, 200, "application/octet-stream", SQUALL_NTS, body, n);
+    }
+    free(body);
   } else {
     hu_default_handler(s, req);
   }
@@ -616,9 +631,51 @@ static void test_http_hooks__hook_only_calls_refused_in_handler(void **state) {
   stop(s);
 }
 
+/* The access hook's bytes_sent is what went on the wire, for bodies of
+ * every size around the copy limit and a large one, whole and streamed. */
+static void test_http_hooks__access_bytes_match_the_wire(void **state) {
+  hu_server *s = start(NULL);
+  static const size_t sizes[] = {0, 1, 16383, 16384, 16385, 10u << 20};
+  static const char *modes[] = {"whole", "streamed"};
+  int n_access = 0;
+  for (size_t m = 0; m < 2; m++) {
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+      hu_conn c;
+      char req[128];
+      assert_int_equal(hu_connect(&c, s->port), 0);
+      snprintf(req, sizeof req,
+               "GET /size/%zu/%s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+               sizes[i], modes[m]);
+      hu_send_str(&c, req);
+      while (!c.eof) {
+        if (hu_fill(&c, HU_TIMEOUT_MS) < 0) break;
+      }
+      assert_true(c.eof);
+      size_t wire = c.total_in;
+      hu_response r;
+      assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
+      assert_int_equal(r.body_len, sizes[i]);
+      assert_int_equal(r.chunked, m == 1);
+      hu_response_free(&r);
+      hu_close(&c);
+      n_access++;
+      assert_int_equal(hu_server_wait_access(s, n_access, HU_TIMEOUT_MS), n_access);
+      pthread_mutex_lock(&s->mu);
+      uint64_t counted = s->access[n_access - 1].bytes_sent;
+      pthread_mutex_unlock(&s->mu);
+      if (counted != wire)
+        fprintf(stderr, "%zu bytes %s: access says %llu, wire %zu\n", sizes[i], modes[m],
+                (unsigned long long)counted, wire);
+      assert_int_equal(counted, wire);
+    }
+  }
+  stop(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_http_hooks__access_hook),
+      cmocka_unit_test(test_http_hooks__access_bytes_match_the_wire),
       cmocka_unit_test(test_http_hooks__error_hook_kinds),
       cmocka_unit_test(test_http_hooks__content_length_mismatch),
       cmocka_unit_test(test_http_hooks__error_hook_rate_limited),

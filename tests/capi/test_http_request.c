@@ -219,6 +219,69 @@ static void dump_handler(hu_server *s, squall_request *req) {
   free(d.buf);
 }
 
+/* Every borrowed string, printed with %s, must equal its (pointer, length)
+ * view: squall.h promises NUL termination.  The handler checks each one and
+ * reports "nul_checked=N" and "nul_bad=..." lines. */
+static void nul_check(dump *d, int *checked, const char *what, const char *p,
+                      size_t n) {
+  char buf[512];
+  (*checked)++;
+  snprintf(buf, sizeof buf, "%s", p);
+  if (n >= sizeof buf - 1 || strlen(buf) != n || memcmp(buf, p, n) != 0) {
+    d_str(d, "nul_bad=");
+    d_str(d, what);
+    d_str(d, " printed as ");
+    d_esc(d, buf, strlen(buf));
+    d_str(d, "\n");
+  }
+}
+
+static void nul_handler(hu_server *s, squall_request *req) {
+  (void)s;
+  dump d = {0};
+  int checked = 0;
+  const char *p, *q;
+  size_t n, m, count = 0;
+  char what[64];
+  for (int f = SQUALL_REQ_METHOD; f <= SQUALL_REQ_HOST_NAME; f++) {
+    if (squall_request_get(req, f, &p, &n) == 0) {
+      snprintf(what, sizeof what, "field %d", f);
+      nul_check(&d, &checked, what, p, n);
+    }
+  }
+  squall_request_header_count(req, &count);
+  for (size_t i = 0; i < count; i++) {
+    if (squall_request_header_at(req, i, &p, &n, &q, &m) != 0) continue;
+    snprintf(what, sizeof what, "header %zu name", i);
+    nul_check(&d, &checked, what, p, n);
+    snprintf(what, sizeof what, "header %zu value", i);
+    nul_check(&d, &checked, what, q, m);
+  }
+  if (squall_request_header(req, "host", SQUALL_NTS, 0, &p, &n) == 0)
+    nul_check(&d, &checked, "header by name", p, n);
+  for (int src = SQUALL_ARGS_ALL; src <= SQUALL_ARGS_BODY; src++) {
+    squall_request_argument_count(req, src, &count);
+    for (size_t i = 0; i < count; i++) {
+      if (squall_request_argument_at(req, src, i, &p, &n, &q, &m) != 0) continue;
+      snprintf(what, sizeof what, "arg %d/%zu name", src, i);
+      nul_check(&d, &checked, what, p, n);
+      snprintf(what, sizeof what, "arg %d/%zu value", src, i);
+      nul_check(&d, &checked, what, q, m);
+    }
+  }
+  squall_request_cookie_count(req, &count);
+  for (size_t i = 0; i < count; i++) {
+    if (squall_request_cookie_at(req, i, &p, &n, &q, &m) != 0) continue;
+    snprintf(what, sizeof what, "cookie %zu name", i);
+    nul_check(&d, &checked, what, p, n);
+    snprintf(what, sizeof what, "cookie %zu value", i);
+    nul_check(&d, &checked, what, q, m);
+  }
+  d_int(&d, "nul_checked", checked);
+  squall_respond(req, 200, "text/plain", SQUALL_NTS, d.buf, d.len);
+  free(d.buf);
+}
+
 static hu_server *start(void (*tune)(squall_config *)) {
   hu_server *s = hu_server_new();
   assert_non_null(s);
@@ -650,6 +713,36 @@ static void test_http_request__no_decompress_by_default(void **state) {
   stop(s);
 }
 
+static void test_http_request__borrowed_strings_are_nul_terminated(void **state) {
+  hu_server *s = hu_server_new();
+  assert_non_null(s);
+  s->handler = nul_handler;
+  assert_int_equal(hu_server_start(s), 0);
+  static const char *reqs[] = {
+      /* origin-form with a query, a port in Host, OWS around values */
+      "POST /a/b%20c?x=1&y=two HTTP/1.1\r\nHost: example.com:8080\r\n"
+      "Cookie: a=1; b=two\r\nX-Pad:   padded value  \r\nX-Empty:\r\n"
+      "Content-Type: application/x-www-form-urlencoded\r\n"
+      "Content-Length: 11\r\n\r\nf=3&g=four!",
+      /* absolute-form: path and host inside the target */
+      "GET http://other.org:81/p/q?z=9 HTTP/1.1\r\nHost: other.org:81\r\n\r\n",
+      /* IPv6 host, HTTP/1.0, no query */
+      "GET /v6 HTTP/1.0\r\nHost: [::1]:99\r\n\r\n",
+  };
+  for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+    char *body = ask_str(s, reqs[i]);
+    if (strstr(body, "nul_bad=")) fprintf(stderr, "request %zu:\n%s", i, body);
+    assert_null(strstr(body, "nul_bad="));
+    int checked = 0;
+    const char *at = strstr(body, "nul_checked=");
+    assert_non_null(at);
+    checked = atoi(at + strlen("nul_checked="));
+    assert_true(checked >= 12);
+    free(body);
+  }
+  stop(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_http_request__fields_and_headers),
@@ -660,6 +753,7 @@ int main(void) {
       cmocka_unit_test(test_http_request__xheaders_trusted_proxies),
       cmocka_unit_test(test_http_request__decompress_request),
       cmocka_unit_test(test_http_request__no_decompress_by_default),
+      cmocka_unit_test(test_http_request__borrowed_strings_are_nul_terminated),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,8 +12,11 @@
  *    on the calling thread.  On failure *out is set to NULL.
  *  - Strings in are (pointer, length) pairs and are copied before the call
  *    returns; SQUALL_NTS as a length means "NUL-terminated, use strlen".
- *    Strings out are borrowed (pointer, length) pairs, NUL-terminated as a
- *    convenience, valid for the lifetime stated at each function.
+ *    Strings out are borrowed (pointer, length) pairs, valid for the
+ *    lifetime stated at each function.  Every borrowed string is also
+ *    NUL-terminated (p[len] == '\0'), so C may print it with %s; binary data
+ *    (a request body, an uploaded file) may itself hold NUL bytes: use the
+ *    length for those.
  *  - Threads.  A loop belongs to the thread that runs it.  Functions marked
  *    [any thread] may be called from any thread at any time.  Functions
  *    marked [loop thread] must be called on the thread running the loop the
@@ -526,9 +529,11 @@ SQUALL_API int squall_server_set_headers_hook(squall_server *srv,
 
 /**
  * Access hook: called on the loop thread once per finished exchange.
- * Strings are valid during the call.  status 0 means no response was sent
- * (client gone).  duration_us is from the first byte of the request to the
- * last byte of the response handed to the kernel.
+ * Strings are valid (and NUL-terminated) during the call.  status 0 means
+ * no response was sent (client gone, or aborted).  bytes_sent counts every
+ * byte of the response as framed on the wire (status line, headers, chunk
+ * framing, body).  duration_us is from the first byte of the request to
+ * when the response was finished.
  */
 typedef void (*squall_access_fn)(const char *method, size_t method_len,
                                  const char *target, size_t target_len,
