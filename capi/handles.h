@@ -10,6 +10,7 @@
 #include "core/http/server.h"
 #include "core/ioloop.h"
 #include "core/iostream.h"
+#include "core/tcpserver.h"
 
 namespace squall::capi {
 class CServer;     // capi/server.cc: the application delegate of an HTTPServer
@@ -34,8 +35,10 @@ struct squall_config {
 
 struct squall_server {
   squall::capi::CServer* c;
+  squall::TCPServer* tcp() const;  // the HTTPServer, as a TCPServer
 };
 
 struct squall_tcp_server {
   squall::capi::CTcpServer* srv;
+  squall::TCPServer* tcp() const;
 };

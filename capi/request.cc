@@ -28,12 +28,59 @@ int out_view(std::string_view v, const char** p, size_t* len) {
 
 const std::vector<Pair>* args_of(const Request* r, int source) {
   switch (source) {
-    case SQUALL_ARGS_ALL: return &r->all_arguments();
-    case SQUALL_ARGS_QUERY: return &r->query_arguments();
-    case SQUALL_ARGS_BODY: return &r->body_arguments();
+    case SQUALL_ARGS_ALL: return &r->arguments(Request::Args::kAll);
+    case SQUALL_ARGS_QUERY: return &r->arguments(Request::Args::kQuery);
+    case SQUALL_ARGS_BODY: return &r->arguments(Request::Args::kBody);
     default: return nullptr;
   }
 }
+
+
+// The (name, value) lists a request exposes: header fields, arguments,
+// cookies.  One set of accessors serves all three.
+std::string_view key_of(const HeaderField& h) { return h.name; }
+std::string_view value_of(const HeaderField& h) { return h.value; }
+std::string_view key_of(const Pair& p) { return p.first; }
+std::string_view value_of(const Pair& p) { return p.second; }
+
+template <class Fn>
+int with_request(const squall_request* req, Fn fn) {
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(req, "request is NULL");
+    return fn(R(req));
+  });
+}
+
+template <class List>
+int list_size(const List* l, size_t* count) {
+  SQ_CHECK_ARG(l && count, "NULL argument or unknown source");
+  *count = l->size();
+  return kOk;
+}
+
+template <class List>
+int list_at(const List* l, size_t index, const char** name, size_t* name_len, const char** value,
+            size_t* value_len) {
+  SQ_CHECK_ARG(l && name && name_len && value && value_len, "NULL argument or unknown source");
+  if (index >= l->size()) return fail(kNotFound, "index past the end");
+  out_view(key_of((*l)[index]), name, name_len);
+  return out_view(value_of((*l)[index]), value, value_len);
+}
+
+// The nth value under name; eq compares names (case-insensitive for
+// header fields, exact for arguments and cookies).
+template <class List, class Eq>
+int list_find(const List* l, const char* name, size_t name_len, size_t nth, const char** value,
+              size_t* value_len, Eq eq) {
+  SQ_CHECK_ARG(l && name && value && value_len, "NULL argument or unknown source");
+  std::string_view n(name, capi::slen(name, name_len));
+  for (const auto& item : *l) {
+    if (eq(key_of(item), n) && nth-- == 0) return out_view(value_of(item), value, value_len);
+  }
+  return fail(kNotFound, "no such name");
+}
+
+bool same(std::string_view a, std::string_view b) { return a == b; }
 
 }  // namespace
 
@@ -62,35 +109,19 @@ SQUALL_API int squall_request_get(const squall_request* req, int field, const ch
 
 SQUALL_API int squall_request_header(const squall_request* req, const char* name, size_t name_len,
                                      size_t nth, const char** value, size_t* value_len) {
-  return guard([&]() -> int {
-    SQ_CHECK_ARG(req && name && value && value_len, "NULL argument");
-    std::string_view n(name, capi::slen(name, name_len));
-    for (const auto& h : R(req)->head.headers) {
-      if (iequals(h.name, n)) {
-        if (nth == 0) return out_view(h.value, value, value_len);
-        nth--;
-      }
-    }
-    return fail(kNotFound, "no such header");
+  return with_request(req, [&](const Request* r) {
+    return list_find(&r->head.headers, name, name_len, nth, value, value_len, iequals);
   });
 }
 
 SQUALL_API int squall_request_header_count(const squall_request* req, size_t* count) {
-  return guard([&]() -> int {
-    SQ_CHECK_ARG(req && count, "NULL argument");
-    *count = R(req)->head.headers.size();
-    return kOk;
-  });
+  return with_request(req, [&](const Request* r) { return list_size(&r->head.headers, count); });
 }
 
 SQUALL_API int squall_request_header_at(const squall_request* req, size_t index, const char** name,
                                         size_t* name_len, const char** value, size_t* value_len) {
-  return guard([&]() -> int {
-    SQ_CHECK_ARG(req && name && name_len && value && value_len, "NULL argument");
-    const auto& hs = R(req)->head.headers;
-    if (index >= hs.size()) return fail(kNotFound, "header index past the end");
-    out_view(hs[index].name, name, name_len);
-    return out_view(hs[index].value, value, value_len);
+  return with_request(req, [&](const Request* r) {
+    return list_at(&r->head.headers, index, name, name_len, value, value_len);
   });
 }
 
@@ -107,42 +138,21 @@ SQUALL_API int squall_request_body(const squall_request* req, const void** data,
 SQUALL_API int squall_request_argument(const squall_request* req, int source, const char* name,
                                        size_t name_len, size_t nth, const char** value,
                                        size_t* value_len) {
-  return guard([&]() -> int {
-    SQ_CHECK_ARG(req && name && value && value_len, "NULL argument");
-    const auto* args = args_of(R(req), source);
-    SQ_CHECK_ARG(args, "unknown argument source");
-    std::string_view n(name, capi::slen(name, name_len));
-    for (const auto& a : *args) {
-      if (a.first == n) {
-        if (nth == 0) return out_view(a.second, value, value_len);
-        nth--;
-      }
-    }
-    return fail(kNotFound, "no such argument");
+  return with_request(req, [&](const Request* r) {
+    return list_find(args_of(r, source), name, name_len, nth, value, value_len, same);
   });
 }
 
 SQUALL_API int squall_request_argument_count(const squall_request* req, int source,
                                              size_t* count) {
-  return guard([&]() -> int {
-    SQ_CHECK_ARG(req && count, "NULL argument");
-    const auto* args = args_of(R(req), source);
-    SQ_CHECK_ARG(args, "unknown argument source");
-    *count = args->size();
-    return kOk;
-  });
+  return with_request(req, [&](const Request* r) { return list_size(args_of(r, source), count); });
 }
 
 SQUALL_API int squall_request_argument_at(const squall_request* req, int source, size_t index,
                                           const char** name, size_t* name_len, const char** value,
                                           size_t* value_len) {
-  return guard([&]() -> int {
-    SQ_CHECK_ARG(req && name && name_len && value && value_len, "NULL argument");
-    const auto* args = args_of(R(req), source);
-    SQ_CHECK_ARG(args, "unknown argument source");
-    if (index >= args->size()) return fail(kNotFound, "argument index past the end");
-    out_view((*args)[index].first, name, name_len);
-    return out_view((*args)[index].second, value, value_len);
+  return with_request(req, [&](const Request* r) {
+    return list_at(args_of(r, source), index, name, name_len, value, value_len);
   });
 }
 
@@ -177,31 +187,19 @@ SQUALL_API int squall_request_file_at(const squall_request* req, size_t index, c
 
 SQUALL_API int squall_request_cookie(const squall_request* req, const char* name, size_t name_len,
                                      const char** value, size_t* value_len) {
-  return guard([&]() -> int {
-    SQ_CHECK_ARG(req && name && value && value_len, "NULL argument");
-    std::string_view n(name, capi::slen(name, name_len));
-    for (const auto& c : R(req)->cookies())
-      if (c.first == n) return out_view(c.second, value, value_len);
-    return fail(kNotFound, "no such cookie");
+  return with_request(req, [&](const Request* r) {
+    return list_find(&r->cookies(), name, name_len, 0, value, value_len, same);
   });
 }
 
 SQUALL_API int squall_request_cookie_count(const squall_request* req, size_t* count) {
-  return guard([&]() -> int {
-    SQ_CHECK_ARG(req && count, "NULL argument");
-    *count = R(req)->cookies().size();
-    return kOk;
-  });
+  return with_request(req, [&](const Request* r) { return list_size(&r->cookies(), count); });
 }
 
 SQUALL_API int squall_request_cookie_at(const squall_request* req, size_t index, const char** name,
                                         size_t* name_len, const char** value, size_t* value_len) {
-  return guard([&]() -> int {
-    SQ_CHECK_ARG(req && name && name_len && value && value_len, "NULL argument");
-    const auto& cs = R(req)->cookies();
-    if (index >= cs.size()) return fail(kNotFound, "cookie index past the end");
-    out_view(cs[index].first, name, name_len);
-    return out_view(cs[index].second, value, value_len);
+  return with_request(req, [&](const Request* r) {
+    return list_at(&r->cookies(), index, name, name_len, value, value_len);
   });
 }
 

@@ -122,6 +122,16 @@ struct Send {
   }
 };
 
+// A call that only ends the response (finish or abort).
+int send_flags(squall_request* req, unsigned flags) {
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(req, "request is NULL");
+    Send s;
+    s.flags = flags;
+    return s.run(req);
+  });
+}
+
 }  // namespace
 
 extern "C" {
@@ -184,21 +194,11 @@ SQUALL_API int squall_response_flush(squall_request* req, squall_done_fn done, v
 }
 
 SQUALL_API int squall_response_finish(squall_request* req) {
-  return guard([&]() -> int {
-    SQ_CHECK_ARG(req, "request is NULL");
-    Send s;
-    s.flags = SQUALL_SEND_FINISH;
-    return s.run(req);
-  });
+  return send_flags(req, SQUALL_SEND_FINISH);
 }
 
 SQUALL_API int squall_response_abort(squall_request* req) {
-  return guard([&]() -> int {
-    SQ_CHECK_ARG(req, "request is NULL");
-    Send s;
-    s.flags = SQUALL_SEND_ABORT;
-    return s.run(req);
-  });
+  return send_flags(req, SQUALL_SEND_ABORT);
 }
 
 SQUALL_API int squall_respond(squall_request* req, int code, const char* content_type,

@@ -2,11 +2,12 @@
 // delegate (Tornado's _CallableAdapter) calling the C handler and hooks.
 #include "capi/guard.h"
 #include "capi/handles.h"
+#include "capi/listening.h"
 #include "core/http/connection.h"
 #include "core/http/server.h"
 
 using namespace squall;
-using capi::guard;
+using namespace squall::capi;
 
 namespace squall::capi {
 
@@ -92,101 +93,69 @@ class CServer : public http::ServerDelegate, public LoopObject {
 
 using capi::CServer;
 
-static int check_server(const squall_server* s) {
-  if (!s) return fail(kInval, "server is NULL");
-  IOLoop* l = s->c->srv()->loop();
-  if (!l) return fail(kClosed, "the server's loop is gone");
-  return capi::check_loop(l);
+TCPServer* squall_server::tcp() const { return c->srv(); }
+
+namespace {
+template <class Fn>
+int set_hook(squall_server* srv, capi::Hook<Fn> CServer::*hook, Fn fn, void* ud,
+             squall_release_fn release) {
+  return with_tcp(srv, [&](TCPServer*) -> int {
+    (srv->c->*hook).set(fn, ud, release);
+    return kOk;
+  });
 }
+}  // namespace
 
 extern "C" {
 
 SQUALL_API int squall_server_new(squall_server** out, squall_loop* loop, const squall_config* cfg,
                                  squall_handler_fn handler, void* user_data,
                                  squall_release_fn release) {
-  if (out) *out = nullptr;
-  return guard([&]() -> int {
-    SQ_CHECK_ARG(out && loop && handler, "out, loop and handler are required");
-    if (int r = capi::check_loop(&loop->loop)) return r;
+  return new_server(out, loop, handler != nullptr, [&](IOLoop* l) {
     http::HTTPConfig c = cfg ? cfg->c : http::HTTPConfig();
-    *out = new squall_server{new CServer(&loop->loop, std::move(c), handler, user_data, release)};
-    return kOk;
+    return new squall_server{new CServer(l, std::move(c), handler, user_data, release)};
   });
 }
 
 SQUALL_API int squall_server_set_headers_hook(squall_server* srv, squall_handler_fn fn,
                                               void* user_data, squall_release_fn release) {
-  return guard([&]() -> int {
-    if (int r = check_server(srv)) return r;
-    srv->c->headers_.set(fn, user_data, release);
-    return kOk;
-  });
+  return set_hook(srv, &CServer::headers_, fn, user_data, release);
 }
 
 SQUALL_API int squall_server_set_access_hook(squall_server* srv, squall_access_fn fn,
                                              void* user_data, squall_release_fn release) {
-  return guard([&]() -> int {
-    if (int r = check_server(srv)) return r;
-    srv->c->access_.set(fn, user_data, release);
-    return kOk;
-  });
+  return set_hook(srv, &CServer::access_, fn, user_data, release);
 }
 
 SQUALL_API int squall_server_set_error_hook(squall_server* srv, squall_error_hook_fn fn,
                                             void* user_data, squall_release_fn release) {
-  return guard([&]() -> int {
-    if (int r = check_server(srv)) return r;
-    srv->c->error_.set(fn, user_data, release);
-    return kOk;
-  });
+  return set_hook(srv, &CServer::error_, fn, user_data, release);
 }
 
 SQUALL_API int squall_server_listen(squall_server* srv, const char* host, size_t host_len,
                                     int port) {
-  return guard([&]() -> int {
-    if (int r = check_server(srv)) return r;
-    SQ_CHECK_ARG(port >= 0 && port <= 65535, "port out of range 0..65535");
-    std::string h = host ? std::string(host, capi::slen(host, host_len)) : std::string();
-    auto* s = srv->c->srv();
-    return s->listen(port, h, s->config().backlog, s->config().reuse_port);
+  return with_tcp(srv, [&](TCPServer* s) -> int {
+    const http::HTTPConfig& c = srv->c->srv()->config();
+    return tcp_listen(s, host, host_len, port, c.backlog, c.reuse_port);
   });
 }
 
 SQUALL_API int squall_server_listen_unix(squall_server* srv, const char* path, size_t path_len,
                                          int mode) {
-  return guard([&]() -> int {
-    if (int r = check_server(srv)) return r;
-    SQ_CHECK_ARG(path, "path is NULL");
-    auto* s = srv->c->srv();
-    return s->listen_unix(std::string(path, capi::slen(path, path_len)), mode,
-                          s->config().backlog);
+  return with_tcp(srv, [&](TCPServer* s) -> int {
+    return tcp_listen_unix(s, path, path_len, mode, srv->c->srv()->config().backlog);
   });
 }
 
 SQUALL_API int squall_server_add_socket(squall_server* srv, int fd) {
-  return guard([&]() -> int {
-    if (int r = check_server(srv)) return r;
-    return srv->c->srv()->add_socket(fd);
-  });
+  return with_tcp(srv, [&](TCPServer* s) -> int { return s->add_socket(fd); });
 }
 
 SQUALL_API int squall_server_port(const squall_server* srv, uint16_t* port) {
-  return guard([&]() -> int {
-    SQ_CHECK_ARG(port, "port is NULL");
-    if (int r = check_server(srv)) return r;
-    *port = uint16_t(srv->c->srv()->port());
-    if (*port == 0) return fail(kNotFound, "no bound TCP socket");
-    return kOk;
-  });
+  return with_tcp(srv, [&](TCPServer* s) -> int { return tcp_port(s, port); });
 }
 
-SQUALL_API int squall_server_stop(squall_server* srv) {
-  return guard([&]() -> int {
-    if (int r = check_server(srv)) return r;
-    srv->c->srv()->stop();
-    return kOk;
-  });
-}
+SQUALL_API int squall_server_stop(squall_server* srv) { return with_tcp(srv, tcp_stop); }
 
 SQUALL_API int squall_server_shutdown(squall_server* srv, int64_t grace_ms, squall_done_fn done,
                                       void* user_data) {

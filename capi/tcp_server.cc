@@ -1,10 +1,11 @@
 // squall_tcp_server_*: the C face of core/tcpserver.
 #include "capi/guard.h"
 #include "capi/handles.h"
+#include "capi/listening.h"
 #include "core/tcpserver.h"
 
 using namespace squall;
-using capi::guard;
+using namespace squall::capi;
 
 namespace squall::capi {
 
@@ -48,39 +49,28 @@ class CTcpServer : public TCPServer, public LoopObject {
 
 using capi::CTcpServer;
 
-static int check_srv(const squall_tcp_server* s) {
-  if (!s) return fail(kInval, "server is NULL");
-  if (!s->srv->loop()) return fail(kClosed, "the server's loop is gone");
-  return capi::check_loop(s->srv->loop());
-}
+TCPServer* squall_tcp_server::tcp() const { return srv; }
+
 
 extern "C" {
 
 SQUALL_API int squall_tcp_server_new(squall_tcp_server** out, squall_loop* loop,
                                      squall_stream_fn on_stream, void* user_data,
                                      squall_release_fn release) {
-  if (out) *out = nullptr;
-  return guard([&]() -> int {
-    SQ_CHECK_ARG(out && loop && on_stream, "out, loop and on_stream are required");
-    if (int r = capi::check_loop(&loop->loop)) return r;
-    *out = new squall_tcp_server{new CTcpServer(&loop->loop, on_stream, user_data, release)};
-    return kOk;
+  return new_server(out, loop, on_stream != nullptr, [&](IOLoop* l) {
+    return new squall_tcp_server{new CTcpServer(l, on_stream, user_data, release)};
   });
 }
 
 SQUALL_API int squall_tcp_server_listen(squall_tcp_server* srv, const char* host, size_t host_len,
                                         int port) {
-  return guard([&]() -> int {
-    if (int r = check_srv(srv)) return r;
-    SQ_CHECK_ARG(port >= 0 && port <= 65535, "port out of range 0..65535");
-    std::string h = host ? std::string(host, capi::slen(host, host_len)) : std::string();
-    return srv->srv->listen(port, h, srv->srv->backlog, srv->srv->reuse_port);
+  return with_tcp(srv, [&](TCPServer* s) -> int {
+    return tcp_listen(s, host, host_len, port, srv->srv->backlog, srv->srv->reuse_port);
   });
 }
 
 SQUALL_API int squall_tcp_server_set_backlog(squall_tcp_server* srv, int backlog) {
-  return guard([&]() -> int {
-    if (int r = check_srv(srv)) return r;
+  return with_tcp(srv, [&](TCPServer*) -> int {
     SQ_CHECK_ARG(backlog > 0, "backlog must be > 0");
     srv->srv->backlog = backlog;
     return kOk;
@@ -88,8 +78,7 @@ SQUALL_API int squall_tcp_server_set_backlog(squall_tcp_server* srv, int backlog
 }
 
 SQUALL_API int squall_tcp_server_set_reuse_port(squall_tcp_server* srv, int on) {
-  return guard([&]() -> int {
-    if (int r = check_srv(srv)) return r;
+  return with_tcp(srv, [&](TCPServer*) -> int {
     srv->srv->reuse_port = on != 0;
     return kOk;
   });
@@ -97,38 +86,20 @@ SQUALL_API int squall_tcp_server_set_reuse_port(squall_tcp_server* srv, int on) 
 
 SQUALL_API int squall_tcp_server_listen_unix(squall_tcp_server* srv, const char* path,
                                              size_t path_len, int mode) {
-  return guard([&]() -> int {
-    if (int r = check_srv(srv)) return r;
-    SQ_CHECK_ARG(path, "path is NULL");
-    return srv->srv->listen_unix(std::string(path, capi::slen(path, path_len)), mode,
-                                 srv->srv->backlog);
+  return with_tcp(srv, [&](TCPServer* s) -> int {
+    return tcp_listen_unix(s, path, path_len, mode, srv->srv->backlog);
   });
 }
 
 SQUALL_API int squall_tcp_server_add_socket(squall_tcp_server* srv, int fd) {
-  return guard([&]() -> int {
-    if (int r = check_srv(srv)) return r;
-    return srv->srv->add_socket(fd);
-  });
+  return with_tcp(srv, [&](TCPServer* s) -> int { return s->add_socket(fd); });
 }
 
 SQUALL_API int squall_tcp_server_port(const squall_tcp_server* srv, uint16_t* port) {
-  return guard([&]() -> int {
-    SQ_CHECK_ARG(port, "port is NULL");
-    if (int r = check_srv(srv)) return r;
-    *port = uint16_t(srv->srv->port());
-    if (*port == 0) return fail(kNotFound, "no bound TCP socket");
-    return kOk;
-  });
+  return with_tcp(srv, [&](TCPServer* s) -> int { return tcp_port(s, port); });
 }
 
-SQUALL_API int squall_tcp_server_stop(squall_tcp_server* srv) {
-  return guard([&]() -> int {
-    if (int r = check_srv(srv)) return r;
-    srv->srv->stop();
-    return kOk;
-  });
-}
+SQUALL_API int squall_tcp_server_stop(squall_tcp_server* srv) { return with_tcp(srv, tcp_stop); }
 
 SQUALL_API void squall_tcp_server_free(squall_tcp_server* srv) {
   if (!srv) return;

@@ -87,13 +87,32 @@ bool IOLoop::in_loop_thread() const {
   return pthread_equal(runner_, pthread_self());
 }
 
+// Marks the loop as running on this thread for the life of a run call.
+class IOLoop::Running {
+ public:
+  explicit Running(IOLoop* l) : loop_(l), prev_(tl_current) {
+    l->runner_ = pthread_self();
+    tl_current = l;
+    l->running_.store(true, std::memory_order_release);
+  }
+  ~Running() {
+    loop_->running_.store(false, std::memory_order_release);
+    tl_current = prev_ ? prev_ : loop_;
+  }
+  static int check(const IOLoop* l) {
+    if (!l->base_ || l->closed_) return fail(kClosed, "loop is closed");
+    if (l->running_.load()) return fail(kState, "loop is already running");
+    return kOk;
+  }
+
+ private:
+  IOLoop* loop_;
+  IOLoop* prev_;
+};
+
 int IOLoop::run() {
-  if (!base_ || closed_) return fail(kClosed, "loop is closed");
-  if (running_.load()) return fail(kState, "loop is already running");
-  runner_ = pthread_self();
-  IOLoop* prev = tl_current;
-  tl_current = this;
-  running_.store(true, std::memory_order_release);
+  if (int rc = Running::check(this)) return rc;
+  Running running(this);
   if (stop_requested_.exchange(false)) {
     // Tornado: a stop() before start makes the loop return after one pass.
     event_base_loop(base_, EVLOOP_NONBLOCK);
@@ -105,18 +124,12 @@ int IOLoop::run() {
     }
     stop_requested_.store(false);
   }
-  running_.store(false, std::memory_order_release);
-  tl_current = prev ? prev : this;
   return kOk;
 }
 
 int IOLoop::run_once(int timeout_ms) {
-  if (!base_ || closed_) return fail(kClosed, "loop is closed");
-  if (running_.load()) return fail(kState, "loop is already running");
-  runner_ = pthread_self();
-  IOLoop* prev = tl_current;
-  tl_current = this;
-  running_.store(true, std::memory_order_release);
+  if (int rc = Running::check(this)) return rc;
+  Running running(this);
   if (timeout_ms == 0) {
     event_base_loop(base_, EVLOOP_NONBLOCK);
   } else {
@@ -131,8 +144,6 @@ int IOLoop::run_once(int timeout_ms) {
     if (t) event_free(t);
   }
   stop_requested_.store(false);
-  running_.store(false, std::memory_order_release);
-  tl_current = prev ? prev : this;
   return kOk;
 }
 

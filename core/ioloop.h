@@ -154,6 +154,7 @@ class IOLoop {
   void* user_data = nullptr;
 
  private:
+  class Running;
   static void on_wake(evutil_socket_t fd, short, void* arg);
   static void on_timers(evutil_socket_t, short, void* arg);
   void arm_timer_event();

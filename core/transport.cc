@@ -73,30 +73,27 @@ void SocketTransport::on_event(evutil_socket_t, short what, void* arg) {
   t->ready((what & EV_READ) != 0, (what & EV_WRITE) != 0);
 }
 
-ssize_t SocketTransport::read(char* buf, size_t len, int* err) {
+// A non-blocking socket call: retried on EINTR, EAGAIN mapped to want.
+template <class Call>
+ssize_t SocketTransport::io(Call call, ssize_t want, const char* what, int* err) {
   for (;;) {
-    ssize_t n = recv(fd_, buf, len, 0);
-    if (n >= 0) return n;
+    ssize_t r = call();
+    if (r >= 0) return r;
     if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return kWantRead;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return want;
     int e = errno;
-    set_error_errno("recv", e);
+    set_error_errno(what, e);
     *err = io_status(e);
     return kFailed;
   }
 }
 
+ssize_t SocketTransport::read(char* buf, size_t len, int* err) {
+  return io([&] { return recv(fd_, buf, len, 0); }, kWantRead, "recv", err);
+}
+
 ssize_t SocketTransport::writev(const struct iovec* iov, int n, int* err) {
-  for (;;) {
-    ssize_t r = ::writev(fd_, iov, std::min(n, IOV_MAX));
-    if (r >= 0) return r;
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return kWantWrite;
-    int e = errno;
-    set_error_errno("write", e);
-    *err = io_status(e);
-    return kFailed;
-  }
+  return io([&] { return ::writev(fd_, iov, std::min(n, IOV_MAX)); }, kWantWrite, "write", err);
 }
 
 void SocketTransport::shutdown_write() {

@@ -97,6 +97,8 @@ class SocketTransport final : public Transport {
 
  private:
   static void on_event(evutil_socket_t fd, short what, void* arg);
+  template <class Call>
+  ssize_t io(Call call, ssize_t want, const char* what, int* err);
 
   IOLoop* loop_;
   int fd_;
@@ -115,12 +117,13 @@ class MemoryTransport final : public Transport {
       IOLoop* loop, size_t capacity = 1 << 20);
   ~MemoryTransport() override;
 
-  void watch(bool read, bool write) override;
+  // Transport (readiness comes as loop callbacks, never inside a call)
+  bool closed() const override { return closed_; }
   ssize_t read(char* buf, size_t len, int* err) override;
   ssize_t writev(const struct iovec* iov, int n, int* err) override;
-  void shutdown_write() override;
   void close() override;
-  bool closed() const override { return closed_; }
+  void shutdown_write() override;
+  void watch(bool read, bool write) override;
 
   // For the test's end: bytes waiting to be read here, and whether the
   // other end shut down its side (or closed).

@@ -243,24 +243,29 @@ std::string url_unescape(std::string_view s, bool plus_is_space) {
   return out;
 }
 
+namespace {
+// Call fn(name, value, has_eq) for each sep-separated item of s, split at
+// its first '='.
+template <class Fn>
+void for_each_item(std::string_view s, char sep, Fn fn) {
+  for (size_t i = 0; i <= s.size();) {
+    size_t j = s.find(sep, i);
+    if (j == std::string_view::npos) j = s.size();
+    const std::string_view item = s.substr(i, j - i);
+    i = j + 1;
+    const size_t eq = item.find('=');
+    if (eq == std::string_view::npos) fn(item, std::string_view(), false);
+    else fn(item.substr(0, eq), item.substr(eq + 1), true);
+  }
+}
+}  // namespace
+
 void parse_query(std::string_view qs, std::vector<Pair>* out) {
   // urllib.parse.parse_qsl(keep_blank_values=True): '&' separates, empty
   // fields are dropped, a field without '=' has an empty value.
-  size_t i = 0;
-  while (i <= qs.size()) {
-    size_t j = qs.find('&', i);
-    if (j == std::string_view::npos) j = qs.size();
-    const std::string_view field = qs.substr(i, j - i);
-    i = j + 1;
-    if (field.empty()) continue;
-    const size_t eq = field.find('=');
-    if (eq == std::string_view::npos) {
-      out->emplace_back(url_unescape(field, true), std::string());
-    } else {
-      out->emplace_back(url_unescape(field.substr(0, eq), true),
-                        url_unescape(field.substr(eq + 1), true));
-    }
-  }
+  for_each_item(qs, '&', [out](std::string_view k, std::string_view v, bool has_eq) {
+    if (!k.empty() || has_eq) out->emplace_back(url_unescape(k, true), url_unescape(v, true));
+  });
 }
 
 bool parse_body_arguments(std::string_view content_type, std::string_view body,
@@ -281,19 +286,10 @@ bool parse_body_arguments(std::string_view content_type, std::string_view body,
 }
 
 void parse_cookies(std::string_view header_value, std::vector<Pair>* out) {
-  size_t i = 0;
-  while (i <= header_value.size()) {
-    size_t j = header_value.find(';', i);
-    if (j == std::string_view::npos) j = header_value.size();
-    const std::string_view chunk = header_value.substr(i, j - i);
-    i = j + 1;
-    const size_t eq = chunk.find('=');
-    if (eq == std::string_view::npos) continue;
-    const std::string_view name = strip(chunk.substr(0, eq));
-    if (name.empty()) continue;
-    out->emplace_back(std::string(name),
-                      unquote_cookie(strip(chunk.substr(eq + 1))));
-  }
+  for_each_item(header_value, ';', [out](std::string_view k, std::string_view v, bool has_eq) {
+    const std::string_view name = strip(k);
+    if (has_eq && !name.empty()) out->emplace_back(std::string(name), unquote_cookie(strip(v)));
+  });
 }
 
 // ---------------------------------------------------------------------------

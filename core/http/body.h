@@ -46,9 +46,7 @@ void parse_cookies(std::string_view header_value, std::vector<Pair>* out);
 class GzipDecoder {
  public:
   GzipDecoder();
-  ~GzipDecoder();
-  GzipDecoder(const GzipDecoder&) = delete;
-  GzipDecoder& operator=(const GzipDecoder&) = delete;
+  ~GzipDecoder();  // not copyable: impl_ is a unique_ptr
   // Append decompressed bytes of data to *out.  Returns 0, -1 on corrupt
   // input, -2 if *out would grow past max_output.
   int feed(const char* data, size_t len, std::string* out, size_t max_output);

@@ -535,7 +535,7 @@ int HTTP1Connection::finish() {
   if (o.finished) return fail(kState, "response already finished");
   o.finished = true;
   int ret = kOk;
-  if (closed_ || detached_) {
+  if (is_closed() || detached_) {
     ret = fail(kClosed, "client connection closed");
   } else {
     std::string_view tail;
@@ -563,7 +563,8 @@ int HTTP1Connection::finish() {
 void HTTP1Connection::end_request() {
   Request& r = req_;
   bool was_dispatched = r.app.dispatched;
-  int status_sent = (closed_ || detached_) ? 0 : r.out.status;
+  const bool gone = is_closed() || detached_;  // closed, closing or aborted
+  int status_sent = gone ? 0 : r.out.status;
   if (status_sent) {
     int cls = status_sent / 100;
     counters_->add(cls <= 1 ? kStat1xx : cls == 2 ? kStat2xx : cls == 3 ? kStat3xx
@@ -574,7 +575,7 @@ void HTTP1Connection::end_request() {
     delegate_->request_finished(r, status_sent, r.out.enc.wire_bytes(), dur,
                                 stream_ ? std::string_view(stream_->peer()) : std::string_view());
   }
-  if (!closed_ && !detached_) {
+  if (!gone) {
     if (r.out.on_done && !r.out.done_fired) {
       r.out.done_fired = true;
       out_dones_.push_back(std::move(r.out.on_done));

@@ -114,43 +114,37 @@ inline unsigned stop_mask_target(const char* p) {
 constexpr ptrdiff_t kWide = 8;
 #endif
 
-// Advance over field-value bytes (RFC 9110 5.5: VCHAR, SP, HTAB, obs-text).
-inline const char* scan_value(const char* p, const char* end) {
-  for (;;) {
-    while (end - p >= kWide) {
-      const unsigned m = stop_mask_value(p);
-      if (m) {
-#if defined(__SSE2__)
-        p += __builtin_ctz(m);
-        if (*p != '\t') return p;
-        ++p;
-        continue;
-#else
-        break;
-#endif
-      }
-      p += kWide;
-    }
-    while (p < end && has(*p, kValue)) ++p;
-    return p;
-  }
-}
-
-// Advance over request-target bytes: VCHAR only (no SP, CTL, DEL, >= 0x80).
-inline const char* scan_target(const char* p, const char* end) {
+// Advance over bytes of class cls, kWide at a time while stop_mask finds no
+// byte outside it (HTAB, the one allowed byte below SP in a field value, is
+// stepped over when tab_ok).
+template <unsigned (*stop_mask)(const char*), uint8_t cls, bool tab_ok>
+inline const char* scan(const char* p, const char* end) {
   while (end - p >= kWide) {
-    const unsigned m = stop_mask_target(p);
+    const unsigned m = stop_mask(p);
     if (m) {
 #if defined(__SSE2__)
-      return p + __builtin_ctz(m);
+      p += __builtin_ctz(m);
+      if (!tab_ok || *p != '\t') return p;
+      ++p;
+      continue;
 #else
       break;
 #endif
     }
     p += kWide;
   }
-  while (p < end && has(*p, kTarget)) ++p;
+  while (p < end && has(*p, cls)) ++p;
   return p;
+}
+
+// field-value bytes (RFC 9110 5.5: VCHAR, SP, HTAB, obs-text).
+inline const char* scan_value(const char* p, const char* end) {
+  return scan<stop_mask_value, kValue, true>(p, end);
+}
+
+// request-target bytes: VCHAR only (no SP, CTL, DEL, >= 0x80).
+inline const char* scan_target(const char* p, const char* end) {
+  return scan<stop_mask_target, kTarget, false>(p, end);
 }
 
 long fail(ParseError* err, int status, const char* reason,
@@ -347,6 +341,16 @@ void for_each_member(std::string_view v, Fn fn) {
 
 const std::string_view kSlash = "/";
 const std::string_view kStar = "*";
+
+// The Connection options squall acts on (RFC 9110 7.6.1).
+void note_connection_option(std::string_view c, RequestHead* out) {
+  static constexpr std::pair<std::string_view, bool RequestHead::*> kOptions[] = {
+      {"close", &RequestHead::connection_close},
+      {"keep-alive", &RequestHead::connection_keep_alive},
+      {"upgrade", &RequestHead::connection_upgrade}};
+  for (const auto& [token, flag] : kOptions)
+    if (iequals(c, token)) out->*flag = true;
+}
 
 // Request-target forms (RFC 9112 3.2).  Sets path/query/scheme/authority.
 bool classify_target(RequestHead* h) {
@@ -659,23 +663,13 @@ fields:
         if (name_is(name, "expect")) {
           // RFC 9110 10.1.1: only 100-continue is defined; others -> 417.
           for_each_member(value, [&](std::string_view e) {
-            if (iequals(e, "100-continue"))
-              out->expect_continue = true;
-            else
-              f.expect_bad = true;
+            (iequals(e, "100-continue") ? out->expect_continue : f.expect_bad) = true;
           });
         }
         break;
       case 10:
         if (name_is(name, "connection")) {
-          for_each_member(value, [&](std::string_view c) {
-            if (iequals(c, "close"))
-              out->connection_close = true;
-            else if (iequals(c, "keep-alive"))
-              out->connection_keep_alive = true;
-            else if (iequals(c, "upgrade"))
-              out->connection_upgrade = true;
-          });
+          for_each_member(value, [&](std::string_view c) { note_connection_option(c, out); });
         }
         break;
       case 14:
@@ -761,6 +755,76 @@ constexpr size_t kMaxSizeLine = 4096;
 constexpr size_t kMaxTrailer = 64 * 1024;
 constexpr uint64_t kMaxChunk = 0x7fffffffffffffffull;
 
+// chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+// (RFC 9112 7.1.1), as a table: the next state for each class of byte in
+// each state of the size line after the digits (kChunkError: refused,
+// kStay: no change).  Whitespace is allowed only where BWS is; a bare LF
+// is not accepted after an extension: proxies that read chunk-ext up to
+// CRLF would take it as extension bytes and frame the body differently
+// ("funky chunks").
+enum ExtClass { kXTchar, kXOws, kXEq, kXSemi, kXQuote, kXCr, kXOther, kXCount };
+constexpr uint8_t kStay = 0xff;
+constexpr uint8_t E = kChunkError;
+constexpr uint8_t kExtNext[kExtQuotedEnd - kSizeBws + 1][kXCount] = {
+    //            tchar      OWS          '='       ';'        '"'         CR       other
+    /* SizeBws */ {E,        kStay,       E,        kExtName0, E,          E,       E},
+    /* Name0   */ {kExtName, kStay,       E,        E,         E,          E,       E},
+    /* Name    */ {kStay,    kExtNameBws, kExtVal0, kExtName0, E,          kSizeLf, E},
+    /* NameBws */ {E,        kStay,       kExtVal0, kExtName0, E,          E,       E},
+    /* Val0    */ {kExtToken, kStay,      E,        E,         kExtQuoted, E,       E},
+    /* Token   */ {kStay,    kExtValBws,  E,        kExtName0, E,          kSizeLf, E},
+    /* ValBws  */ {E,        kStay,       E,        kExtName0, E,          E,       E},
+    /* Quoted  */ {E,        E,           E,        E,         E,          E,       E},
+    /* QEsc    */ {E,        E,           E,        E,         E,          E,       E},
+    /* QEnd    */ {E,        kExtValBws,  E,        kExtName0, E,          kSizeLf, E},
+};
+
+// The other line states: byte a leads to to_a, b to to_b, a byte of class
+// keep to to_keep (kStay: no change); anything else is refused with why.
+struct LineStep {
+  char a;
+  uint8_t to_a;
+  char b;
+  uint8_t to_b;
+  uint8_t keep, to_keep;
+  const char* why;
+};
+constexpr LineStep kNoStep{0, E, 0, E, 0, E, nullptr};
+constexpr auto make_line_steps() {
+  std::array<LineStep, kChunkError + 1> t{};
+  for (auto& s : t) s = kNoStep;
+  const char* const ext = "bad chunk extension";
+  const char* const trailer = "bad trailer field";
+  t[kExtQuoted] = {'"', kExtQuotedEnd, '\\', kExtQuotedEsc, kQdtext, kStay, ext};
+  t[kExtQuotedEsc] = {0, E, 0, E, kValue, kExtQuoted, ext};
+  // chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF; a bare LF after
+  // the data is taken as a line end, as in the head (RFC 9112 2.2).
+  t[kDataCr] = {'\r', kDataLf, '\n', kSize, 0, E, "missing CRLF after chunk data"};
+  t[kDataLf] = {'\n', kSize, '\n', kSize, 0, E, "bare CR after chunk data"};
+  // trailer-section = *( field-line CRLF ) CRLF; obs-fold, CTLs and empty
+  // names are refused.
+  t[kTrailer0] = {'\r', kFinalLf, '\n', kChunkDone, kTchar, kTrailerName, trailer};
+  t[kTrailerName] = {':', kTrailerValue, ':', kTrailerValue, kTchar, kStay, trailer};
+  t[kTrailerValue] = {'\r', kTrailerLf, '\n', kTrailer0, kValue, kStay, trailer};
+  t[kTrailerLf] = {'\n', kTrailer0, '\n', kTrailer0, 0, E, "bare CR in trailer"};
+  t[kFinalLf] = {'\n', kChunkDone, '\n', kChunkDone, 0, E, "bare CR in trailer"};
+  return t;
+}
+constexpr auto kLineSteps = make_line_steps();
+
+inline int ext_class(char c) {
+  if (has(c, kTchar)) return kXTchar;
+  switch (c) {
+    case ' ':
+    case '\t': return kXOws;
+    case '=': return kXEq;
+    case ';': return kXSemi;
+    case '"': return kXQuote;
+    case '\r': return kXCr;
+    default: return kXOther;
+  }
+}
+
 }  // namespace
 
 void ChunkedDecoder::reset() {
@@ -828,82 +892,19 @@ ChunkedDecoder::Result ChunkedDecoder::feed(const char* data, size_t len,
         }
         break;
       case kSizeBws:
-        // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS
-        // chunk-ext-val ] ): whitespace is only allowed before ';'.
-        if (c == ';')
-          state_ = kExtName0;
-        else if (!is_ows(c))
-          return error("bad chunk size");
-        break;
       case kExtName0:
-        if (has(c, kTchar))
-          state_ = kExtName;
-        else if (!is_ows(c))
-          return error("bad chunk extension");
-        break;
       case kExtName:
-      case kExtToken:
-        if (has(c, kTchar)) break;
-        if (is_ows(c)) {
-          state_ = state_ == kExtName ? kExtNameBws : kExtValBws;
-        } else if (c == '=' && state_ == kExtName) {
-          state_ = kExtVal0;
-        } else if (c == ';') {
-          state_ = kExtName0;
-        } else if (c == '\r') {
-          state_ = kSizeLf;
-        } else {
-          // A bare LF is not accepted after an extension: proxies that
-          // read chunk-ext up to CRLF would take it as extension bytes and
-          // frame the body differently ("funky chunks").
-          return error("bad chunk extension");
-        }
-        break;
       case kExtNameBws:
-        if (c == '=')
-          state_ = kExtVal0;
-        else if (c == ';')
-          state_ = kExtName0;
-        else if (!is_ows(c))
-          return error("bad chunk extension");
-        break;
       case kExtVal0:
-        if (c == '"')
-          state_ = kExtQuoted;
-        else if (has(c, kTchar))
-          state_ = kExtToken;
-        else if (!is_ows(c))
-          return error("bad chunk extension");
-        break;
+      case kExtToken:
       case kExtValBws:
-        if (c == ';')
-          state_ = kExtName0;
-        else if (!is_ows(c))
-          return error("bad chunk extension");
+      case kExtQuotedEnd: {
+        const uint8_t next = kExtNext[state_ - kSizeBws][ext_class(c)];
+        if (next == kChunkError)
+          return error(state_ == kSizeBws ? "bad chunk size" : "bad chunk extension");
+        if (next != kStay) state_ = next;
         break;
-      case kExtQuoted:
-        if (c == '"')
-          state_ = kExtQuotedEnd;
-        else if (c == '\\')
-          state_ = kExtQuotedEsc;
-        else if (!has(c, kQdtext))
-          return error("bad chunk extension");
-        break;
-      case kExtQuotedEsc:
-        if (!has(c, kValue)) return error("bad chunk extension");
-        state_ = kExtQuoted;
-        break;
-      case kExtQuotedEnd:
-        if (is_ows(c)) {
-          state_ = kExtValBws;
-        } else if (c == ';') {
-          state_ = kExtName0;
-        } else if (c == '\r') {
-          state_ = kSizeLf;
-        } else {
-          return error("bad chunk extension");
-        }
-        break;
+      }
       case kSizeLf:
         if (c != '\n') return error("bare CR in chunk size line");
         size_line_done();
@@ -919,55 +920,15 @@ ChunkedDecoder::Result ChunkedDecoder::feed(const char* data, size_t len,
         if (remaining_ == 0) state_ = kDataCr;
         continue;
       }
-      case kDataCr:
-        // chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF; a bare LF
-        // is taken as a line end, as in the head (RFC 9112 2.2).
-        if (c == '\r')
-          state_ = kDataLf;
-        else if (c == '\n')
-          state_ = kSize;
-        else
-          return error("missing CRLF after chunk data");
+      default: {
+        // The simple line states, from kLineSteps.
+        const LineStep& ls = kLineSteps[state_];
+        uint8_t next = c == ls.a ? ls.to_a : c == ls.b ? ls.to_b
+                     : ls.keep && has(c, ls.keep) ? ls.to_keep : uint8_t(kChunkError);
+        if (next == kChunkError) return error(ls.why ? ls.why : "bad chunked state");
+        if (next != kStay) state_ = next;
         break;
-      case kDataLf:
-        if (c != '\n') return error("bare CR after chunk data");
-        state_ = kSize;
-        break;
-      case kTrailer0:
-        if (c == '\r') {
-          state_ = kFinalLf;
-        } else if (c == '\n') {
-          state_ = kChunkDone;
-        } else if (has(c, kTchar)) {
-          state_ = kTrailerName;
-        } else {
-          return error("bad trailer field");  // obs-fold, CTL, empty name
-        }
-        break;
-      case kTrailerName:
-        if (c == ':')
-          state_ = kTrailerValue;
-        else if (!has(c, kTchar))
-          return error("bad trailer field");
-        break;
-      case kTrailerValue:
-        if (c == '\r')
-          state_ = kTrailerLf;
-        else if (c == '\n')
-          state_ = kTrailer0;
-        else if (!has(c, kValue))
-          return error("bad trailer field");
-        break;
-      case kTrailerLf:
-        if (c != '\n') return error("bare CR in trailer");
-        state_ = kTrailer0;
-        break;
-      case kFinalLf:
-        if (c != '\n') return error("bare CR in trailer");
-        state_ = kChunkDone;
-        break;
-      default:
-        return error("bad chunked state");
+      }
     }
     if (state_ >= kTrailer0 && ++trailer_bytes_ > kMaxTrailer)
       return error("trailer too large");

@@ -120,18 +120,11 @@ void RequestData::parse_args() const {
   });
 }
 
-const std::vector<Pair>& RequestData::query_arguments() const {
+const std::vector<Pair>& RequestData::arguments(Args source) const {
   parse_args();
-  return query_args_;
+  return source == Args::kQuery ? query_args_ : source == Args::kBody ? body_args_ : all_args_;
 }
-const std::vector<Pair>& RequestData::body_arguments() const {
-  parse_args();
-  return body_args_;
-}
-const std::vector<Pair>& RequestData::all_arguments() const {
-  parse_args();
-  return all_args_;
-}
+
 const std::vector<UploadedFile>& RequestData::files() const {
   parse_args();
   return files_;

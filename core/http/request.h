@@ -42,9 +42,8 @@ class RequestData {
 
   // Lazily computed, thread-safe (std::call_once): arguments, files,
   // cookies, full URL.
-  const std::vector<Pair>& query_arguments() const;
-  const std::vector<Pair>& body_arguments() const;
-  const std::vector<Pair>& all_arguments() const;
+  enum class Args { kAll, kQuery, kBody };  // Tornado's arguments, query_, body_
+  const std::vector<Pair>& arguments(Args source) const;
   const std::vector<UploadedFile>& files() const;
   const std::vector<Pair>& cookies() const;
   const std::string& full_url() const;

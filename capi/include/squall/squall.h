@@ -726,14 +726,19 @@ SQUALL_API int squall_request_file_at(const squall_request *req, size_t index,
                                       size_t *content_type_len,
                                       const void **data, size_t *data_len);
 
-/** Cookie value by name (from all Cookie headers). */
+/** Number of cookies (from all Cookie header fields, in order). */
+SQUALL_API int squall_request_cookie_count(const squall_request *req,
+                                           size_t *count);
+
+/**
+ * Value of the first cookie called name (case-sensitive);
+ * SQUALL_ENOTFOUND if there is none.
+ */
 SQUALL_API int squall_request_cookie(const squall_request *req,
                                      const char *name, size_t name_len,
                                      const char **value, size_t *value_len);
 
-SQUALL_API int squall_request_cookie_count(const squall_request *req,
-                                           size_t *count);
-
+/** Cookie at index: name and value; SQUALL_ENOTFOUND past the end. */
 SQUALL_API int squall_request_cookie_at(const squall_request *req,
                                         size_t index, const char **name,
                                         size_t *name_len, const char **value,
