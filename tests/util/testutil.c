@@ -270,6 +270,11 @@ static int connect_with_timeout(int fd, const struct sockaddr *sa,
 }
 
 int tu_connect_tcp(const char *host, uint16_t port, int timeout_ms) {
+  return tu_connect_tcp_rcvbuf(host, port, 0, timeout_ms);
+}
+
+int tu_connect_tcp_rcvbuf(const char *host, uint16_t port, int rcvbuf,
+                          int timeout_ms) {
   struct sockaddr_in6 sin6;
   struct sockaddr_in sin;
   const struct sockaddr *sa;
@@ -296,6 +301,13 @@ int tu_connect_tcp(const char *host, uint16_t port, int timeout_ms) {
   fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -1;
+  if (rcvbuf > 0 &&
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) != 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
   if (connect_with_timeout(fd, sa, len, timeout_ms) != 0) {
     int e = errno;
     close(fd);
@@ -385,6 +397,17 @@ ssize_t tu_recv_n(int fd, void *buf, size_t n, int timeout_ms) {
       break;
     }
     got += (size_t)r;
+  }
+  return (ssize_t)got;
+}
+
+ssize_t tu_recv_n_idle(int fd, void *buf, size_t n, int idle_ms) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = tu_recv_n(fd, (char *)buf + got, n - got, idle_ms);
+    got += (size_t)r;
+    if (r == 0) /* nothing for idle_ms, EOF or an error */
+      break;
   }
   return (ssize_t)got;
 }

@@ -148,6 +148,18 @@ int tu_thread_join(tu_thread *t, void **ret);
  */
 int tu_connect_tcp(const char *host, uint16_t port, int timeout_ms);
 
+/**
+ * tu_connect_tcp with SO_RCVBUF set to rcvbuf bytes BEFORE connect(), so
+ * the window scale and the peer's MSS clamp are negotiated for the small
+ * buffer (socket(7), tcp(7)).  Shrinking SO_RCVBUF on an established
+ * connection instead leaves the sender with an MSS larger than the window
+ * the receiver can ever advertise again; on loopback (MTU 65536) the
+ * connection can then fall into one segment per 200 ms probe timer
+ * (~160 KiB/s) and stay there.  rcvbuf <= 0: the system default.
+ */
+int tu_connect_tcp_rcvbuf(const char *host, uint16_t port, int rcvbuf,
+                          int timeout_ms);
+
 /** Connect a blocking AF_UNIX stream socket to path.  fd or -1. */
 int tu_connect_unix(const char *path);
 
@@ -169,6 +181,13 @@ int tu_send_str(int fd, const char *s);
  * timeout; errno is ETIMEDOUT on timeout, 0 on EOF).
  */
 ssize_t tu_recv_n(int fd, void *buf, size_t n, int timeout_ms);
+
+/**
+ * tu_recv_n for bulk transfers: no overall deadline, it gives up only when
+ * no byte arrived for idle_ms (a stall, not a slow machine).  Returns the
+ * number of bytes stored (< n means EOF, error or a stall).
+ */
+ssize_t tu_recv_n_idle(int fd, void *buf, size_t n, int idle_ms);
 
 /**
  * Receive until buf holds delim (delim_len bytes), cap bytes, EOF, an
