@@ -20,10 +20,10 @@ struct IntOption {
   void (*set)(http::HTTPConfig&, int64_t);
 };
 
-#define SQ_INT_OPTION(key, lo, hi, field)                                               \
-  IntOption {                                                                          \
-    key, lo, hi, [](const http::HTTPConfig& c) { return int64_t(c.field); },           \
-        [](http::HTTPConfig& c, int64_t v) { c.field = decltype(c.field)(v); }         \
+#define SQ_INT_OPTION(key, lo, hi, field)                                      \
+  IntOption {                                                                  \
+    key, lo, hi, [](const http::HTTPConfig& c) { return int64_t(c.field); },   \
+        [](http::HTTPConfig& c, int64_t v) { c.field = decltype(c.field)(v); } \
   }
 
 const IntOption kIntOptions[] = {
@@ -99,16 +99,17 @@ SQUALL_API int squall_config_set_str(squall_config* cfg, int key, const char* s,
         while (!v.empty()) {
           size_t c = v.find(',');
           std::string_view item = v.substr(0, c);
-          while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-          while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+          while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+            item.remove_prefix(1);
+          while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+            item.remove_suffix(1);
           if (!item.empty()) cfg->c.conn.trusted_downstream.emplace_back(item);
           if (c == std::string_view::npos) break;
           v.remove_prefix(c + 1);
         }
         return kOk;
       }
-      default:
-        return fail(kNotSup, "unknown string option " + std::to_string(key));
+      default: return fail(kNotSup, "unknown string option " + std::to_string(key));
     }
   });
 }

@@ -15,13 +15,13 @@ extern "C" {
 
 SQUALL_API uint32_t squall_version(void) { return SQUALL_VERSION_NUM; }
 
-SQUALL_API const char *squall_version_string(void) { return SQUALL_VERSION_STRING; }
+SQUALL_API const char* squall_version_string(void) { return SQUALL_VERSION_STRING; }
 
-SQUALL_API const char *squall_strerror(int code) { return status_text(code); }
+SQUALL_API const char* squall_strerror(int code) { return status_text(code); }
 
-SQUALL_API const char *squall_last_error(void) { return last_error(); }
+SQUALL_API const char* squall_last_error(void) { return last_error(); }
 
-SQUALL_API int squall_set_log(squall_log_fn fn, int min_level, void *user_data,
+SQUALL_API int squall_set_log(squall_log_fn fn, int min_level, void* user_data,
                               squall_release_fn release) {
   return capi::guard([&]() -> int {
     SQ_CHECK_ARG(min_level >= SQUALL_LOG_DEBUG && min_level <= SQUALL_LOG_NONE,

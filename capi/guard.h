@@ -44,8 +44,8 @@ inline int check_loop(IOLoop* loop) {
   return kOk;
 }
 
-#define SQ_CHECK_ARG(cond, msg) \
-  do {                          \
+#define SQ_CHECK_ARG(cond, msg)                                \
+  do {                                                         \
     if (!(cond)) return ::squall::fail(::squall::kInval, msg); \
   } while (0)
 

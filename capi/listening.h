@@ -43,8 +43,7 @@ inline int tcp_listen(TCPServer* s, const char* host, size_t host_len, int port,
   return s->listen(port, h, backlog, reuse_port);
 }
 
-inline int tcp_listen_unix(TCPServer* s, const char* path, size_t path_len, int mode,
-                           int backlog) {
+inline int tcp_listen_unix(TCPServer* s, const char* path, size_t path_len, int mode, int backlog) {
   SQ_CHECK_ARG(path, "path is NULL");
   return s->listen_unix(std::string(path, slen(path, path_len)), mode, backlog);
 }

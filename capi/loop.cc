@@ -7,11 +7,11 @@ using capi::guard;
 
 extern "C" {
 
-SQUALL_API int squall_loop_new(squall_loop **out) {
+SQUALL_API int squall_loop_new(squall_loop** out) {
   if (out) *out = nullptr;
   return guard([&]() -> int {
     SQ_CHECK_ARG(out, "out is NULL");
-    auto *l = new squall_loop();
+    auto* l = new squall_loop();
     if (!l->loop.ok()) {
       delete l;
       return fail(kError, "cannot create event_base/eventfd");
@@ -22,21 +22,21 @@ SQUALL_API int squall_loop_new(squall_loop **out) {
   });
 }
 
-SQUALL_API int squall_loop_run(squall_loop *loop) {
+SQUALL_API int squall_loop_run(squall_loop* loop) {
   return guard([&]() -> int {
     SQ_CHECK_ARG(loop, "loop is NULL");
     return loop->loop.run();
   });
 }
 
-SQUALL_API int squall_loop_run_once(squall_loop *loop, int timeout_ms) {
+SQUALL_API int squall_loop_run_once(squall_loop* loop, int timeout_ms) {
   return guard([&]() -> int {
     SQ_CHECK_ARG(loop, "loop is NULL");
     return loop->loop.run_once(timeout_ms < 0 ? -1 : timeout_ms);
   });
 }
 
-SQUALL_API int squall_loop_stop(squall_loop *loop) {
+SQUALL_API int squall_loop_stop(squall_loop* loop) {
   return guard([&]() -> int {
     SQ_CHECK_ARG(loop, "loop is NULL");
     loop->loop.stop();
@@ -44,7 +44,7 @@ SQUALL_API int squall_loop_stop(squall_loop *loop) {
   });
 }
 
-SQUALL_API int squall_loop_call_soon(squall_loop *loop, squall_callback_fn fn, void *user_data) {
+SQUALL_API int squall_loop_call_soon(squall_loop* loop, squall_callback_fn fn, void* user_data) {
   return guard([&]() -> int {
     SQ_CHECK_ARG(loop, "loop is NULL");
     SQ_CHECK_ARG(fn, "fn is NULL");
@@ -54,7 +54,7 @@ SQUALL_API int squall_loop_call_soon(squall_loop *loop, squall_callback_fn fn, v
   });
 }
 
-SQUALL_API int squall_loop_free(squall_loop *loop) {
+SQUALL_API int squall_loop_free(squall_loop* loop) {
   if (!loop) return kOk;
   return guard([&]() -> int {
     if (loop->loop.running()) return fail(kState, "cannot free a running loop");
@@ -64,8 +64,8 @@ SQUALL_API int squall_loop_free(squall_loop *loop) {
   });
 }
 
-static int make_timer(squall_timer **out, squall_loop *loop, int64_t ms, bool periodic,
-                      squall_callback_fn fn, void *user_data, squall_release_fn release) {
+static int make_timer(squall_timer** out, squall_loop* loop, int64_t ms, bool periodic,
+                      squall_callback_fn fn, void* user_data, squall_release_fn release) {
   if (out) *out = nullptr;
   return guard([&]() -> int {
     SQ_CHECK_ARG(loop, "loop is NULL");
@@ -75,7 +75,8 @@ static int make_timer(squall_timer **out, squall_loop *loop, int64_t ms, bool pe
     if (int r = capi::check_loop(&loop->loop)) return r;
     auto rel = std::make_shared<capi::Releaser>(release, user_data);
     Callback cb = [fn, user_data] { fn(user_data); };
-    TimerPtr t = periodic ? loop->loop.call_every(ms * 1000, cb) : loop->loop.call_later(ms * 1000, cb);
+    TimerPtr t =
+        periodic ? loop->loop.call_every(ms * 1000, cb) : loop->loop.call_later(ms * 1000, cb);
     if (out) {
       t->set_on_release([rel]() mutable { rel.reset(); });
       *out = new squall_timer{t};
@@ -89,22 +90,22 @@ static int make_timer(squall_timer **out, squall_loop *loop, int64_t ms, bool pe
   });
 }
 
-SQUALL_API int squall_loop_call_later(squall_timer **out, squall_loop *loop, int64_t delay_ms,
-                                      squall_callback_fn fn, void *user_data,
+SQUALL_API int squall_loop_call_later(squall_timer** out, squall_loop* loop, int64_t delay_ms,
+                                      squall_callback_fn fn, void* user_data,
                                       squall_release_fn release) {
   return make_timer(out, loop, delay_ms, false, fn, user_data, release);
 }
 
-SQUALL_API int squall_loop_call_every(squall_timer **out, squall_loop *loop, int64_t interval_ms,
-                                      squall_callback_fn fn, void *user_data,
+SQUALL_API int squall_loop_call_every(squall_timer** out, squall_loop* loop, int64_t interval_ms,
+                                      squall_callback_fn fn, void* user_data,
                                       squall_release_fn release) {
   return make_timer(out, loop, interval_ms, true, fn, user_data, release);
 }
 
-SQUALL_API int squall_timer_cancel(squall_timer *timer) {
+SQUALL_API int squall_timer_cancel(squall_timer* timer) {
   return guard([&]() -> int {
     SQ_CHECK_ARG(timer, "timer is NULL");
-    Timer *t = timer->t.get();
+    Timer* t = timer->t.get();
     if (t->orphaned()) return fail(kClosed, "the timer's loop is gone");
     if (int r = capi::check_loop(t->loop())) return r;
     t->cancel();
@@ -112,7 +113,7 @@ SQUALL_API int squall_timer_cancel(squall_timer *timer) {
   });
 }
 
-SQUALL_API void squall_timer_free(squall_timer *timer) {
+SQUALL_API void squall_timer_free(squall_timer* timer) {
   if (!timer) return;
   capi::guard_void([&] {
     timer->t->cancel();

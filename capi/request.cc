@@ -35,7 +35,6 @@ const std::vector<Pair>* args_of(const Request* r, int source) {
   }
 }
 
-
 // The (name, value) lists a request exposes: header fields, arguments,
 // cookies.  One set of accessors serves all three.
 std::string_view key_of(const HeaderField& h) { return h.name; }
@@ -143,8 +142,7 @@ SQUALL_API int squall_request_argument(const squall_request* req, int source, co
   });
 }
 
-SQUALL_API int squall_request_argument_count(const squall_request* req, int source,
-                                             size_t* count) {
+SQUALL_API int squall_request_argument_count(const squall_request* req, int source, size_t* count) {
   return with_request(req, [&](const Request* r) { return list_size(args_of(r, source), count); });
 }
 

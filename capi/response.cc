@@ -117,8 +117,7 @@ struct Send {
   int run(squall_request* req) const {
     Ends ends = flags & (SQUALL_SEND_FINISH | SQUALL_SEND_ABORT) ? Ends::kYes : Ends::kNo;
     return on_loop(
-        R(req), ends, [this](HTTP1Connection* c) { return apply(c); },
-        [this] { return copy(); });
+        R(req), ends, [this](HTTP1Connection* c) { return apply(c); }, [this] { return copy(); });
   }
 };
 
@@ -156,7 +155,8 @@ SQUALL_API int squall_response_header(squall_request* req, const char* name, siz
                                       const char* value, size_t value_len) {
   return guard([&]() -> int {
     SQ_CHECK_ARG(req, "request is NULL");
-    SQ_CHECK_ARG(name && (value || value_len == 0 || value_len == SQUALL_NTS), "name/value is NULL");
+    SQ_CHECK_ARG(name && (value || value_len == 0 || value_len == SQUALL_NTS),
+                 "name/value is NULL");
     Send s;
     s.headers.emplace_back(view(name, name_len), view(value, value_len));
     if (int rc = check_header(s.headers[0].first, s.headers[0].second)) return rc;
@@ -173,8 +173,7 @@ SQUALL_API int squall_response_write(squall_request* req, const void* data, size
     if (len == 0) {
       // Nothing to write: still report the request's state.
       return on_loop(
-          R(req), Ends::kNo,
-          [](HTTP1Connection* c) { return c->write(nullptr, 0); },
+          R(req), Ends::kNo, [](HTTP1Connection* c) { return c->write(nullptr, 0); },
           [] { return [](HTTP1Connection*) {}; });
     }
     return s.run(req);

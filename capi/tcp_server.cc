@@ -32,8 +32,10 @@ class CTcpServer : public TCPServer, public LoopObject {
     fn_ = nullptr;
     stop();
     if (rel) {
-      if (loop()) loop()->add_callback([rel, ud] { rel(ud); });
-      else rel(ud);
+      if (loop())
+        loop()->add_callback([rel, ud] { rel(ud); });
+      else
+        rel(ud);
     }
   }
   int backlog = 128;
@@ -50,7 +52,6 @@ class CTcpServer : public TCPServer, public LoopObject {
 using capi::CTcpServer;
 
 TCPServer* squall_tcp_server::tcp() const { return srv; }
-
 
 extern "C" {
 
@@ -107,8 +108,10 @@ SQUALL_API void squall_tcp_server_free(squall_tcp_server* srv) {
     srv->srv->shutdown_and_release();
     IOLoop* l = srv->srv->loop();
     CTcpServer* s = srv->srv;
-    if (l) l->add_callback([s] { delete s; });
-    else delete s;
+    if (l)
+      l->add_callback([s] { delete s; });
+    else
+      delete s;
     delete srv;
   });
 }

@@ -75,8 +75,10 @@ char* IOLoop::take_block() {
 }
 
 void IOLoop::give_block(char* b) {
-  if (free_blocks_.size() < 1024) free_blocks_.push_back(b);
-  else free(b);
+  if (free_blocks_.size() < 1024)
+    free_blocks_.push_back(b);
+  else
+    free(b);
 }
 
 IOLoop* IOLoop::current() { return tl_current; }
@@ -136,7 +138,8 @@ int IOLoop::run_once(int timeout_ms) {
     struct event* t = nullptr;
     if (timeout_ms > 0) {
       // A timer that only ends the wait.
-      t = evtimer_new(base_, [](evutil_socket_t, short, void*) {}, nullptr);
+      t = evtimer_new(
+          base_, [](evutil_socket_t, short, void*) {}, nullptr);
       timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
       evtimer_add(t, &tv);
     }
@@ -276,8 +279,10 @@ void IOLoop::register_object(LoopObject* o) {
 
 void IOLoop::unregister_object(LoopObject* o) {
   if (!o->lo_linked_) return;
-  if (o->lo_prev_) o->lo_prev_->lo_next_ = o->lo_next_;
-  else objects_ = o->lo_next_;
+  if (o->lo_prev_)
+    o->lo_prev_->lo_next_ = o->lo_next_;
+  else
+    objects_ = o->lo_next_;
   if (o->lo_next_) o->lo_next_->lo_prev_ = o->lo_prev_;
   o->lo_prev_ = o->lo_next_ = nullptr;
   o->lo_linked_ = false;

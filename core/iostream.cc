@@ -60,8 +60,10 @@ char* ReadBuffer::prepare(IOLoop* loop, size_t min_free, size_t* avail) {
       return buf_ + end_;
     }
     memcpy(nb, buf_ + start_, end_ - start_);
-    if (pooled_ && loop) loop->give_block(buf_);
-    else free(buf_);
+    if (pooled_ && loop)
+      loop->give_block(buf_);
+    else
+      free(buf_);
     end_ -= start_;
     start_ = 0;
     buf_ = nb;
@@ -74,8 +76,10 @@ char* ReadBuffer::prepare(IOLoop* loop, size_t min_free, size_t* avail) {
 
 void ReadBuffer::release(IOLoop* loop) {
   if (!buf_ || end_ != start_) return;
-  if (pooled_ && loop) loop->give_block(buf_);
-  else free(buf_);
+  if (pooled_ && loop)
+    loop->give_block(buf_);
+  else
+    free(buf_);
   buf_ = nullptr;
   cap_ = start_ = end_ = 0;
   pooled_ = false;
@@ -146,8 +150,8 @@ std::shared_ptr<IOStream> IOStream::connect(IOLoop* loop, const std::string& hos
     *status = kIO;
     return nullptr;
   }
-  auto s = std::shared_ptr<IOStream>(
-      new IOStream(loop, std::make_unique<SocketTransport>(loop, fd)));
+  auto s =
+      std::shared_ptr<IOStream>(new IOStream(loop, std::make_unique<SocketTransport>(loop, fd)));
   s->connecting_ = true;
   s->pending().connect_cb = std::move(cb);
   s->update_events();
@@ -176,8 +180,8 @@ void IOStream::on_ready(bool readable, bool writable) {
   }
   // A transport may need the other readiness to go on (TLS): retry the
   // operation that asked for it.
-  bool do_write = (writable && wpending_ > 0 && !write_wants_read_) ||
-                  (readable && write_wants_read_);
+  bool do_write =
+      (writable && wpending_ > 0 && !write_wants_read_) || (readable && write_wants_read_);
   bool do_read = (readable && !read_wants_write_) || (writable && read_wants_write_);
   if (do_write && !closed_) handle_write();
   if (do_read && !closed_) handle_read();
@@ -311,8 +315,7 @@ bool IOStream::try_complete_read() {
         return true;
       }
       return false;
-    default:
-      return false;
+    default: return false;
   }
 }
 
@@ -581,8 +584,10 @@ void IOStream::close(int error) {
       if (p.second) p.second(st);
     if (ccb) ccb(error);
   };
-  if (loop_) loop_->add_callback(std::move(run));
-  else run();
+  if (loop_)
+    loop_->add_callback(std::move(run));
+  else
+    run();
 }
 
 void IOStream::close_after_write(int linger_ms) {

@@ -74,7 +74,8 @@ int bind_sockets(int port, const std::string& host, int family, int backlog, boo
       if (e == EADDRNOTAVAIL && ai->ai_family == AF_INET6 && !opened.empty()) continue;
       char addr[INET6_ADDRSTRLEN] = "?";
       if (ai->ai_family == AF_INET)
-        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr, addr, sizeof addr);
+        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr, addr,
+                  sizeof addr);
       else
         inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr, addr,
                   sizeof addr);
@@ -92,7 +93,8 @@ int bind_sockets(int port, const std::string& host, int family, int backlog, boo
     opened.push_back(fd);
   }
   freeaddrinfo(res);
-  if (status == kOk && opened.empty()) status = fail(kNotFound, "no usable address for '" + host + "'");
+  if (status == kOk && opened.empty())
+    status = fail(kNotFound, "no usable address for '" + host + "'");
   if (status != kOk) {
     for (int fd : opened) ::close(fd);
     return status;
@@ -103,7 +105,8 @@ int bind_sockets(int port, const std::string& host, int family, int backlog, boo
 
 int bind_unix_socket(const std::string& path, int mode, int backlog, int* out) {
   sockaddr_un sa{};
-  if (path.empty() || path.size() >= sizeof sa.sun_path) return fail(kInval, "unix socket path empty or too long");
+  if (path.empty() || path.size() >= sizeof sa.sun_path)
+    return fail(kInval, "unix socket path empty or too long");
   if (path.find('\0') != std::string::npos) return fail(kInval, "unix socket path contains NUL");
   if (backlog <= 0) backlog = 128;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

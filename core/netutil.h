@@ -17,8 +17,8 @@ namespace squall {
 // FD_CLOEXEC, O_NONBLOCK, IPV6_V6ONLY on v6; port 0 resolves to one
 // ephemeral port shared by all families.  host empty = all addresses.
 // Returns kOk and appends fds, or a negative Status (nothing left open).
-int bind_sockets(int port, const std::string& host, int family, int backlog,
-                 bool reuse_port, std::vector<int>* fds);
+int bind_sockets(int port, const std::string& host, int family, int backlog, bool reuse_port,
+                 std::vector<int>* fds);
 
 // Unix socket at path: a stale socket file is replaced, a non-socket file is
 // refused (kAddrInUse), mode applied with chmod.

@@ -67,7 +67,8 @@ int TCPServer::add_socket(int fd) {
   fcntl(fd, F_SETFL, fl | O_NONBLOCK);
   fcntl(fd, F_SETFD, FD_CLOEXEC);
   fds_.push_back(fd);
-  handlers_.push_back(std::make_unique<AcceptHandler>(loop_, fd, [this](int c) { on_connection(c); }));
+  handlers_.push_back(
+      std::make_unique<AcceptHandler>(loop_, fd, [this](int c) { on_connection(c); }));
   if (accepting_paused_) handlers_.back()->pause();
   return kOk;
 }

@@ -135,11 +135,11 @@ struct MemoryTransport::Pipe {
   bool ended[2] = {false, false};   // side i shut down its writing
   bool closed[2] = {false, false};  // side i closed
   MemoryTransport* end[2] = {nullptr, nullptr};
-  bool poked[2] = {false, false};   // a readiness check is queued
+  bool poked[2] = {false, false};  // a readiness check is queued
 };
 
-std::pair<std::unique_ptr<MemoryTransport>, std::unique_ptr<MemoryTransport>>
-MemoryTransport::pair(IOLoop* loop, size_t capacity) {
+std::pair<std::unique_ptr<MemoryTransport>, std::unique_ptr<MemoryTransport>> MemoryTransport::pair(
+    IOLoop* loop, size_t capacity) {
   auto p = std::make_shared<Pipe>();
   p->cap = std::max<size_t>(capacity, 1);
   std::unique_ptr<MemoryTransport> a(new MemoryTransport(loop, p, 0));

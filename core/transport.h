@@ -135,7 +135,7 @@ class MemoryTransport final : public Transport {
  private:
   struct Pipe;
   MemoryTransport(IOLoop* loop, std::shared_ptr<Pipe> pipe, int side);
-  void poke();             // schedule a readiness check on the loop
+  void poke();  // schedule a readiness check on the loop
   void check_ready();
   bool readiness(bool* r, bool* w) const;
   static void poke_side(const std::shared_ptr<Pipe>& p, int side);

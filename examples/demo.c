@@ -31,16 +31,20 @@ static void handle(squall_request *req, void *user_data) {
   squall_request_get(req, SQUALL_REQ_PATH, &path, &path_len);
   squall_request_get(req, SQUALL_REQ_URI, &uri, &uri_len);
 
-  if ((span_eq(method, method_len, "POST") || span_eq(method, method_len, "PUT")) &&
+  if ((span_eq(method, method_len, "POST") ||
+       span_eq(method, method_len, "PUT")) &&
       span_eq(path, path_len, "/echo")) {
     const void *body;
     size_t body_len;
     squall_request_body(req, &body, &body_len);
-    squall_respond(req, 200, "application/octet-stream", SQUALL_NTS, body, body_len);
+    squall_respond(req, 200, "application/octet-stream", SQUALL_NTS, body,
+                   body_len);
     return;
   }
-  if (span_eq(method, method_len, "GET") || span_eq(method, method_len, "HEAD")) {
-    /* HEAD: squall sends the headers (with this body's length), not the body. */
+  if (span_eq(method, method_len, "GET") ||
+      span_eq(method, method_len, "HEAD")) {
+    /* HEAD: squall sends the headers (with this body's length), not the body.
+     */
     char buf[256];
     char *out = buf;
     size_t n = uri_len + 15;
@@ -57,8 +61,10 @@ static void handle(squall_request *req, void *user_data) {
     return;
   }
   squall_response_status(req, 405, NULL, 0);
-  squall_response_header(req, "Allow", SQUALL_NTS, "GET, HEAD, POST, PUT", SQUALL_NTS);
-  squall_response_header(req, "Content-Type", SQUALL_NTS, "text/plain", SQUALL_NTS);
+  squall_response_header(req, "Allow", SQUALL_NTS, "GET, HEAD, POST, PUT",
+                         SQUALL_NTS);
+  squall_response_header(req, "Content-Type", SQUALL_NTS, "text/plain",
+                         SQUALL_NTS);
   squall_response_write(req, "Method Not Allowed\n", 19);
   squall_response_finish(req);
 }
@@ -69,7 +75,8 @@ static void on_signal(int sig) {
 }
 
 static int usage(const char *argv0) {
-  fprintf(stderr, "usage: %s [--address ADDR] [--port N] [--xheaders]\n", argv0);
+  fprintf(stderr, "usage: %s [--address ADDR] [--port N] [--xheaders]\n",
+          argv0);
   return 2;
 }
 
@@ -106,14 +113,16 @@ int main(int argc, char **argv) {
   }
   squall_config_free(cfg);
   if (squall_server_listen(srv, address, SQUALL_NTS, port) != 0) {
-    fprintf(stderr, "demo: listen %s:%d: %s\n", address, port, squall_last_error());
+    fprintf(stderr, "demo: listen %s:%d: %s\n", address, port,
+            squall_last_error());
     return 1;
   }
   squall_server_port(srv, &bound);
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
   signal(SIGPIPE, SIG_IGN);
-  printf("listening on http://%s:%u/\n", strchr(address, ':') ? "[::1]" : address, bound);
+  printf("listening on http://%s:%u/\n",
+         strchr(address, ':') ? "[::1]" : address, bound);
   fflush(stdout);
   squall_loop_run(g_loop);
   squall_server_free(srv);

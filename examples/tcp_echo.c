@@ -34,8 +34,7 @@ static void on_line(int status, const char *data, size_t len, void *user_data);
 
 static void read_line(struct conn *c) {
   int rc = squall_stream_read_until(c->stream, "\n", 1, MAX_LINE, on_line, c);
-  if (rc != SQUALL_OK)
-    squall_stream_close(c->stream);
+  if (rc != SQUALL_OK) squall_stream_close(c->stream);
 }
 
 static void on_line(int status, const char *data, size_t len, void *user_data) {
@@ -66,8 +65,7 @@ static void on_close_release(void *user_data) {
     c->prev->next = c->next;
   else
     g_conns = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
+  if (c->next) c->next->prev = c->prev;
   free(c);
 }
 
@@ -83,8 +81,7 @@ static void on_stream(squall_stream *stream, const char *peer, size_t peer_len,
   }
   c->stream = stream;
   c->next = g_conns;
-  if (g_conns)
-    g_conns->prev = c;
+  if (g_conns) g_conns->prev = c;
   g_conns = c;
   if (squall_stream_set_close_callback(stream, on_close, c, on_close_release) !=
       SQUALL_OK) {
@@ -103,8 +100,7 @@ static void *signal_thread(void *arg) {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  if (sigwait(&set, &sig) == 0)
-    squall_loop_stop(loop);
+  if (sigwait(&set, &sig) == 0) squall_loop_stop(loop);
   return NULL;
 }
 
@@ -176,8 +172,7 @@ int main(int argc, char **argv) {
   {
     struct conn *c;
     for (c = g_conns; c; c = c->next)
-      if (c->stream)
-        squall_stream_close(c->stream);
+      if (c->stream) squall_stream_close(c->stream);
   }
   if (squall_loop_free(loop) != SQUALL_OK)
     fprintf(stderr, "tcp_echo: loop free failed: %s\n", squall_last_error());

@@ -36,8 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case 1:
       parse_query(in, &args);
-      for (const Pair& p : args)
-        check(p.first.size() + p.second.size() <= in.size());
+      for (const Pair& p : args) check(p.first.size() + p.second.size() <= in.size());
       break;
     case 2:
       parse_cookies(in, &args);
@@ -56,8 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         check(f.body.empty() || body.find(f.body) != std::string_view::npos);
       }
       for (const Pair& p : args)
-        check(p.second.empty() ||
-              body.find(p.second) != std::string_view::npos);
+        check(p.second.empty() || body.find(p.second) != std::string_view::npos);
       break;
     }
     case 4: {
@@ -73,9 +71,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 5:
-      parse_body_arguments(
-          (which & 8) ? "application/x-www-form-urlencoded" : "text/plain", in,
-          &args, &files);
+      parse_body_arguments((which & 8) ? "application/x-www-form-urlencoded" : "text/plain", in,
+                           &args, &files);
       check(files.empty());
       break;
   }

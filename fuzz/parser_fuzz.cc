@@ -22,8 +22,8 @@ bool inside(std::string_view v, const char* b, size_t n) {
   return v.data() >= b && v.data() + v.size() <= b + n;
 }
 
-long parse(const std::vector<char>& buf, size_t n, const ParseLimits& lim,
-           RequestHead* h, ParseError* e) {
+long parse(const std::vector<char>& buf, size_t n, const ParseLimits& lim, RequestHead* h,
+           ParseError* e) {
   return parse_request_head(buf.data(), n, lim, h, e);
 }
 
@@ -49,8 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const long r = parse(buf, size, lim, &h, &e);
   if (r < 0) {
     const int s = e.status;
-    check(s == 400 || s == 414 || s == 417 || s == 431 || s == 501 ||
-          s == 505);
+    check(s == 400 || s == 414 || s == 417 || s == 431 || s == 501 || s == 505);
     check(e.limit == (s == 414 || s == 431));
     check(e.reason != nullptr);
     return 0;
@@ -66,11 +65,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check(is_token(h.method));
   check(!h.target.empty() && inside(h.target, b, n));
   check(h.target.size() <= lim.max_uri_size);
-  check(inside(h.method, b, n) && inside(h.query, b, n) &&
-        inside(h.scheme, b, n) && inside(h.authority, b, n) &&
-        inside(h.host, b, n));
-  check(h.path == "/" || h.path == "*" || h.path.empty() ||
-        inside(h.path, b, n));
+  check(inside(h.method, b, n) && inside(h.query, b, n) && inside(h.scheme, b, n) &&
+        inside(h.authority, b, n) && inside(h.host, b, n));
+  check(h.path == "/" || h.path == "*" || h.path.empty() || inside(h.path, b, n));
   check(h.headers.size() <= lim.max_header_count);
   for (const HeaderField& f : h.headers) {
     check(is_token(f.name) && inside(f.name, b, n));

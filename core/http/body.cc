@@ -25,8 +25,7 @@ bool is_ows(char c) { return c == ' ' || c == '\t'; }
 
 // Python's str.strip() whitespace, as Tornado's parsers strip.
 bool is_py_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
-         c == '\f';
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
 std::string_view strip(std::string_view s) {
@@ -88,9 +87,7 @@ void parse_params(std::string_view v, Params* out) {
       val = val.substr(1, val.size() - 2);
       value.reserve(val.size());
       for (size_t k = 0; k < val.size(); ++k) {
-        if (val[k] == '\\' && k + 1 < val.size() &&
-            (val[k + 1] == '\\' || val[k + 1] == '"'))
-          ++k;
+        if (val[k] == '\\' && k + 1 < val.size() && (val[k + 1] == '\\' || val[k + 1] == '"')) ++k;
         value.push_back(val[k]);
       }
     } else {
@@ -111,8 +108,7 @@ std::string decode_ext_value(std::string_view v) {
 }
 
 // One body part (RFC 7578 4): headers, blank line, content.
-bool handle_part(std::string_view part, std::vector<Pair>* args,
-                 std::vector<UploadedFile>* files) {
+bool handle_part(std::string_view part, std::vector<Pair>* args, std::vector<UploadedFile>* files) {
   std::string_view head, content;
   if (starts_with(part, "\r\n")) {
     content = part.substr(2);
@@ -126,8 +122,7 @@ bool handle_part(std::string_view part, std::vector<Pair>* args,
   while (!head.empty()) {
     size_t eol = head.find("\r\n");
     std::string_view line = head.substr(0, eol);
-    head = eol == std::string_view::npos ? std::string_view()
-                                         : head.substr(eol + 2);
+    head = eol == std::string_view::npos ? std::string_view() : head.substr(eol + 2);
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos) return false;
     const std::string_view name = strip(line.substr(0, colon));
@@ -157,8 +152,7 @@ bool handle_part(std::string_view part, std::vector<Pair>* args,
     UploadedFile f;
     f.field = *name;
     f.filename = std::move(filename);
-    f.content_type =
-        content_type.empty() ? "application/unknown" : std::string(content_type);
+    f.content_type = content_type.empty() ? "application/unknown" : std::string(content_type);
     f.body.assign(content);
     files->push_back(std::move(f));
   }
@@ -168,8 +162,7 @@ bool handle_part(std::string_view part, std::vector<Pair>* args,
 // RFC 2046 5.1.1: delimiter = CRLF "--" boundary at a line start; the first
 // may open the body; a preamble before it and an epilogue after the close
 // delimiter ("--" boundary "--") are ignored.
-bool parse_multipart(std::string_view boundary, std::string_view body,
-                     std::vector<Pair>* args,
+bool parse_multipart(std::string_view boundary, std::string_view body, std::vector<Pair>* args,
                      std::vector<UploadedFile>* files) {
   if (boundary.empty()) return false;
   std::string delim = "\r\n--";
@@ -185,7 +178,7 @@ bool parse_multipart(std::string_view boundary, std::string_view body,
   }
   bool ok = true;
   for (;;) {
-    if (body.substr(pos, 2) == "--") return ok;  // close delimiter
+    if (body.substr(pos, 2) == "--") return ok;            // close delimiter
     while (pos < body.size() && is_ows(body[pos])) ++pos;  // padding
     if (body.substr(pos, 2) != "\r\n") return false;
     pos += 2;
@@ -199,8 +192,7 @@ bool parse_multipart(std::string_view boundary, std::string_view body,
 // Python's http.cookies._unquote: strip the quotes, then \ooo octal escapes
 // and \c for any other character.
 std::string unquote_cookie(std::string_view v) {
-  if (v.size() < 2 || v.front() != '"' || v.back() != '"')
-    return std::string(v);
+  if (v.size() < 2 || v.front() != '"' || v.back() != '"') return std::string(v);
   v = v.substr(1, v.size() - 2);
   std::string out;
   out.reserve(v.size());
@@ -209,11 +201,10 @@ std::string unquote_cookie(std::string_view v) {
       out.push_back(v[i]);
       continue;
     }
-    if (i + 3 < v.size() && v[i + 1] >= '0' && v[i + 1] <= '3' &&
-        v[i + 2] >= '0' && v[i + 2] <= '7' && v[i + 3] >= '0' &&
-        v[i + 3] <= '7') {
-      out.push_back(static_cast<char>((v[i + 1] - '0') * 64 +
-                                      (v[i + 2] - '0') * 8 + (v[i + 3] - '0')));
+    if (i + 3 < v.size() && v[i + 1] >= '0' && v[i + 1] <= '3' && v[i + 2] >= '0' &&
+        v[i + 2] <= '7' && v[i + 3] >= '0' && v[i + 3] <= '7') {
+      out.push_back(
+          static_cast<char>((v[i + 1] - '0') * 64 + (v[i + 2] - '0') * 8 + (v[i + 3] - '0')));
       i += 3;
     } else {
       out.push_back(v[++i]);
@@ -229,10 +220,8 @@ std::string url_unescape(std::string_view s, bool plus_is_space) {
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
-    if (c == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-        hex_value(s[i + 2]) >= 0) {
-      out.push_back(
-          static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
+    if (c == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
       i += 2;
     } else if (c == '+' && plus_is_space) {
       out.push_back(' ');
@@ -254,8 +243,10 @@ void for_each_item(std::string_view s, char sep, Fn fn) {
     const std::string_view item = s.substr(i, j - i);
     i = j + 1;
     const size_t eq = item.find('=');
-    if (eq == std::string_view::npos) fn(item, std::string_view(), false);
-    else fn(item.substr(0, eq), item.substr(eq + 1), true);
+    if (eq == std::string_view::npos)
+      fn(item, std::string_view(), false);
+    else
+      fn(item.substr(0, eq), item.substr(eq + 1), true);
   }
 }
 }  // namespace
@@ -269,8 +260,7 @@ void parse_query(std::string_view qs, std::vector<Pair>* out) {
 }
 
 bool parse_body_arguments(std::string_view content_type, std::string_view body,
-                          std::vector<Pair>* args,
-                          std::vector<UploadedFile>* files) {
+                          std::vector<Pair>* args, std::vector<UploadedFile>* files) {
   Params ct;
   parse_params(content_type, &ct);
   if (iequals(ct.type, "application/x-www-form-urlencoded")) {
@@ -313,8 +303,7 @@ GzipDecoder::~GzipDecoder() {
 
 bool GzipDecoder::done() const { return impl_->done; }
 
-int GzipDecoder::feed(const char* data, size_t len, std::string* out,
-                      size_t max_output) {
+int GzipDecoder::feed(const char* data, size_t len, std::string* out, size_t max_output) {
   Impl& im = *impl_;
   if (im.failed) return -1;
   if (im.done) return 0;  // bytes after the gzip member are ignored
@@ -335,8 +324,7 @@ int GzipDecoder::feed(const char* data, size_t len, std::string* out,
         return -1;
       }
       const size_t produced = sizeof(buf) - zs.avail_out;
-      const size_t room =
-          out->size() < max_output ? max_output - out->size() : 0;
+      const size_t room = out->size() < max_output ? max_output - out->size() : 0;
       if (produced > room) {
         out->append(buf, room);
         im.failed = true;

@@ -17,9 +17,9 @@ namespace squall::http {
 using Pair = std::pair<std::string, std::string>;
 
 struct UploadedFile {
-  std::string field;          // form field name
+  std::string field;  // form field name
   std::string filename;
-  std::string content_type;   // "application/unknown" if absent (Tornado)
+  std::string content_type;  // "application/unknown" if absent (Tornado)
   std::string body;
 };
 
@@ -35,8 +35,7 @@ void parse_query(std::string_view qs, std::vector<Pair>* out);
 // multipart/form-data; boundary=...  Malformed bodies leave what was
 // parsed so far and return false (the caller logs; Tornado logs a warning).
 bool parse_body_arguments(std::string_view content_type, std::string_view body,
-                          std::vector<Pair>* args,
-                          std::vector<UploadedFile>* files);
+                          std::vector<Pair>* args, std::vector<UploadedFile>* files);
 
 // "a=1; b=2" (several headers may be fed in turn) -> pairs; quoted values
 // unquoted; malformed pairs skipped.

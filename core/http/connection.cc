@@ -127,14 +127,9 @@ void HTTP1Connection::on_timer(evutil_socket_t, short, void* arg) {
         return;
       }
       [[fallthrough]];
-    case kHead:
-      c->timed_out("header timeout");
-      return;
-    case kBody:
-      c->timed_out("body timeout");
-      return;
-    default:
-      return;  // the application is working on a request: no timeout
+    case kHead: c->timed_out("header timeout"); return;
+    case kBody: c->timed_out("body timeout"); return;
+    default: return;  // the application is working on a request: no timeout
   }
 }
 
@@ -248,8 +243,10 @@ void HTTP1Connection::apply_xheaders() {
   if (req_.head.get("X-Scheme", &v) || req_.head.get("X-Forwarded-Proto", &v)) {
     size_t c2 = v.rfind(',');
     proto = trim(c2 == std::string_view::npos ? v : v.substr(c2 + 1));
-    if (iequals(proto, "http")) req_.protocol = "http";
-    else if (iequals(proto, "https")) req_.protocol = "https";
+    if (iequals(proto, "http"))
+      req_.protocol = "http";
+    else if (iequals(proto, "https"))
+      req_.protocol = "https";
   }
 }
 
@@ -278,8 +275,10 @@ void HTTP1Connection::start_request(size_t head_size) {
   state_ = kHead;
 
   req_.version = h.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
-  if (stream_->peer_is_local()) req_.remote_ip = "127.0.0.1";
-  else req_.remote_ip = stream_->peer_ip();
+  if (stream_->peer_is_local())
+    req_.remote_ip = "127.0.0.1";
+  else
+    req_.remote_ip = stream_->peer_ip();
   req_.protocol = "http";
   if (params_->xheaders) apply_xheaders();
   req_.max_body_size = params_->max_body_size;
@@ -316,8 +315,10 @@ void HTTP1Connection::start_request(size_t head_size) {
   }
   state_ = kBody;
   body_received_ = body_decoded_ = 0;
-  if (h.chunked) chunked_.reset();
-  else if (h.content_length <= (1u << 20)) req_.body.reserve(size_t(h.content_length));
+  if (h.chunked)
+    chunked_.reset();
+  else if (h.content_length <= (1u << 20))
+    req_.body.reserve(size_t(h.content_length));
   gzip_.reset();
   if (params_->decompress_request) {
     for (auto& f : h.headers) {
@@ -341,7 +342,8 @@ bool HTTP1Connection::read_body() {
   if (req_.head.chunked) {
     size_t consumed = 0;
     ParseError err;
-    auto res = chunked_.feed(rb.data(), rb.size(), &consumed, &HTTP1Connection::body_sink, this, &err);
+    auto res =
+        chunked_.feed(rb.data(), rb.size(), &consumed, &HTTP1Connection::body_sink, this, &err);
     if (closed_ || state_ != kBody) return false;
     rb.consume(consumed);
     counters_->add(kStatBytesIn, consumed);
@@ -432,8 +434,10 @@ void HTTP1Connection::dispatch() {
 
 void HTTP1Connection::reject(int status, const char* reason, int kind) {
   if (closed_ || state_ == kClosing) return;
-  if (kind == kErrLimit) counters_->add(kStatRejectedLimit);
-  else if (kind == kErrParse) counters_->add(kStatRejectedParse);
+  if (kind == kErrLimit)
+    counters_->add(kStatRejectedLimit);
+  else if (kind == kErrParse)
+    counters_->add(kStatRejectedParse);
   counters_->add(status >= 500 ? kStat5xx : kStat4xx);
   report(kind, status, reason);
   state_ = kClosing;
@@ -543,8 +547,10 @@ int HTTP1Connection::finish() {
       begin_response(int64_t(o.body.size()));
       // A large whole body goes out by reference after the head (one
       // writev, no copy).
-      if (o.body.size() >= ResponseEncoder::kCopyLimit) tail = o.enc.body_ref(o.body);
-      else o.enc.body(out_, o.body);
+      if (o.body.size() >= ResponseEncoder::kCopyLimit)
+        tail = o.enc.body_ref(o.body);
+      else
+        o.enc.body(out_, o.body);
     } else {
       o.enc.body(out_, o.body);
     }
@@ -567,8 +573,11 @@ void HTTP1Connection::end_request() {
   int status_sent = gone ? 0 : r.out.status;
   if (status_sent) {
     int cls = status_sent / 100;
-    counters_->add(cls <= 1 ? kStat1xx : cls == 2 ? kStat2xx : cls == 3 ? kStat3xx
-                                       : cls == 4 ? kStat4xx : kStat5xx);
+    counters_->add(cls <= 1   ? kStat1xx
+                   : cls == 2 ? kStat2xx
+                   : cls == 3 ? kStat3xx
+                   : cls == 4 ? kStat4xx
+                              : kStat5xx);
   }
   if (delegate_->wants_finished()) {
     uint64_t dur = uint64_t(std::max<int64_t>(0, monotonic_us() - r.start_mono_us));
@@ -597,8 +606,10 @@ void HTTP1Connection::end_request() {
       } else if (!in_batch_) {
         flush_out();
         stream_->resume_reading();
-        if (!stream_->read_buffer().empty()) process();
-        else stream_->read_buffer().release(loop_);
+        if (!stream_->read_buffer().empty())
+          process();
+        else
+          stream_->read_buffer().release(loop_);
       }
     }
   } else {

@@ -104,8 +104,8 @@ class HTTP1Connection {
   bool in_batch_ = false;
   bool eof_ = false;
   bool detached_ = false;
-  bool body_unread_ = false;   // a body that will not be read (early answer)
-  bool keep_alive_ = true;     // decided when the response head is built
+  bool body_unread_ = false;  // a body that will not be read (early answer)
+  bool keep_alive_ = true;    // decided when the response head is built
   bool body_error_ = false;
   bool timer_added_ = false;
   uint64_t body_received_ = 0;  // raw bytes of the body read so far

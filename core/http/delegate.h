@@ -20,9 +20,9 @@ class Request;
 
 // Tornado's HTTP1ConnectionParameters (plus squall's own limits).
 struct ConnectionParams {
-  ParseLimits limits;                       // head size, field count, URI
+  ParseLimits limits;  // head size, field count, URI
   uint64_t max_body_size = 100ull * 1024 * 1024;
-  size_t chunk_size = 64 * 1024;            // streamed body pieces
+  size_t chunk_size = 64 * 1024;  // streamed body pieces
   int64_t header_timeout_ms = 60 * 1000;
   int64_t body_timeout_ms = 3600 * 1000;
   int64_t idle_timeout_ms = 3600 * 1000;
@@ -63,11 +63,11 @@ struct Counters {
 
 // Kinds of report(), values of squall_error_kind.
 enum ErrorKind {
-  kErrParse = 1,        // malformed request (4xx sent)
-  kErrLimit = 2,        // a size or count limit (413/414/431)
-  kErrTimeout = 3,      // header / body / idle timeout
-  kErrIO = 5,           // the transport failed under a request (reset, ...)
-  kErrApplication = 6   // the application misused a response
+  kErrParse = 1,       // malformed request (4xx sent)
+  kErrLimit = 2,       // a size or count limit (413/414/431)
+  kErrTimeout = 3,     // header / body / idle timeout
+  kErrIO = 5,          // the transport failed under a request (reset, ...)
+  kErrApplication = 6  // the application misused a response
 };
 
 class ConnectionDelegate {

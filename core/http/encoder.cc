@@ -83,8 +83,7 @@ void append_hex(std::string& o, uint64_t v) {
 
 const char* ResponseEncoder::reason_phrase(int status) { return phrase(status); }
 
-void ResponseEncoder::begin(std::string& out, const Head& h, const Exchange& x,
-                            int64_t final_len) {
+void ResponseEncoder::begin(std::string& out, const Head& h, const Exchange& x, int64_t final_len) {
   started_ = true;
   const size_t before = out.size();
   const int st = h.status;
@@ -98,8 +97,10 @@ void ResponseEncoder::begin(std::string& out, const Head& h, const Exchange& x,
   out.append("HTTP/1.1 ", 9);
   append_uint(out, uint64_t(st));
   out += ' ';
-  if (!h.reason.empty()) out.append(h.reason.data(), h.reason.size());
-  else out.append(phrase(st));
+  if (!h.reason.empty())
+    out.append(h.reason.data(), h.reason.size());
+  else
+    out.append(phrase(st));
   out.append("\r\n", 2);
   out.append(h.fields.data(), h.fields.size());
   if (!h.has_date) {
@@ -125,8 +126,10 @@ void ResponseEncoder::begin(std::string& out, const Head& h, const Exchange& x,
     keep_alive_ = false;
   }
   if (!h.has_connection) {
-    if (!keep_alive_ && x.version == 11) out.append("Connection: close\r\n");
-    else if (keep_alive_ && x.version == 10) out.append("Connection: keep-alive\r\n");
+    if (!keep_alive_ && x.version == 11)
+      out.append("Connection: close\r\n");
+    else if (keep_alive_ && x.version == 10)
+      out.append("Connection: keep-alive\r\n");
   }
   out.append("\r\n", 2);
   wire_bytes_ += out.size() - before;

@@ -33,10 +33,10 @@ class ResponseEncoder {
 
   // What is known of the exchange.
   struct Exchange {
-    int version = 11;            // of the request: 10 or 11
-    bool head_request = false;   // HEAD: framing as for GET, no body bytes
-    bool keep_alive = true;      // the connection may stay open after this
-    std::string_view date;       // the loop's cached HTTP date
+    int version = 11;           // of the request: 10 or 11
+    bool head_request = false;  // HEAD: framing as for GET, no body bytes
+    bool keep_alive = true;     // the connection may stay open after this
+    std::string_view date;      // the loop's cached HTTP date
   };
 
   // Bodies at least this large are written by reference (body_ref), not

@@ -51,14 +51,10 @@ constexpr std::array<uint8_t, 256> make_classes() {
 
 constexpr std::array<uint8_t, 256> kClass = make_classes();
 
-inline bool has(char c, uint8_t cls) {
-  return kClass[static_cast<unsigned char>(c)] & cls;
-}
+inline bool has(char c, uint8_t cls) { return kClass[static_cast<unsigned char>(c)] & cls; }
 inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
 inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
-inline char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
+inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
 // Name match for header names (already tokens) against a lowercase literal.
 inline bool name_is(std::string_view name, std::string_view lit) {
@@ -91,9 +87,7 @@ constexpr ptrdiff_t kWide = 16;
 // (n <= 128), exact as an existence test; the byte loop then finds it.
 constexpr uint64_t kOnes = 0x0101010101010101ull;
 constexpr uint64_t kHigh = 0x8080808080808080ull;
-inline uint64_t any_below(uint64_t x, uint8_t n) {
-  return (x - kOnes * n) & ~x & kHigh;
-}
+inline uint64_t any_below(uint64_t x, uint8_t n) { return (x - kOnes * n) & ~x & kHigh; }
 inline uint64_t any_equal(uint64_t x, uint8_t b) {
   const uint64_t y = x ^ (kOnes * b);
   return (y - kOnes) & ~y & kHigh;
@@ -147,8 +141,7 @@ inline const char* scan_target(const char* p, const char* end) {
   return scan<stop_mask_target, kTarget, false>(p, end);
 }
 
-long fail(ParseError* err, int status, const char* reason,
-          bool limit = false) {
+long fail(ParseError* err, int status, const char* reason, bool limit = false) {
   if (err) {
     err->status = status;
     err->reason = reason;
@@ -226,8 +219,7 @@ bool valid_host(std::string_view h, bool port_required) {
     // reg-name with pct-encoded bytes.
     while (i < n && h[i] != ':') {
       if (h[i] == '%') {
-        if (i + 2 >= n || !has(h[i + 1], kHex) || !has(h[i + 2], kHex))
-          return false;
+        if (i + 2 >= n || !has(h[i + 1], kHex) || !has(h[i + 2], kHex)) return false;
         i += 3;
         continue;
       }
@@ -475,8 +467,8 @@ bool RequestHead::get(std::string_view name, std::string_view* value) const {
   return false;
 }
 
-long parse_request_head(const char* buf, size_t len, const ParseLimits& limits,
-                        RequestHead* out, ParseError* err) {
+long parse_request_head(const char* buf, size_t len, const ParseLimits& limits, RequestHead* out,
+                        ParseError* err) {
   HeadParser p;
   return p.parse(buf, len, limits, out, err);
 }
@@ -500,7 +492,8 @@ long HeadParser::parse(const char* buf, size_t len, const ParseLimits& limits, R
     const char* end = buf + len;
     bool go = memchr(from, '\n', size_t(end - from)) != nullptr || len > limits.max_header_size ||
               (!in_fields_ && len - line_ > limits.max_uri_size);
-    for (const char* q = from; !go && q < end; ++q) go = never_in_head(static_cast<unsigned char>(*q));
+    for (const char* q = from; !go && q < end; ++q)
+      go = never_in_head(static_cast<unsigned char>(*q));
     work_ += size_t(end - from);
     if (!go) {
       scanned_ = len;
@@ -545,62 +538,59 @@ long HeadParser::parse_from(const char* buf, size_t len, const ParseLimits& limi
   out->clear();
   if (out->headers.capacity() < 8) out->headers.reserve(8);
   {
-  // RFC 9112 2.2: ignore at least one empty line before the request-line.
-  while (p < end && (*p == '\r' || *p == '\n')) {
-    if (*p == '\r') {
-      if (p + 1 == end) return need_more();
-      if (p[1] != '\n') return fail(err, 400, "bare CR");
+    // RFC 9112 2.2: ignore at least one empty line before the request-line.
+    while (p < end && (*p == '\r' || *p == '\n')) {
+      if (*p == '\r') {
+        if (p + 1 == end) return need_more();
+        if (p[1] != '\n') return fail(err, 400, "bare CR");
+        ++p;
+      }
       ++p;
     }
-    ++p;
-  }
 
-  // request-line = method SP request-target SP HTTP-version (RFC 9112 3).
-  const char* m = p;
-  while (p < end && has(*p, kTchar)) ++p;
-  if (p == end) return need_more();
-  if (p == m || *p != ' ') return fail(err, 400, "bad method");
-  out->method = std::string_view(m, p - m);
-  const char* t = ++p;
-  p = scan_target(p, end);
-  const size_t tlen = p - t;
-  if (tlen > limits.max_uri_size)
-    return fail(err, 414, "request target too long", true);
-  if (p == end) return need_more();
-  if (tlen == 0 || *p != ' ') return fail(err, 400, "bad request target");
-  out->target = std::string_view(t, tlen);
-  ++p;
-
-  // HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive (RFC 9112 2.3).
-  if (end - p >= 10 && std::memcmp(p, "HTTP/1.1\r\n", 10) == 0) {
-    p += 10;
-  } else {
-    static constexpr char kProto[] = "HTTP/";
-    for (int i = 0; i < 5; ++i, ++p) {
-      if (p == end) return need_more();
-      if (*p != kProto[i]) return fail(err, 400, "bad HTTP version");
-    }
-    int major = 0, minor = 0;
-    for (int i = 0; i < 3; ++i, ++p) {
-      if (p == end) return need_more();
-      if (i == 1 ? *p != '.' : !is_digit(*p))
-        return fail(err, 400, "bad HTTP version");
-      if (i == 0) major = *p - '0';
-      if (i == 2) minor = *p - '0';
-    }
+    // request-line = method SP request-target SP HTTP-version (RFC 9112 3).
+    const char* m = p;
+    while (p < end && has(*p, kTchar)) ++p;
     if (p == end) return need_more();
-    if (*p == '\r') {
-      if (++p == end) return need_more();
-      if (*p != '\n') return fail(err, 400, "bare CR");
-    } else if (*p != '\n') {
-      return fail(err, 400, "bad HTTP version");
-    }
+    if (p == m || *p != ' ') return fail(err, 400, "bad method");
+    out->method = std::string_view(m, p - m);
+    const char* t = ++p;
+    p = scan_target(p, end);
+    const size_t tlen = p - t;
+    if (tlen > limits.max_uri_size) return fail(err, 414, "request target too long", true);
+    if (p == end) return need_more();
+    if (tlen == 0 || *p != ' ') return fail(err, 400, "bad request target");
+    out->target = std::string_view(t, tlen);
     ++p;
-    if (major != 1 || minor > 1)
-      return fail(err, 505, "HTTP version not supported");
-    out->version = minor == 0 ? 10 : 11;
-  }
-  if (!classify_target(out)) return fail(err, 400, "bad request target");
+
+    // HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive (RFC 9112 2.3).
+    if (end - p >= 10 && std::memcmp(p, "HTTP/1.1\r\n", 10) == 0) {
+      p += 10;
+    } else {
+      static constexpr char kProto[] = "HTTP/";
+      for (int i = 0; i < 5; ++i, ++p) {
+        if (p == end) return need_more();
+        if (*p != kProto[i]) return fail(err, 400, "bad HTTP version");
+      }
+      int major = 0, minor = 0;
+      for (int i = 0; i < 3; ++i, ++p) {
+        if (p == end) return need_more();
+        if (i == 1 ? *p != '.' : !is_digit(*p)) return fail(err, 400, "bad HTTP version");
+        if (i == 0) major = *p - '0';
+        if (i == 2) minor = *p - '0';
+      }
+      if (p == end) return need_more();
+      if (*p == '\r') {
+        if (++p == end) return need_more();
+        if (*p != '\n') return fail(err, 400, "bare CR");
+      } else if (*p != '\n') {
+        return fail(err, 400, "bad HTTP version");
+      }
+      ++p;
+      if (major != 1 || minor > 1) return fail(err, 505, "HTTP version not supported");
+      out->version = minor == 0 ? 10 : 11;
+    }
+    if (!classify_target(out)) return fail(err, 400, "bad request target");
   }
 
   // field-line = field-name ":" OWS field-value OWS (RFC 9112 5).
@@ -644,8 +634,7 @@ fields:
     ++p;
     while (ve > v && is_ows(ve[-1])) --ve;
     const std::string_view value(v, ve - v);
-    if (++count > limits.max_header_count)
-      return fail(err, 431, "too many header fields", true);
+    if (++count > limits.max_header_count) return fail(err, 431, "too many header fields", true);
     out->headers.push_back(HeaderField{name, value});
 
     switch (name.size()) {
@@ -653,8 +642,7 @@ fields:
         if (name_is(name, "host")) {
           // RFC 9112 3.2: exactly one Host, and a valid one.
           if (++f.hosts > 1) return fail(err, 400, "duplicate Host");
-          if (!value.empty() && !valid_host(value, false))
-            return fail(err, 400, "bad Host");
+          if (!value.empty() && !valid_host(value, false)) return fail(err, 400, "bad Host");
           out->host = value;
           out->has_host = true;
         }
@@ -675,8 +663,7 @@ fields:
       case 14:
         if (name_is(name, "content-length")) {
           uint64_t cl;
-          if (!parse_content_length(value, &cl))
-            return fail(err, 400, "bad Content-Length");
+          if (!parse_content_length(value, &cl)) return fail(err, 400, "bad Content-Length");
           // RFC 9112 6.3 (5): differing lengths are unrecoverable.
           if (out->has_content_length && cl != out->content_length)
             return fail(err, 400, "conflicting Content-Length");
@@ -685,28 +672,22 @@ fields:
         }
         break;
       case 17:
-        if (name_is(name, "transfer-encoding") &&
-            !parse_transfer_encoding(value, &f))
+        if (name_is(name, "transfer-encoding") && !parse_transfer_encoding(value, &f))
           return fail(err, 400, "bad Transfer-Encoding");
         break;
-      default:
-        break;
+      default: break;
     }
   }
 
   if (f.te) {
     // RFC 9112 6.1: TE in HTTP/1.0 means a faulty intermediary; TE with CL
     // is a smuggling attempt; RFC 9112 6.3 (4): chunked must be final.
-    if (out->version == 10)
-      return fail(err, 400, "Transfer-Encoding in HTTP/1.0");
-    if (out->has_content_length)
-      return fail(err, 400, "Transfer-Encoding with Content-Length");
+    if (out->version == 10) return fail(err, 400, "Transfer-Encoding in HTTP/1.0");
+    if (out->has_content_length) return fail(err, 400, "Transfer-Encoding with Content-Length");
     if (f.chunked > 1) return fail(err, 400, "chunked applied twice");
-    if (f.chunked == 1 && !f.last_chunked)
-      return fail(err, 400, "chunked is not the final coding");
+    if (f.chunked == 1 && !f.last_chunked) return fail(err, 400, "chunked is not the final coding");
   }
-  if (out->version == 11 && !out->has_host)
-    return fail(err, 400, "missing Host");
+  if (out->version == 11 && !out->has_host) return fail(err, 400, "missing Host");
   if (f.te) {
     if (f.other) return fail(err, 501, "unsupported transfer coding");
     out->chunked = true;
@@ -726,23 +707,23 @@ fields:
 namespace {
 
 enum ChunkState {
-  kSize = 0,       // first hex digit of a chunk-size
-  kSizeDigits,     // more hex digits
-  kSizeBws,        // BWS after the size: only ';' may follow
-  kExtName0,       // after ';': BWS then ext-name
-  kExtName,        // in ext-name
-  kExtNameBws,     // BWS after ext-name: '=' or ';' must follow
-  kExtVal0,        // after '=': BWS then token / quoted-string
-  kExtToken,       // in token ext-val
-  kExtValBws,      // BWS after a value: ';' must follow
-  kExtQuoted,      // in quoted-string
-  kExtQuotedEsc,   // after '\' in quoted-string
-  kExtQuotedEnd,   // after the closing '"'
-  kSizeLf,         // CR seen at the end of the size line
-  kData,           // chunk-data
-  kDataCr,         // CRLF after chunk-data
+  kSize = 0,      // first hex digit of a chunk-size
+  kSizeDigits,    // more hex digits
+  kSizeBws,       // BWS after the size: only ';' may follow
+  kExtName0,      // after ';': BWS then ext-name
+  kExtName,       // in ext-name
+  kExtNameBws,    // BWS after ext-name: '=' or ';' must follow
+  kExtVal0,       // after '=': BWS then token / quoted-string
+  kExtToken,      // in token ext-val
+  kExtValBws,     // BWS after a value: ';' must follow
+  kExtQuoted,     // in quoted-string
+  kExtQuotedEsc,  // after '\' in quoted-string
+  kExtQuotedEnd,  // after the closing '"'
+  kSizeLf,        // CR seen at the end of the size line
+  kData,          // chunk-data
+  kDataCr,        // CRLF after chunk-data
   kDataLf,
-  kTrailer0,       // start of a trailer line (or the final blank line)
+  kTrailer0,  // start of a trailer line (or the final blank line)
   kTrailerName,
   kTrailerValue,
   kTrailerLf,
@@ -767,16 +748,16 @@ constexpr uint8_t kStay = 0xff;
 constexpr uint8_t E = kChunkError;
 constexpr uint8_t kExtNext[kExtQuotedEnd - kSizeBws + 1][kXCount] = {
     //            tchar      OWS          '='       ';'        '"'         CR       other
-    /* SizeBws */ {E,        kStay,       E,        kExtName0, E,          E,       E},
-    /* Name0   */ {kExtName, kStay,       E,        E,         E,          E,       E},
-    /* Name    */ {kStay,    kExtNameBws, kExtVal0, kExtName0, E,          kSizeLf, E},
-    /* NameBws */ {E,        kStay,       kExtVal0, kExtName0, E,          E,       E},
-    /* Val0    */ {kExtToken, kStay,      E,        E,         kExtQuoted, E,       E},
-    /* Token   */ {kStay,    kExtValBws,  E,        kExtName0, E,          kSizeLf, E},
-    /* ValBws  */ {E,        kStay,       E,        kExtName0, E,          E,       E},
-    /* Quoted  */ {E,        E,           E,        E,         E,          E,       E},
-    /* QEsc    */ {E,        E,           E,        E,         E,          E,       E},
-    /* QEnd    */ {E,        kExtValBws,  E,        kExtName0, E,          kSizeLf, E},
+    /* SizeBws */ {E, kStay, E, kExtName0, E, E, E},
+    /* Name0   */ {kExtName, kStay, E, E, E, E, E},
+    /* Name    */ {kStay, kExtNameBws, kExtVal0, kExtName0, E, kSizeLf, E},
+    /* NameBws */ {E, kStay, kExtVal0, kExtName0, E, E, E},
+    /* Val0    */ {kExtToken, kStay, E, E, kExtQuoted, E, E},
+    /* Token   */ {kStay, kExtValBws, E, kExtName0, E, kSizeLf, E},
+    /* ValBws  */ {E, kStay, E, kExtName0, E, E, E},
+    /* Quoted  */ {E, E, E, E, E, E, E},
+    /* QEsc    */ {E, E, E, E, E, E, E},
+    /* QEnd    */ {E, kExtValBws, E, kExtName0, E, kSizeLf, E},
 };
 
 // The other line states: byte a leads to to_a, b to to_b, a byte of class
@@ -836,9 +817,8 @@ void ChunkedDecoder::reset() {
   trailer_bytes_ = 0;
 }
 
-ChunkedDecoder::Result ChunkedDecoder::feed(const char* data, size_t len,
-                                            size_t* consumed, Sink sink,
-                                            void* ctx, ParseError* err) {
+ChunkedDecoder::Result ChunkedDecoder::feed(const char* data, size_t len, size_t* consumed,
+                                            Sink sink, void* ctx, ParseError* err) {
   size_t i = 0;
   auto error = [&](const char* why) {
     state_ = kChunkError;
@@ -863,8 +843,7 @@ ChunkedDecoder::Result ChunkedDecoder::feed(const char* data, size_t len,
 
   while (i < len) {
     const char c = data[i];
-    if (state_ <= kSizeLf && ++line_len_ > kMaxSizeLine)
-      return error("chunk size line too long");
+    if (state_ <= kSizeLf && ++line_len_ > kMaxSizeLine) return error("chunk size line too long");
     switch (state_) {
       case kSize:
         if (!has(c, kHex)) return error("bad chunk size");
@@ -923,15 +902,16 @@ ChunkedDecoder::Result ChunkedDecoder::feed(const char* data, size_t len,
       default: {
         // The simple line states, from kLineSteps.
         const LineStep& ls = kLineSteps[state_];
-        uint8_t next = c == ls.a ? ls.to_a : c == ls.b ? ls.to_b
-                     : ls.keep && has(c, ls.keep) ? ls.to_keep : uint8_t(kChunkError);
+        uint8_t next = c == ls.a                    ? ls.to_a
+                       : c == ls.b                  ? ls.to_b
+                       : ls.keep && has(c, ls.keep) ? ls.to_keep
+                                                    : uint8_t(kChunkError);
         if (next == kChunkError) return error(ls.why ? ls.why : "bad chunked state");
         if (next != kStay) state_ = next;
         break;
       }
     }
-    if (state_ >= kTrailer0 && ++trailer_bytes_ > kMaxTrailer)
-      return error("trailer too large");
+    if (state_ >= kTrailer0 && ++trailer_bytes_ > kMaxTrailer) return error("trailer too large");
     ++i;
     if (state_ == kChunkDone) {
       *consumed = i;

@@ -32,13 +32,13 @@ struct RequestHead {
   std::string_view scheme;     // absolute-form only ("http"), else empty
   std::string_view authority;  // absolute-form / authority-form host[:port]
   TargetForm form = TargetForm::kOrigin;
-  int version = 11;            // 10 or 11
+  int version = 11;  // 10 or 11
   std::vector<HeaderField> headers;
 
   // Derived by the parser (RFC 9112 section 6).
-  std::string_view host;       // the single Host value (may be empty for 1.0)
+  std::string_view host;  // the single Host value (may be empty for 1.0)
   bool has_host = false;
-  bool chunked = false;        // Transfer-Encoding: chunked (final coding)
+  bool chunked = false;  // Transfer-Encoding: chunked (final coding)
   bool has_content_length = false;
   uint64_t content_length = 0;
   bool connection_close = false;       // Connection: close token
@@ -56,9 +56,9 @@ struct RequestHead {
 };
 
 struct ParseError {
-  int status = 400;             // HTTP status to answer with
-  const char* reason = "";      // short static text for logs
-  bool limit = false;           // true for 413/414/431 (limit, not malformed)
+  int status = 400;         // HTTP status to answer with
+  const char* reason = "";  // short static text for logs
+  bool limit = false;       // true for 413/414/431 (limit, not malformed)
 };
 
 // Parse a request head from buf[0..len).
@@ -72,8 +72,8 @@ struct ParseError {
 // (TE + CL, conflicting CL, unknown codings -> 501) are enforced here;
 // Expect other than 100-continue -> 417; version other than 1.0/1.1 -> 505
 // (a well-formed HTTP/2+ or 0.9-looking line), malformed -> 400.
-long parse_request_head(const char* buf, size_t len, const ParseLimits& limits,
-                        RequestHead* out, ParseError* err);
+long parse_request_head(const char* buf, size_t len, const ParseLimits& limits, RequestHead* out,
+                        ParseError* err);
 
 // parse_request_head that resumes (picohttpparser's last_len, h2o's
 // previous-length hint): after a call that returned 0, call again with the
@@ -104,11 +104,11 @@ class HeadParser {
  private:
   long parse_from(const char* buf, size_t len, const ParseLimits& limits, RequestHead* out,
                   ParseError* err);
-  bool waiting_ = false;     // the last call returned 0
-  bool in_fields_ = false;   // the request line is parsed
-  size_t line_ = 0;          // offset of the first unfinished line
-  size_t scanned_ = 0;       // bytes seen by the last call
-  size_t count_ = 0;         // fields parsed
+  bool waiting_ = false;        // the last call returned 0
+  bool in_fields_ = false;      // the request line is parsed
+  size_t line_ = 0;             // offset of the first unfinished line
+  size_t scanned_ = 0;          // bytes seen by the last call
+  size_t count_ = 0;            // fields parsed
   const char* base_ = nullptr;  // where the buffer was
   uint64_t work_ = 0;
   Framing f_;
@@ -127,8 +127,8 @@ class ChunkedDecoder {
   // *consumed is set to the bytes used: all of len for kNeedMore; up to the
   // end of the last chunk's trailer for kDone (the rest belongs to the next
   // request).  On kError, *err is filled (400).
-  Result feed(const char* data, size_t len, size_t* consumed, Sink sink,
-              void* ctx, ParseError* err);
+  Result feed(const char* data, size_t len, size_t* consumed, Sink sink, void* ctx,
+              ParseError* err);
   void reset();
   uint64_t total() const { return total_; }
 
@@ -137,7 +137,7 @@ class ChunkedDecoder {
   uint64_t remaining_ = 0;
   uint64_t total_ = 0;
   int digits_ = 0;
-  size_t line_len_ = 0;   // bytes in current size/trailer line (bounded)
+  size_t line_len_ = 0;  // bytes in current size/trailer line (bounded)
   size_t trailer_bytes_ = 0;
 };
 

@@ -89,8 +89,8 @@ struct ResponseState {
 struct AppState {
   std::atomic<bool> finished{false};     // finish / respond / abort called
   std::atomic<bool> on_done_set{false};  // squall_request_on_done called
-  bool dispatched = false;  // handed to the handler: holds a connection reference
-  bool in_hook = false;     // inside the headers hook
+  bool dispatched = false;               // handed to the handler: holds a connection reference
+  bool in_hook = false;                  // inside the headers hook
   void reset() {
     finished.store(false, std::memory_order_relaxed);
     on_done_set.store(false, std::memory_order_relaxed);

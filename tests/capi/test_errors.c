@@ -21,14 +21,14 @@
 #include "testutil.h"
 
 /* rc must be code, with a message on this thread. */
-#define EXPECT_ERR(code, call)                                                 \
-  do {                                                                         \
-    int rc_ = (call);                                                          \
-    if (rc_ != (code))                                                         \
-      fail_msg("%s returned %d (%s), expected %d (%s)", #call, rc_,            \
-               squall_strerror(rc_), (int)(code), squall_strerror(code));     \
-    if (squall_last_error() == NULL || squall_last_error()[0] == '\0')         \
-      fail_msg("%s: squall_last_error() is empty", #call);                     \
+#define EXPECT_ERR(code, call)                                            \
+  do {                                                                    \
+    int rc_ = (call);                                                     \
+    if (rc_ != (code))                                                    \
+      fail_msg("%s returned %d (%s), expected %d (%s)", #call, rc_,       \
+               squall_strerror(rc_), (int)(code), squall_strerror(code)); \
+    if (squall_last_error() == NULL || squall_last_error()[0] == '\0')    \
+      fail_msg("%s: squall_last_error() is empty", #call);                \
   } while (0)
 
 /* ------------------------------------------------------------------------ */
@@ -36,13 +36,21 @@
 /* ------------------------------------------------------------------------ */
 
 static int g_never; /* any call of these is a failure */
-static void never_cb(void *ud) { g_never++; }
-static void never_done(int st, void *ud) { g_never++; }
-static void never_read(int st, const char *d, size_t n, void *ud) { g_never++; }
+static void never_cb(void *ud) {
+  g_never++;
+}
+static void never_done(int st, void *ud) {
+  g_never++;
+}
+static void never_read(int st, const char *d, size_t n, void *ud) {
+  g_never++;
+}
 static void never_stream(squall_stream *s, const char *p, size_t n, void *ud) {
   g_never++;
 }
-static void never_handler(squall_request *r, void *ud) { g_never++; }
+static void never_handler(squall_request *r, void *ud) {
+  g_never++;
+}
 static void never_access(const char *m, size_t ml, const char *t, size_t tl,
                          int st, uint64_t b, uint64_t d, const char *p,
                          size_t pl, void *ud) {
@@ -77,16 +85,15 @@ static void test_errors__version_matches_macros(void **state) {
 
 static void test_errors__strerror_every_code(void **state) {
   static const int codes[] = {
-      SQUALL_OK,        SQUALL_ERROR,      SQUALL_ENOMEM,   SQUALL_EINVAL,
-      SQUALL_ESTATE,    SQUALL_ETHREAD,    SQUALL_ECLOSED,  SQUALL_ENOTFOUND,
-      SQUALL_ENOTSUP,   SQUALL_EADDRINUSE, -10 /* reserved */, SQUALL_ETIMEDOUT,
-      SQUALL_ETOOBIG,   SQUALL_EIO,        SQUALL_EBUSY,    SQUALL_EPERM};
+      SQUALL_OK,      SQUALL_ERROR,      SQUALL_ENOMEM,      SQUALL_EINVAL,
+      SQUALL_ESTATE,  SQUALL_ETHREAD,    SQUALL_ECLOSED,     SQUALL_ENOTFOUND,
+      SQUALL_ENOTSUP, SQUALL_EADDRINUSE, -10 /* reserved */, SQUALL_ETIMEDOUT,
+      SQUALL_ETOOBIG, SQUALL_EIO,        SQUALL_EBUSY,       SQUALL_EPERM};
   static const int unknown[] = {1, 2, -10, -16, -100, INT_MIN, INT_MAX};
   const size_t n = sizeof codes / sizeof codes[0];
   size_t i, j;
   /* The ABI values are fixed. */
-  for (i = 0; i < n; i++)
-    assert_int_equal(codes[i], -(int)i);
+  for (i = 0; i < n; i++) assert_int_equal(codes[i], -(int)i);
   for (i = 0; i < n; i++) {
     const char *s = squall_strerror(codes[i]);
     if (codes[i] == -10) continue; /* reserved for TLS: "unknown error" */
@@ -94,7 +101,8 @@ static void test_errors__strerror_every_code(void **state) {
     assert_true(strlen(s) > 0);
     assert_string_not_equal(s, "unknown error");
     for (j = 0; j < i; j++)
-      if (codes[j] != -10) assert_string_not_equal(s, squall_strerror(codes[j]));
+      if (codes[j] != -10)
+        assert_string_not_equal(s, squall_strerror(codes[j]));
   }
   for (i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
     assert_non_null(squall_strerror(unknown[i]));
@@ -115,8 +123,7 @@ static void *last_error_thread(void *arg) {
   struct last_error_probe *p = (struct last_error_probe *)arg;
   const char *e = squall_last_error();
   p->initial_null = e == NULL;
-  if (e)
-    snprintf(p->initial, sizeof p->initial, "%s", e);
+  if (e) snprintf(p->initial, sizeof p->initial, "%s", e);
   p->rc = squall_loop_run(NULL);
   e = squall_last_error();
   snprintf(p->after, sizeof p->after, "%s", e ? e : "(null)");
@@ -172,9 +179,8 @@ static void test_errors__null_loop_timer_log(void **state) {
   /* Log sink: level out of range, and the refused sink is not released. */
   EXPECT_ERR(SQUALL_EINVAL,
              squall_set_log(never_log, -1, &released, tu_release_inc));
-  EXPECT_ERR(SQUALL_EINVAL,
-             squall_set_log(never_log, SQUALL_LOG_NONE + 1, &released,
-                            tu_release_inc));
+  EXPECT_ERR(SQUALL_EINVAL, squall_set_log(never_log, SQUALL_LOG_NONE + 1,
+                                           &released, tu_release_inc));
   assert_int_equal(squall_loop_free(loop), SQUALL_OK);
   assert_int_equal(released, 0);
   assert_int_equal(g_never, 0);
@@ -197,7 +203,8 @@ static void test_errors__null_stream_and_tcp_server(void **state) {
              squall_stream_read_bytes(NULL, 1, 0, never_read, NULL));
   EXPECT_ERR(SQUALL_EINVAL,
              squall_stream_read_until_close(NULL, never_read, NULL));
-  EXPECT_ERR(SQUALL_EINVAL, squall_stream_write(NULL, "x", 1, never_done, NULL));
+  EXPECT_ERR(SQUALL_EINVAL,
+             squall_stream_write(NULL, "x", 1, never_done, NULL));
   EXPECT_ERR(SQUALL_EINVAL, squall_stream_set_close_callback(
                                 NULL, never_done, &released, tu_release_inc));
   EXPECT_ERR(SQUALL_EINVAL,
@@ -209,15 +216,15 @@ static void test_errors__null_stream_and_tcp_server(void **state) {
   EXPECT_ERR(SQUALL_EINVAL, squall_stream_close(NULL));
   EXPECT_ERR(SQUALL_EINVAL, squall_stream_closed(NULL, &err));
   EXPECT_ERR(SQUALL_EINVAL, squall_stream_peer(NULL, &p, &n));
-  EXPECT_ERR(SQUALL_EINVAL, squall_stream_connect(&s, NULL, "127.0.0.1",
-                                                  SQUALL_NTS, 80, never_done,
-                                                  NULL));
+  EXPECT_ERR(SQUALL_EINVAL,
+             squall_stream_connect(&s, NULL, "127.0.0.1", SQUALL_NTS, 80,
+                                   never_done, NULL));
   assert_null(s);
-  EXPECT_ERR(SQUALL_EINVAL, squall_stream_connect(NULL, loop, "127.0.0.1",
-                                                  SQUALL_NTS, 80, never_done,
-                                                  NULL));
-  EXPECT_ERR(SQUALL_EINVAL, squall_stream_connect(&s, loop, NULL, 0, 80,
-                                                  never_done, NULL));
+  EXPECT_ERR(SQUALL_EINVAL,
+             squall_stream_connect(NULL, loop, "127.0.0.1", SQUALL_NTS, 80,
+                                   never_done, NULL));
+  EXPECT_ERR(SQUALL_EINVAL,
+             squall_stream_connect(&s, loop, NULL, 0, 80, never_done, NULL));
   squall_stream_free(NULL);
 
   EXPECT_ERR(SQUALL_EINVAL, squall_tcp_server_new(NULL, loop, never_stream,
@@ -257,7 +264,8 @@ static void test_errors__null_stream_and_tcp_server(void **state) {
              squall_stream_read_until(s, NULL, 1, 0, never_read, NULL));
   EXPECT_ERR(SQUALL_EINVAL, squall_stream_read_until(s, "", 0, 0, never_read,
                                                      NULL)); /* empty delim */
-  EXPECT_ERR(SQUALL_EINVAL, squall_stream_read_until(s, "\n", 1, 0, NULL, NULL));
+  EXPECT_ERR(SQUALL_EINVAL,
+             squall_stream_read_until(s, "\n", 1, 0, NULL, NULL));
   EXPECT_ERR(SQUALL_EINVAL, squall_stream_read_bytes(s, 1, 0, NULL, NULL));
   EXPECT_ERR(SQUALL_EINVAL, squall_stream_read_until_close(s, NULL, NULL));
   EXPECT_ERR(SQUALL_EINVAL, squall_stream_write(s, NULL, 5, never_done, NULL));
@@ -293,12 +301,14 @@ static void test_errors__null_config_server_request(void **state) {
 
   EXPECT_ERR(SQUALL_EINVAL, squall_config_new(NULL));
   EXPECT_ERR(SQUALL_EINVAL, squall_config_set_int(NULL, SQUALL_OPT_BACKLOG, 1));
-  EXPECT_ERR(SQUALL_EINVAL, squall_config_get_int(NULL, SQUALL_OPT_BACKLOG, &v));
   EXPECT_ERR(SQUALL_EINVAL,
-             squall_config_set_str(NULL, SQUALL_OPT_TRUSTED_DOWNSTREAM, "x", 1));
+             squall_config_get_int(NULL, SQUALL_OPT_BACKLOG, &v));
+  EXPECT_ERR(SQUALL_EINVAL, squall_config_set_str(
+                                NULL, SQUALL_OPT_TRUSTED_DOWNSTREAM, "x", 1));
   squall_config_free(NULL);
   assert_int_equal(squall_config_new(&cfg), SQUALL_OK);
-  EXPECT_ERR(SQUALL_EINVAL, squall_config_get_int(cfg, SQUALL_OPT_BACKLOG, NULL));
+  EXPECT_ERR(SQUALL_EINVAL,
+             squall_config_get_int(cfg, SQUALL_OPT_BACKLOG, NULL));
   EXPECT_ERR(SQUALL_ENOTSUP, squall_config_set_int(cfg, 9999, 1));
   EXPECT_ERR(SQUALL_ENOTSUP, squall_config_get_int(cfg, 9999, &v));
   EXPECT_ERR(SQUALL_EINVAL,
@@ -313,13 +323,14 @@ static void test_errors__null_config_server_request(void **state) {
   EXPECT_ERR(SQUALL_EINVAL, squall_server_new(&srv, loop, cfg, NULL, &released,
                                               tu_release_inc));
   assert_null(srv);
-  EXPECT_ERR(SQUALL_EINVAL, squall_server_set_headers_hook(
-                                NULL, never_handler, &released, tu_release_inc));
+  EXPECT_ERR(SQUALL_EINVAL,
+             squall_server_set_headers_hook(NULL, never_handler, &released,
+                                            tu_release_inc));
   EXPECT_ERR(SQUALL_EINVAL, squall_server_set_access_hook(
                                 NULL, never_access, &released, tu_release_inc));
-  EXPECT_ERR(SQUALL_EINVAL, squall_server_set_error_hook(
-                                NULL, never_error_hook, &released,
-                                tu_release_inc));
+  EXPECT_ERR(SQUALL_EINVAL,
+             squall_server_set_error_hook(NULL, never_error_hook, &released,
+                                          tu_release_inc));
   EXPECT_ERR(SQUALL_EINVAL, squall_server_listen(NULL, NULL, 0, 0));
   EXPECT_ERR(SQUALL_EINVAL,
              squall_server_listen_unix(NULL, "x", SQUALL_NTS, 0600));
@@ -327,25 +338,27 @@ static void test_errors__null_config_server_request(void **state) {
   EXPECT_ERR(SQUALL_EINVAL, squall_server_port(NULL, &port));
   EXPECT_ERR(SQUALL_EINVAL, squall_server_stop(NULL));
   EXPECT_ERR(SQUALL_EINVAL, squall_server_shutdown(NULL, 0, never_done, NULL));
-  EXPECT_ERR(SQUALL_EINVAL, squall_server_stats(NULL, stats, SQUALL_STAT_COUNT));
+  EXPECT_ERR(SQUALL_EINVAL,
+             squall_server_stats(NULL, stats, SQUALL_STAT_COUNT));
   squall_server_free(NULL);
 
-  EXPECT_ERR(SQUALL_EINVAL, squall_request_get(NULL, SQUALL_REQ_METHOD, &p, &n));
+  EXPECT_ERR(SQUALL_EINVAL,
+             squall_request_get(NULL, SQUALL_REQ_METHOD, &p, &n));
   EXPECT_ERR(SQUALL_EINVAL,
              squall_request_header(NULL, "Host", SQUALL_NTS, 0, &p, &n));
   EXPECT_ERR(SQUALL_EINVAL, squall_request_header_count(NULL, &n));
   EXPECT_ERR(SQUALL_EINVAL, squall_request_header_at(NULL, 0, &p, &n, &q, &m));
   EXPECT_ERR(SQUALL_EINVAL, squall_request_body(NULL, &d, &n));
-  EXPECT_ERR(SQUALL_EINVAL, squall_request_argument(NULL, SQUALL_ARGS_ALL, "a",
-                                                    1, 0, &p, &n));
+  EXPECT_ERR(SQUALL_EINVAL,
+             squall_request_argument(NULL, SQUALL_ARGS_ALL, "a", 1, 0, &p, &n));
   EXPECT_ERR(SQUALL_EINVAL,
              squall_request_argument_count(NULL, SQUALL_ARGS_ALL, &n));
   EXPECT_ERR(SQUALL_EINVAL, squall_request_argument_at(NULL, SQUALL_ARGS_ALL, 0,
                                                        &p, &n, &q, &m));
   EXPECT_ERR(SQUALL_EINVAL, squall_request_file_count(NULL, &n));
-  EXPECT_ERR(SQUALL_EINVAL, squall_request_file_at(NULL, 0, NULL, NULL, NULL,
-                                                   NULL, NULL, NULL, NULL,
-                                                   NULL));
+  EXPECT_ERR(SQUALL_EINVAL,
+             squall_request_file_at(NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+                                    NULL, NULL));
   EXPECT_ERR(SQUALL_EINVAL, squall_request_cookie(NULL, "c", 1, &p, &n));
   EXPECT_ERR(SQUALL_EINVAL, squall_request_cookie_count(NULL, &n));
   EXPECT_ERR(SQUALL_EINVAL, squall_request_cookie_at(NULL, 0, &p, &n, &q, &m));
@@ -353,9 +366,8 @@ static void test_errors__null_config_server_request(void **state) {
   EXPECT_ERR(SQUALL_EINVAL, squall_request_on_done(NULL, never_done, NULL));
   EXPECT_ERR(SQUALL_EINVAL, squall_request_set_max_body_size(NULL, 10));
   EXPECT_ERR(SQUALL_EINVAL, squall_request_set_body_timeout(NULL, 10));
-  EXPECT_ERR(SQUALL_EINVAL, squall_request_stream_body(NULL, never_body,
-                                                       &released,
-                                                       tu_release_inc));
+  EXPECT_ERR(SQUALL_EINVAL, squall_request_stream_body(
+                                NULL, never_body, &released, tu_release_inc));
   EXPECT_ERR(SQUALL_EINVAL, squall_request_detach(NULL, &detached));
   EXPECT_ERR(SQUALL_EINVAL, squall_request_loop(NULL, &rl));
   EXPECT_ERR(SQUALL_EINVAL, squall_response_status(NULL, 200, NULL, 0));
@@ -399,14 +411,14 @@ static void test_errors__port_out_of_range_and_unknown_host(void **state) {
              squall_server_listen(hsrv, "127.0.0.1", SQUALL_NTS, -1));
   EXPECT_ERR(SQUALL_EINVAL,
              squall_server_listen(hsrv, "127.0.0.1", SQUALL_NTS, 65536));
-  EXPECT_ERR(SQUALL_EINVAL, squall_stream_connect(&s, loop, "127.0.0.1",
-                                                  SQUALL_NTS, 0, never_done,
-                                                  NULL));
+  EXPECT_ERR(SQUALL_EINVAL,
+             squall_stream_connect(&s, loop, "127.0.0.1", SQUALL_NTS, 0,
+                                   never_done, NULL));
   assert_null(s);
   /* RFC 2606: .invalid never resolves. */
-  EXPECT_ERR(SQUALL_ENOTFOUND,
-             squall_tcp_server_listen(tsrv, "no-such-host.invalid", SQUALL_NTS,
-                                      0));
+  EXPECT_ERR(
+      SQUALL_ENOTFOUND,
+      squall_tcp_server_listen(tsrv, "no-such-host.invalid", SQUALL_NTS, 0));
   EXPECT_ERR(SQUALL_ENOTFOUND,
              squall_server_listen(hsrv, "no-such-host.invalid", SQUALL_NTS, 0));
   /* host_len is honoured: "127.0.0.1junk" cut to its first 9 bytes. */
@@ -453,9 +465,9 @@ static void test_errors__wrong_thread_is_ethread(void **state) {
   g_never = 0;
   memset(&a, 0, sizeof a);
   assert_int_equal(squall_loop_new(&loop), SQUALL_OK);
-  assert_int_equal(squall_tcp_server_new(&tsrv, loop, keep_stream, &a,
-                                         tu_release_inc),
-                   SQUALL_OK);
+  assert_int_equal(
+      squall_tcp_server_new(&tsrv, loop, keep_stream, &a, tu_release_inc),
+      SQUALL_OK);
   assert_int_equal(squall_tcp_server_listen(tsrv, "127.0.0.1", SQUALL_NTS, 0),
                    SQUALL_OK);
   assert_int_equal(squall_tcp_server_port(tsrv, &port), SQUALL_OK);
@@ -556,9 +568,9 @@ static void test_errors__closed_stream_is_eclosed(void **state) {
   memset(&a, 0, sizeof a);
   memset(&c, 0, sizeof c);
   assert_int_equal(squall_loop_new(&loop), SQUALL_OK);
-  assert_int_equal(squall_tcp_server_new(&tsrv, loop, keep_stream, &a,
-                                         tu_release_inc),
-                   SQUALL_OK);
+  assert_int_equal(
+      squall_tcp_server_new(&tsrv, loop, keep_stream, &a, tu_release_inc),
+      SQUALL_OK);
   assert_int_equal(squall_tcp_server_listen(tsrv, "127.0.0.1", SQUALL_NTS, 0),
                    SQUALL_OK);
   assert_int_equal(squall_tcp_server_port(tsrv, &port), SQUALL_OK);
@@ -572,7 +584,7 @@ static void test_errors__closed_stream_is_eclosed(void **state) {
   assert_int_equal(squall_stream_close(s), SQUALL_OK);
   assert_int_equal(squall_stream_closed(s, &err), 1);
   assert_int_equal(err, 0);
-  assert_int_equal(c.runs, 0); /* later, on the loop */
+  assert_int_equal(c.runs, 0);                         /* later, on the loop */
   assert_int_equal(squall_stream_close(s), SQUALL_OK); /* again: harmless */
 
   EXPECT_ERR(SQUALL_ECLOSED, squall_stream_write(s, "x", 1, never_done, NULL));
@@ -590,8 +602,7 @@ static void test_errors__closed_stream_is_eclosed(void **state) {
   assert_int_equal(c.runs, 1);
   assert_int_equal(c.error, 0);
   squall_stream_free(s);
-  if (a.s)
-    squall_stream_free(a.s);
+  if (a.s) squall_stream_free(a.s);
   squall_tcp_server_free(tsrv);
   assert_int_equal(squall_loop_free(loop), SQUALL_OK);
   assert_int_equal(c.runs, 1);
@@ -610,18 +621,17 @@ struct world {
   squall_tcp_server *tsrv;
   squall_server *hsrv;
   squall_stream *client; /* squall_stream_connect */
-  struct accept_one acc;  /* accepted stream */
+  struct accept_one acc; /* accepted stream */
   squall_timer *once, *every;
   struct close_rec client_close, acc_close;
   int once_released, every_released, hsrv_released;
-  int raw_fd; /* a raw client of the TCP server */
+  int raw_fd;    /* a raw client of the TCP server */
   int connected; /* atomic */
 };
 
 static void world_connected(int st, void *ud) {
   struct world *w = (struct world *)ud;
-  if (st == SQUALL_OK)
-    tu_atomic_add(&w->connected, 1);
+  if (st == SQUALL_OK) tu_atomic_add(&w->connected, 1);
 }
 
 static void world_build(struct world *w) {
@@ -638,8 +648,8 @@ static void world_build(struct world *w) {
   assert_int_equal(squall_server_new(&w->hsrv, w->loop, NULL, never_handler,
                                      &w->hsrv_released, tu_release_inc),
                    SQUALL_OK);
-  assert_int_equal(
-      squall_server_listen(w->hsrv, "127.0.0.1", SQUALL_NTS, 0), SQUALL_OK);
+  assert_int_equal(squall_server_listen(w->hsrv, "127.0.0.1", SQUALL_NTS, 0),
+                   SQUALL_OK);
   assert_int_equal(squall_server_port(w->hsrv, &hport), SQUALL_OK);
   assert_int_equal(squall_loop_call_later(&w->once, w->loop, 60000, never_cb,
                                           &w->once_released, tu_release_inc),
@@ -652,9 +662,8 @@ static void world_build(struct world *w) {
   assert_int_equal(squall_stream_connect(&w->client, w->loop, "127.0.0.1",
                                          SQUALL_NTS, hport, world_connected, w),
                    SQUALL_OK);
-  assert_int_equal(squall_stream_set_close_callback(w->client, rec_close,
-                                                    &w->client_close,
-                                                    tu_release_inc),
+  assert_int_equal(squall_stream_set_close_callback(
+                       w->client, rec_close, &w->client_close, tu_release_inc),
                    SQUALL_OK);
   assert_int_equal(tu_loop_thread_start(&lt, w->loop), 0);
   w->raw_fd = tu_connect_tcp("127.0.0.1", port, 2000);
@@ -662,9 +671,8 @@ static void world_build(struct world *w) {
   assert_int_equal(tu_wait_int_ge(&w->acc.accepted, 1, 3000), 0);
   assert_int_equal(tu_wait_int_ge(&w->connected, 1, 3000), 0);
   assert_int_equal(tu_loop_thread_stop(lt), SQUALL_OK);
-  assert_int_equal(squall_stream_set_close_callback(w->acc.s, rec_close,
-                                                    &w->acc_close,
-                                                    tu_release_inc),
+  assert_int_equal(squall_stream_set_close_callback(
+                       w->acc.s, rec_close, &w->acc_close, tu_release_inc),
                    SQUALL_OK);
 }
 
@@ -706,8 +714,8 @@ static void test_errors__free_loop_first(void **state) {
              squall_server_listen(w.hsrv, "127.0.0.1", SQUALL_NTS, 0));
   EXPECT_ERR(SQUALL_ECLOSED, squall_server_port(w.hsrv, &port));
   EXPECT_ERR(SQUALL_ECLOSED, squall_server_stop(w.hsrv));
-  EXPECT_ERR(SQUALL_ECLOSED, squall_server_shutdown(w.hsrv, 0, never_done,
-                                                    NULL));
+  EXPECT_ERR(SQUALL_ECLOSED,
+             squall_server_shutdown(w.hsrv, 0, never_done, NULL));
   EXPECT_ERR(SQUALL_ECLOSED,
              squall_stream_write(w.acc.s, "x", 1, never_done, NULL));
   EXPECT_ERR(SQUALL_ECLOSED,

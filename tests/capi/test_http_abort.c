@@ -78,7 +78,9 @@ static void test_http_abort__request_call_soon_runs_on_loop(void **state) {
   (void)state;
   s->handler = soon_handler;
   assert_int_equal(hu_server_start(s), 0);
-  assert_int_equal(hu_exchange(s->port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27, &r, NULL), 0);
+  assert_int_equal(
+      hu_exchange(s->port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27, &r, NULL),
+      0);
   assert_int_equal(r.status, 200);
   hu_response_free(&r);
   pthread_mutex_lock(&g_soon.mu);
@@ -92,7 +94,8 @@ static void test_http_abort__request_call_soon_runs_on_loop(void **state) {
 static void test_http_abort__bad_arguments(void **state) {
   (void)state;
   assert_int_equal(squall_response_abort(NULL), SQUALL_EINVAL);
-  assert_int_equal(squall_request_call_soon(NULL, soon_cb, NULL), SQUALL_EINVAL);
+  assert_int_equal(squall_request_call_soon(NULL, soon_cb, NULL),
+                   SQUALL_EINVAL);
 }
 
 int main(void) {

@@ -142,8 +142,8 @@ static hu_server *start(int no_keep_alive) {
   s->handler = router;
   s->headers_hook = deny_hook;
   if (no_keep_alive)
-    assert_int_equal(
-        squall_config_set_int(s->cfg, SQUALL_OPT_NO_KEEP_ALIVE, 1), 0);
+    assert_int_equal(squall_config_set_int(s->cfg, SQUALL_OPT_NO_KEEP_ALIVE, 1),
+                     0);
   assert_int_equal(hu_server_start(s), 0);
   return s;
 }
@@ -232,7 +232,7 @@ static void test_http_conn__pipelined_flood(void **state) {
     int rc = hu_read_response(&c, &r, 0, 30000);
     if (rc != HU_OK || strcmp(r.body, want) != 0)
       fprintf(stderr, "response %d: rc=%d body=%s\n", i, rc,
-                      rc == HU_OK ? r.body : "");
+              rc == HU_OK ? r.body : "");
     assert_int_equal(rc, HU_OK);
     assert_string_equal(r.body, want);
     hu_response_free(&r);
@@ -292,13 +292,14 @@ static void test_http_conn__pipelined_with_bodies(void **state) {
   hu_server *s = start(0);
   hu_conn c;
   assert_int_equal(hu_connect(&c, s->port), 0);
-  hu_send_str(&c, "POST /echo1 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n"
-                  "hello"
-                  "POST /echo2 HTTP/1.1\r\nHost: a\r\n"
-                  "Transfer-Encoding: chunked\r\n\r\n"
-                  "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n"
-                  "GET /x HTTP/1.1\r\nHost: a\r\n\r\n"
-                  "PUT /echo3 HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
+  hu_send_str(&c,
+              "POST /echo1 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n"
+              "hello"
+              "POST /echo2 HTTP/1.1\r\nHost: a\r\n"
+              "Transfer-Encoding: chunked\r\n\r\n"
+              "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n"
+              "GET /x HTTP/1.1\r\nHost: a\r\n\r\n"
+              "PUT /echo3 HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
   expect_response(&c, 0, 200, "hello");
   expect_response(&c, 0, 200, "abcdefg");
   expect_response(&c, 0, 200, "GET /x 0\n");
@@ -335,8 +336,9 @@ static void test_http_conn__http11_connection_close(void **state) {
   hu_response r;
   assert_int_equal(hu_connect(&c, s->port), 0);
   /* A request pipelined after the close must not be served. */
-  hu_send_str(&c, "GET /1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
-                  "GET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
+  hu_send_str(&c,
+              "GET /1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+              "GET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
   assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
   assert_int_equal(r.status, 200);
   assert_string_equal(r.body, "GET /1 0\n");
@@ -350,7 +352,8 @@ static void test_http_conn__http11_connection_close(void **state) {
   assert_int_equal(hu_server_calls(s), 1);
   /* Connection tokens are case-insensitive and may be in a list. */
   assert_int_equal(hu_connect(&c, s->port), 0);
-  hu_send_str(&c, "GET /3 HTTP/1.1\r\nHost: a\r\nConnection: foo, CLOSE\r\n\r\n");
+  hu_send_str(&c,
+              "GET /3 HTTP/1.1\r\nHost: a\r\nConnection: foo, CLOSE\r\n\r\n");
   expect_response(&c, 0, 200, "GET /3 0\n");
   assert_true(hu_wait_closed(&c, HU_CLOSE_TIMEOUT_MS));
   hu_close(&c);
@@ -362,8 +365,9 @@ static void test_http_conn__http10_closes(void **state) {
   hu_conn c;
   hu_response r;
   assert_int_equal(hu_connect(&c, s->port), 0);
-  hu_send_str(&c, "GET /1 HTTP/1.0\r\nHost: a\r\n\r\n"
-                  "GET /2 HTTP/1.0\r\nHost: a\r\n\r\n");
+  hu_send_str(&c,
+              "GET /1 HTTP/1.0\r\nHost: a\r\n\r\n"
+              "GET /2 HTTP/1.0\r\nHost: a\r\n\r\n");
   assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
   assert_int_equal(r.status, 200);
   assert_string_equal(r.body, "GET /1 0\n");
@@ -408,8 +412,9 @@ static void test_http_conn__no_keep_alive_option(void **state) {
   hu_conn c;
   hu_response r;
   assert_int_equal(hu_connect(&c, s->port), 0);
-  hu_send_str(&c, "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
-                  "GET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
+  hu_send_str(&c,
+              "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
+              "GET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
   assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
   assert_int_equal(r.status, 200);
   assert_string_equal(r.body, "GET /1 0\n");
@@ -437,8 +442,9 @@ static void test_http_conn__100_continue(void **state) {
   hu_conn c;
   hu_response r;
   assert_int_equal(hu_connect(&c, s->port), 0);
-  hu_send_str(&c, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n"
-                  "Expect: 100-continue\r\n\r\n");
+  hu_send_str(&c,
+              "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n"
+              "Expect: 100-continue\r\n\r\n");
   /* The client waits: the 100 must come with no body sent. */
   assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
   assert_int_equal(r.status, 100);
@@ -449,8 +455,9 @@ static void test_http_conn__100_continue(void **state) {
   hu_send_str(&c, "hello world");
   expect_response(&c, 0, 200, "hello world");
   /* Same connection, a second 100-continue exchange. */
-  hu_send_str(&c, "PUT /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
-                  "Expect: 100-Continue\r\n\r\n");
+  hu_send_str(&c,
+              "PUT /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+              "Expect: 100-Continue\r\n\r\n");
   expect_response(&c, 0, 100, NULL);
   hu_send_str(&c, "abc");
   expect_response(&c, 0, 200, "abc");
@@ -458,8 +465,9 @@ static void test_http_conn__100_continue(void **state) {
 
   /* Chunked body with 100-continue. */
   assert_int_equal(hu_connect(&c, s->port), 0);
-  hu_send_str(&c, "POST /echo HTTP/1.1\r\nHost: a\r\n"
-                  "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n");
+  hu_send_str(&c,
+              "POST /echo HTTP/1.1\r\nHost: a\r\n"
+              "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n");
   expect_response(&c, 0, 100, NULL);
   hu_send_str(&c, "4\r\nwiki\r\n0\r\n\r\n");
   expect_response(&c, 0, 200, "wiki");
@@ -474,9 +482,10 @@ static void test_http_conn__100_continue_body_sent_at_once(void **state) {
   hu_conn c;
   hu_response r;
   assert_int_equal(hu_connect(&c, s->port), 0);
-  hu_send_str(&c, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
-                  "Expect: 100-continue\r\n\r\nhello"
-                  "GET /next HTTP/1.1\r\nHost: a\r\n\r\n");
+  hu_send_str(&c,
+              "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+              "Expect: 100-continue\r\n\r\nhello"
+              "GET /next HTTP/1.1\r\nHost: a\r\n\r\n");
   assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
   if (r.status == 100) {
     hu_response_free(&r);
@@ -497,8 +506,9 @@ static void test_http_conn__100_continue_hook_answers_early(void **state) {
   hu_conn c;
   hu_response r;
   assert_int_equal(hu_connect(&c, s->port), 0);
-  hu_send_str(&c, "POST /deny HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n"
-                  "Expect: 100-continue\r\n\r\n");
+  hu_send_str(&c,
+              "POST /deny HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n"
+              "Expect: 100-continue\r\n\r\n");
   assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
   assert_int_equal(r.status, 403);
   assert_string_equal(r.body, "denied");
@@ -524,8 +534,9 @@ static void test_http_conn__100_continue_ignored_for_http10(void **state) {
   hu_server *s = start(0);
   hu_conn c;
   assert_int_equal(hu_connect(&c, s->port), 0);
-  hu_send_str(&c, "POST /echo HTTP/1.0\r\nContent-Length: 4\r\n"
-                  "Expect: 100-continue\r\n\r\n");
+  hu_send_str(&c,
+              "POST /echo HTTP/1.0\r\nContent-Length: 4\r\n"
+              "Expect: 100-continue\r\n\r\n");
   /* Nothing (in particular no 100) until the body comes. */
   assert_true(hu_quiet(&c, 300));
   hu_send_str(&c, "data");
@@ -557,8 +568,9 @@ static void test_http_conn__chunked_request_body(void **state) {
   size_t total = 200 * 1000;
   char *req = malloc(total + 300 * 10 + 200);
   char *expect = malloc(total + 1);
-  size_t n = (size_t)sprintf(req, "POST /echo HTTP/1.1\r\nHost: a\r\n"
-                                  "Transfer-Encoding: chunked\r\n\r\n");
+  size_t n = (size_t)sprintf(req,
+                             "POST /echo HTTP/1.1\r\nHost: a\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n");
   for (size_t i = 0; i < total; i++) expect[i] = (char)(i * 7 + 3);
   for (size_t off = 0; off < total; off += 1000) {
     n += (size_t)sprintf(req + n, "3e8\r\n");
@@ -713,8 +725,9 @@ static void test_http_conn__date_and_server_headers(void **state) {
   hu_response r;
   char v[128];
   assert_int_equal(hu_connect(&c, s->port), 0);
-  hu_send_str(&c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
-                  "GET /own-server HTTP/1.1\r\nHost: a\r\n\r\n");
+  hu_send_str(&c,
+              "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+              "GET /own-server HTTP/1.1\r\nHost: a\r\n\r\n");
   assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
   assert_int_equal(hu_header_count(&r, "Date"), 1);
   assert_true(hu_header(&r, "Date", v, sizeof v));
@@ -742,16 +755,17 @@ static void test_http_conn__no_body_responses(void **state) {
   hu_conn c;
   hu_response r;
   assert_int_equal(hu_connect(&c, s->port), 0);
-  hu_send_str(&c, "HEAD /h HTTP/1.1\r\nHost: a\r\n\r\n"
-                  "GET /after1 HTTP/1.1\r\nHost: a\r\n\r\n"
-                  "HEAD /stream HTTP/1.1\r\nHost: a\r\n\r\n"
-                  "GET /after2 HTTP/1.1\r\nHost: a\r\n\r\n"
-                  "GET /204 HTTP/1.1\r\nHost: a\r\n\r\n"
-                  "GET /after3 HTTP/1.1\r\nHost: a\r\n\r\n"
-                  "GET /304 HTTP/1.1\r\nHost: a\r\n\r\n"
-                  "GET /after4 HTTP/1.1\r\nHost: a\r\n\r\n"
-                  "GET /204stream HTTP/1.1\r\nHost: a\r\n\r\n"
-                  "GET /after5 HTTP/1.1\r\nHost: a\r\n\r\n");
+  hu_send_str(&c,
+              "HEAD /h HTTP/1.1\r\nHost: a\r\n\r\n"
+              "GET /after1 HTTP/1.1\r\nHost: a\r\n\r\n"
+              "HEAD /stream HTTP/1.1\r\nHost: a\r\n\r\n"
+              "GET /after2 HTTP/1.1\r\nHost: a\r\n\r\n"
+              "GET /204 HTTP/1.1\r\nHost: a\r\n\r\n"
+              "GET /after3 HTTP/1.1\r\nHost: a\r\n\r\n"
+              "GET /304 HTTP/1.1\r\nHost: a\r\n\r\n"
+              "GET /after4 HTTP/1.1\r\nHost: a\r\n\r\n"
+              "GET /204stream HTTP/1.1\r\nHost: a\r\n\r\n"
+              "GET /after5 HTTP/1.1\r\nHost: a\r\n\r\n");
   /* HEAD of a plain response. */
   assert_int_equal(hu_read_response(&c, &r, 1, HU_TIMEOUT_MS), HU_OK);
   assert_int_equal(r.status, 200);

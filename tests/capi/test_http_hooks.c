@@ -83,8 +83,8 @@ static void handler(hu_server *s, squall_request *req) {
     pthread_mutex_lock(&g_mu);
     int n = snprintf(out, sizeof out,
                      "total=%llu pieces=%d max=%zu sum=%u body_len=%zu",
-                     (unsigned long long)g_st.total, g_st.pieces, g_st.max_piece,
-                     g_st.sum, blen);
+                     (unsigned long long)g_st.total, g_st.pieces,
+                     g_st.max_piece, g_st.sum, blen);
     pthread_mutex_unlock(&g_mu);
     squall_respond(req, 200, "text/plain", SQUALL_NTS, out, (size_t)n);
   } else if (strcmp(path, "/misuse") == 0) {
@@ -150,9 +150,10 @@ static void test_http_hooks__access_hook(void **state) {
   hu_conn c;
   hu_response r;
   assert_int_equal(hu_connect(&c, s->port), 0);
-  hu_send_str(&c, "GET /acc?x=1 HTTP/1.1\r\nHost: a\r\n\r\n"
-                  "POST /404 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi"
-                  "HEAD /h HTTP/1.1\r\nHost: a\r\n\r\n");
+  hu_send_str(&c,
+              "GET /acc?x=1 HTTP/1.1\r\nHost: a\r\n\r\n"
+              "POST /404 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi"
+              "HEAD /h HTTP/1.1\r\nHost: a\r\n\r\n");
   assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
   size_t first_body = r.body_len;
   hu_response_free(&r);
@@ -198,8 +199,8 @@ static int wait_error(hu_server *s, int idx, hu_error_rec *out) {
 }
 
 static void tune_limits(squall_config *cfg) {
-  assert_int_equal(
-      squall_config_set_int(cfg, SQUALL_OPT_MAX_HEADER_SIZE, 2048), 0);
+  assert_int_equal(squall_config_set_int(cfg, SQUALL_OPT_MAX_HEADER_SIZE, 2048),
+                   0);
   assert_int_equal(squall_config_set_int(cfg, SQUALL_OPT_MAX_BODY_SIZE, 1000),
                    0);
   assert_int_equal(squall_config_set_int(cfg, SQUALL_OPT_MAX_URI_SIZE, 100), 0);
@@ -209,7 +210,8 @@ static void test_http_hooks__error_hook_kinds(void **state) {
   hu_server *s = start(tune_limits);
   hu_error_rec e;
   const char *bad = "GET / HTTP/1.1\r\nHost: a\r\nX : y\r\n\r\n";
-  assert_int_equal(hu_check_reject(s->port, "ws before colon", bad, strlen(bad), 400), 0);
+  assert_int_equal(
+      hu_check_reject(s->port, "ws before colon", bad, strlen(bad), 400), 0);
   assert_int_equal(wait_error(s, 0, &e), 0);
   assert_int_equal(e.kind, SQUALL_ERRKIND_PARSE);
   assert_int_equal(e.http_status, 400);
@@ -226,7 +228,8 @@ static void test_http_hooks__error_hook_kinds(void **state) {
   assert_int_equal(e.kind, SQUALL_ERRKIND_LIMIT);
   assert_int_equal(e.http_status, 431);
 
-  const char *b413 = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n";
+  const char *b413 =
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n";
   assert_int_equal(hu_check_reject(s->port, "413", b413, strlen(b413), 413), 0);
   assert_int_equal(wait_error(s, 2, &e), 0);
   assert_int_equal(e.kind, SQUALL_ERRKIND_LIMIT);
@@ -305,8 +308,10 @@ static void test_http_hooks__error_hook_rate_limited(void **state) {
   assert_true(calls < N);
   /* A later error is reported again. */
   hu_sleep_ms(1100);
-  assert_int_equal(hu_check_reject(s->port, "after pause", bad, strlen(bad), 400), 0);
-  assert_int_equal(hu_server_wait_errors(s, calls + 1, HU_TIMEOUT_MS), calls + 1);
+  assert_int_equal(
+      hu_check_reject(s->port, "after pause", bad, strlen(bad), 400), 0);
+  assert_int_equal(hu_server_wait_errors(s, calls + 1, HU_TIMEOUT_MS),
+                   calls + 1);
   stop(s);
 }
 
@@ -327,17 +332,19 @@ static void test_http_hooks__stats(void **state) {
   hu_conn c1;
   size_t sent = 0;
   assert_int_equal(hu_connect(&c1, s->port), 0);
-  const char *r1 = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
-                   "Expect: 100-continue\r\n\r\n";
+  const char *r1 =
+      "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+      "Expect: 100-continue\r\n\r\n";
   hu_send_str(&c1, r1);
   sent += strlen(r1);
   read_one(&c1, 0, 100);
   hu_send_str(&c1, "abc");
   sent += 3;
   read_one(&c1, 0, 200);
-  const char *r2 = "GET /404 HTTP/1.1\r\nHost: a\r\n\r\n"
-                   "GET /500 HTTP/1.1\r\nHost: a\r\n\r\n"
-                   "GET /304 HTTP/1.1\r\nHost: a\r\n\r\n";
+  const char *r2 =
+      "GET /404 HTTP/1.1\r\nHost: a\r\n\r\n"
+      "GET /500 HTTP/1.1\r\nHost: a\r\n\r\n"
+      "GET /304 HTTP/1.1\r\nHost: a\r\n\r\n";
   hu_send_str(&c1, r2);
   sent += strlen(r2);
   read_one(&c1, 0, 404);
@@ -391,8 +398,8 @@ static void test_http_hooks__stats(void **state) {
 }
 
 static void tune_maxconn(squall_config *cfg) {
-  assert_int_equal(
-      squall_config_set_int(cfg, SQUALL_OPT_MAX_CONNECTIONS, 2), 0);
+  assert_int_equal(squall_config_set_int(cfg, SQUALL_OPT_MAX_CONNECTIONS, 2),
+                   0);
 }
 
 static void test_http_hooks__max_connections(void **state) {
@@ -441,24 +448,29 @@ static void test_http_hooks__headers_hook_body_limit(void **state) {
   hu_response r;
   /* Lowered to 10: 413 with only the head sent. */
   assert_int_equal(hu_connect(&c, s->port), 0);
-  hu_send_str(&c, "POST /small HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n");
+  hu_send_str(&c,
+              "POST /small HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n");
   assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
   assert_int_equal(r.status, 413);
   hu_response_free(&r);
   assert_true(hu_wait_closed(&c, HU_CLOSE_TIMEOUT_MS));
   hu_close(&c);
   /* A chunked body that crosses the lowered limit. */
-  const char *ch = "POST /small HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-                   "8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n";
-  assert_int_equal(hu_check_reject(s->port, "chunked over 10", ch, strlen(ch), 413), 0);
+  const char *ch =
+      "POST /small HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n";
+  assert_int_equal(
+      hu_check_reject(s->port, "chunked over 10", ch, strlen(ch), 413), 0);
   /* Under it is fine. */
-  const char *ok = "POST /small HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello";
+  const char *ok =
+      "POST /small HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello";
   assert_int_equal(hu_exchange(s->port, ok, strlen(ok), &r, NULL), HU_OK);
   assert_int_equal(r.status, 200);
   hu_response_free(&r);
   /* Raised to 5000 for /large: 3000 passes the server's 1000. */
   char *big = malloc(4000);
-  int n = sprintf(big, "POST /large HTTP/1.1\r\nHost: a\r\nContent-Length: 3000\r\n\r\n");
+  int n = sprintf(
+      big, "POST /large HTTP/1.1\r\nHost: a\r\nContent-Length: 3000\r\n\r\n");
   memset(big + n, 'z', 3000);
   assert_int_equal(hu_exchange(s->port, big, (size_t)n + 3000, &r, NULL),
                    HU_OK);
@@ -493,7 +505,9 @@ static void test_http_hooks__stream_body(void **state) {
   reset_stream(0);
   assert_int_equal(hu_connect(&c, s->port), 0);
   char head[256];
-  sprintf(head, "POST /stream HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n", LEN);
+  sprintf(head,
+          "POST /stream HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n",
+          LEN);
   hu_send_str(&c, head);
   for (int off = 0; off < LEN; off += 5000) {
     hu_send(&c, data + off, 5000);
@@ -528,8 +542,9 @@ static void test_http_hooks__stream_body(void **state) {
   /* Chunked body with odd chunk sizes: pieces still sum to the body. */
   reset_stream(0);
   char *raw = malloc(LEN * 2);
-  size_t n = (size_t)sprintf(raw, "POST /stream2 HTTP/1.1\r\nHost: a\r\n"
-                                  "Transfer-Encoding: chunked\r\n\r\n");
+  size_t n = (size_t)sprintf(raw,
+                             "POST /stream2 HTTP/1.1\r\nHost: a\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n");
   size_t off = 0, sz = 1;
   while (off < LEN) {
     size_t k = sz;
@@ -561,7 +576,8 @@ static void test_http_hooks__stream_body(void **state) {
    * handler. */
   reset_stream(2);
   assert_int_equal(hu_connect(&c, s->port), 0);
-  sprintf(head, "POST /abort HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n", LEN);
+  sprintf(head, "POST /abort HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n",
+          LEN);
   hu_send_str(&c, head);
   hu_send(&c, data, LEN);
   assert_true(hu_wait_closed(&c, HU_CLOSE_TIMEOUT_MS));
@@ -582,7 +598,9 @@ static void test_http_hooks__stream_body(void **state) {
   /* The client goes away mid-body: release still runs once, no handler. */
   reset_stream(0);
   assert_int_equal(hu_connect(&c, s->port), 0);
-  sprintf(head, "POST /stream-gone HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n", LEN);
+  sprintf(head,
+          "POST /stream-gone HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n",
+          LEN);
   hu_send_str(&c, head);
   hu_send(&c, data, 3000);
   end = hu_now_ms() + HU_TIMEOUT_MS;
@@ -619,7 +637,8 @@ static void test_http_hooks__stream_body(void **state) {
 static void test_http_hooks__hook_only_calls_refused_in_handler(void **state) {
   hu_server *s = start(NULL);
   hu_response r;
-  const char *req = "POST /misuse HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx";
+  const char *req =
+      "POST /misuse HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx";
   assert_int_equal(hu_exchange(s->port, req, strlen(req), &r, NULL), HU_OK);
   assert_int_equal(r.status, 200);
   hu_response_free(&r);
@@ -643,9 +662,10 @@ static void test_http_hooks__access_bytes_match_the_wire(void **state) {
       hu_conn c;
       char req[128];
       assert_int_equal(hu_connect(&c, s->port), 0);
-      snprintf(req, sizeof req,
-               "GET /size/%zu/%s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
-               sizes[i], modes[m]);
+      snprintf(
+          req, sizeof req,
+          "GET /size/%zu/%s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+          sizes[i], modes[m]);
       hu_send_str(&c, req);
       while (!c.eof) {
         if (hu_fill(&c, HU_TIMEOUT_MS) < 0) break;
@@ -659,13 +679,14 @@ static void test_http_hooks__access_bytes_match_the_wire(void **state) {
       hu_response_free(&r);
       hu_close(&c);
       n_access++;
-      assert_int_equal(hu_server_wait_access(s, n_access, HU_TIMEOUT_MS), n_access);
+      assert_int_equal(hu_server_wait_access(s, n_access, HU_TIMEOUT_MS),
+                       n_access);
       pthread_mutex_lock(&s->mu);
       uint64_t counted = s->access[n_access - 1].bytes_sent;
       pthread_mutex_unlock(&s->mu);
       if (counted != wire)
-        fprintf(stderr, "%zu bytes %s: access says %llu, wire %zu\n", sizes[i], modes[m],
-                (unsigned long long)counted, wire);
+        fprintf(stderr, "%zu bytes %s: access says %llu, wire %zu\n", sizes[i],
+                modes[m], (unsigned long long)counted, wire);
       assert_int_equal(counted, wire);
     }
   }

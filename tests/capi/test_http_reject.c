@@ -24,9 +24,11 @@ typedef struct reject_case {
   int status;
 } reject_case;
 
-#define RC(label, raw, status) {label, raw, 0, status}
+#define RC(label, raw, status) \
+  { label, raw, 0, status }
 /* For requests with embedded NUL bytes: length from the literal. */
-#define RCN(label, raw, status) {label, raw, sizeof(raw) - 1, status}
+#define RCN(label, raw, status) \
+  { label, raw, sizeof(raw) - 1, status }
 
 static hu_server *start_server(void (*tune)(squall_config *)) {
   hu_server *s = hu_server_new();
@@ -64,7 +66,8 @@ static void run_cases(const reject_case *cases, size_t n,
   }
   /* Sanity: the server still answers a good request afterwards. */
   hu_response r;
-  const char *good = "GET /good HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+  const char *good =
+      "GET /good HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
   assert_int_equal(hu_exchange(s->port, good, strlen(good), &r, NULL), HU_OK);
   assert_int_equal(r.status, 200);
   hu_response_free(&r);
@@ -117,10 +120,22 @@ static void test_http_reject__nul_and_control_bytes(void **state) {
       RCN("NUL in name", "GET / HTTP/1.1\r\n" H "X\0Y: a\r\n\r\n", 400),
       RCN("NUL in target", "GET /a\0b HTTP/1.1\r\n" H "\r\n", 400),
       RCN("NUL in method", "G\0T / HTTP/1.1\r\n" H "\r\n", 400),
-      RC("SOH in value", "GET / HTTP/1.1\r\n" H "X: a\x01" "b\r\n\r\n", 400),
-      RC("ESC in value", "GET / HTTP/1.1\r\n" H "X: a\x1b" "b\r\n\r\n", 400),
-      RC("DEL in value", "GET / HTTP/1.1\r\n" H "X: a\x7f" "b\r\n\r\n", 400),
-      RC("VT in value", "GET / HTTP/1.1\r\n" H "X: a\x0b" "b\r\n\r\n", 400),
+      RC("SOH in value",
+         "GET / HTTP/1.1\r\n" H "X: a\x01"
+         "b\r\n\r\n",
+         400),
+      RC("ESC in value",
+         "GET / HTTP/1.1\r\n" H "X: a\x1b"
+         "b\r\n\r\n",
+         400),
+      RC("DEL in value",
+         "GET / HTTP/1.1\r\n" H "X: a\x7f"
+         "b\r\n\r\n",
+         400),
+      RC("VT in value",
+         "GET / HTTP/1.1\r\n" H "X: a\x0b"
+         "b\r\n\r\n",
+         400),
       RC("SOH in target", "GET /a\x01 HTTP/1.1\r\n" H "\r\n", 400),
       RC("DEL in target", "GET /a\x7f HTTP/1.1\r\n" H "\r\n", 400),
   };
@@ -171,7 +186,8 @@ static void test_http_reject__bad_content_length(void **state) {
 #define CLREQ(v) "POST / HTTP/1.1\r\n" H "Content-Length: " v "\r\n\r\n"
   static const reject_case cases[] = {
       RC("two differing CL",
-         "POST / HTTP/1.1\r\n" H "Content-Length: 5\r\nContent-Length: 6\r\n\r\n",
+         "POST / HTTP/1.1\r\n" H
+         "Content-Length: 5\r\nContent-Length: 6\r\n\r\n",
          400),
       RC("CL list differing", CLREQ("5, 6"), 400),
       RC("CL letters", CLREQ("abc"), 400),
@@ -208,8 +224,8 @@ static void test_http_reject__bad_chunk_size(void **state) {
 
 static void test_http_reject__unknown_transfer_coding(void **state) {
   static const reject_case cases[] = {
-      RC("TE foo",
-         "POST / HTTP/1.1\r\n" H "Transfer-Encoding: foo\r\n\r\n", 501),
+      RC("TE foo", "POST / HTTP/1.1\r\n" H "Transfer-Encoding: foo\r\n\r\n",
+         501),
       RC("TE x-custom, chunked",
          "POST / HTTP/1.1\r\n" H
          "Transfer-Encoding: x-custom, chunked\r\n\r\n0\r\n\r\n",
@@ -268,9 +284,8 @@ static void test_http_reject__long_target_414(void **state) {
   hu_server *s = start_server(NULL);
   /* Default max_uri_size is 8 KiB. */
   char *big = make_long_target_request(9000);
-  assert_int_equal(hu_check_reject(s->port, "9000-byte target", big,
-                                   strlen(big), 414),
-                   0);
+  assert_int_equal(
+      hu_check_reject(s->port, "9000-byte target", big, strlen(big), 414), 0);
   free(big);
   /* Just under the limit is served. */
   char *ok = make_long_target_request(8000);
@@ -290,8 +305,8 @@ static void tune_uri_100(squall_config *cfg) {
 static void test_http_reject__long_target_configured(void **state) {
   hu_server *s = start_server(tune_uri_100);
   char *big = make_long_target_request(150);
-  assert_int_equal(
-      hu_check_reject(s->port, "150 > 100", big, strlen(big), 414), 0);
+  assert_int_equal(hu_check_reject(s->port, "150 > 100", big, strlen(big), 414),
+                   0);
   free(big);
   char *ok = make_long_target_request(90);
   hu_response r;
@@ -342,8 +357,8 @@ static void test_http_reject__header_block_too_large_431(void **state) {
 }
 
 static void tune_header_4k(squall_config *cfg) {
-  assert_int_equal(
-      squall_config_set_int(cfg, SQUALL_OPT_MAX_HEADER_SIZE, 4096), 0);
+  assert_int_equal(squall_config_set_int(cfg, SQUALL_OPT_MAX_HEADER_SIZE, 4096),
+                   0);
 }
 
 static void test_http_reject__header_block_configured_431(void **state) {
@@ -396,8 +411,8 @@ static void test_http_reject__too_many_header_fields_431(void **state) {
 }
 
 static void tune_count_10(squall_config *cfg) {
-  assert_int_equal(
-      squall_config_set_int(cfg, SQUALL_OPT_MAX_HEADER_COUNT, 10), 0);
+  assert_int_equal(squall_config_set_int(cfg, SQUALL_OPT_MAX_HEADER_COUNT, 10),
+                   0);
 }
 
 static void test_http_reject__header_count_configured_431(void **state) {
@@ -426,7 +441,8 @@ static void test_http_reject__body_too_large_413_before_body(void **state) {
   hu_conn c;
   hu_response r;
   assert_int_equal(hu_connect(&c, s->port), 0);
-  hu_send_str(&c, "POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\n\r\n");
+  hu_send_str(&c,
+              "POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\n\r\n");
   assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
   assert_int_equal(r.status, 413);
   hu_response_free(&r);
@@ -446,8 +462,9 @@ static void test_http_reject__body_too_large_413_before_body(void **state) {
 
   /* A chunked body that grows past the limit. */
   char req[4096];
-  int n = sprintf(req, "POST /big HTTP/1.1\r\nHost: a\r\n"
-                       "Transfer-Encoding: chunked\r\n\r\n");
+  int n = sprintf(req,
+                  "POST /big HTTP/1.1\r\nHost: a\r\n"
+                  "Transfer-Encoding: chunked\r\n\r\n");
   for (int i = 0; i < 3; i++) {
     n += sprintf(req + n, "258\r\n"); /* 600 bytes */
     memset(req + n, 'x', 600);
@@ -460,10 +477,10 @@ static void test_http_reject__body_too_large_413_before_body(void **state) {
 
   /* Exactly the limit is fine. */
   char *ok = malloc(1200);
-  n = sprintf(ok, "POST /ok HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n");
+  n = sprintf(ok,
+              "POST /ok HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n");
   memset(ok + n, 'y', 1000);
-  assert_int_equal(hu_exchange(s->port, ok, (size_t)n + 1000, &r, NULL),
-                   HU_OK);
+  assert_int_equal(hu_exchange(s->port, ok, (size_t)n + 1000, &r, NULL), HU_OK);
   assert_int_equal(r.status, 200);
   assert_string_equal(r.body, "POST /ok 1000\n");
   hu_response_free(&r);
@@ -491,8 +508,9 @@ static void test_http_reject__413_while_client_sends(void **state) {
   hu_server *s = start_server(tune_body_1000);
   size_t blen = 2 * 1024 * 1024;
   char *req = malloc(blen + 200);
-  int n = sprintf(req, "POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n\r\n",
-                  blen);
+  int n = sprintf(
+      req, "POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n\r\n",
+      blen);
   memset(req + n, 'b', blen);
   hu_conn c;
   assert_int_equal(hu_connect(&c, s->port), 0);
@@ -518,8 +536,9 @@ static void test_http_reject__default_max_body_413(void **state) {
   hu_response r;
   assert_int_equal(hu_connect(&c, s->port), 0);
   /* 100 MiB + 1 */
-  hu_send_str(&c, "PUT /big HTTP/1.1\r\nHost: a\r\n"
-                  "Content-Length: 104857601\r\n\r\n");
+  hu_send_str(&c,
+              "PUT /big HTTP/1.1\r\nHost: a\r\n"
+              "Content-Length: 104857601\r\n\r\n");
   assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
   assert_int_equal(r.status, 413);
   hu_response_free(&r);
@@ -535,7 +554,8 @@ static void test_http_reject__expect_417(void **state) {
          "POST / HTTP/1.1\r\n" H
          "Content-Length: 3\r\nExpect: something\r\n\r\nabc",
          417),
-      RC("Expect: 200-ok", "GET / HTTP/1.1\r\n" H "Expect: 200-ok\r\n\r\n", 417),
+      RC("Expect: 200-ok", "GET / HTTP/1.1\r\n" H "Expect: 200-ok\r\n\r\n",
+         417),
   };
   run_cases(cases, sizeof cases / sizeof cases[0], NULL);
 }

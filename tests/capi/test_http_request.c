@@ -38,7 +38,9 @@ static void d_raw(dump *d, const char *p, size_t n) {
   d->buf[d->len] = '\0';
 }
 
-static void d_str(dump *d, const char *s) { d_raw(d, s, strlen(s)); }
+static void d_str(dump *d, const char *s) {
+  d_raw(d, s, strlen(s));
+}
 
 static void d_esc(dump *d, const char *p, size_t n) {
   for (size_t i = 0; i < n; i++) {
@@ -71,16 +73,12 @@ static void dump_handler(hu_server *s, squall_request *req) {
   static const struct {
     int f;
     const char *name;
-  } fields[] = {{SQUALL_REQ_METHOD, "method"},
-                {SQUALL_REQ_URI, "uri"},
-                {SQUALL_REQ_PATH, "path"},
-                {SQUALL_REQ_QUERY, "query"},
-                {SQUALL_REQ_VERSION, "version"},
-                {SQUALL_REQ_HOST, "host"},
-                {SQUALL_REQ_REMOTE_IP, "remote_ip"},
-                {SQUALL_REQ_PROTOCOL, "protocol"},
-                {SQUALL_REQ_FULL_URL, "full_url"},
-                {SQUALL_REQ_HOST_NAME, "host_name"}};
+  } fields[] = {
+      {SQUALL_REQ_METHOD, "method"},       {SQUALL_REQ_URI, "uri"},
+      {SQUALL_REQ_PATH, "path"},           {SQUALL_REQ_QUERY, "query"},
+      {SQUALL_REQ_VERSION, "version"},     {SQUALL_REQ_HOST, "host"},
+      {SQUALL_REQ_REMOTE_IP, "remote_ip"}, {SQUALL_REQ_PROTOCOL, "protocol"},
+      {SQUALL_REQ_FULL_URL, "full_url"},   {SQUALL_REQ_HOST_NAME, "host_name"}};
   const char *p, *p2;
   size_t n, n2;
   char key[128];
@@ -153,8 +151,8 @@ static void dump_handler(hu_server *s, squall_request *req) {
       d_int(&d, key, rc);
   }
   {
-    int rc = squall_request_argument(req, SQUALL_ARGS_QUERY, "a", SQUALL_NTS,
-                                     0, &p, &n);
+    int rc = squall_request_argument(req, SQUALL_ARGS_QUERY, "a", SQUALL_NTS, 0,
+                                     &p, &n);
     d_int(&d, "query_a_rc", rc);
   }
   count = 0;
@@ -262,7 +260,8 @@ static void nul_handler(hu_server *s, squall_request *req) {
   for (int src = SQUALL_ARGS_ALL; src <= SQUALL_ARGS_BODY; src++) {
     squall_request_argument_count(req, src, &count);
     for (size_t i = 0; i < count; i++) {
-      if (squall_request_argument_at(req, src, i, &p, &n, &q, &m) != 0) continue;
+      if (squall_request_argument_at(req, src, i, &p, &n, &q, &m) != 0)
+        continue;
       snprintf(what, sizeof what, "arg %d/%zu name", src, i);
       nul_check(&d, &checked, what, p, n);
       snprintf(what, sizeof what, "arg %d/%zu value", src, i);
@@ -328,12 +327,13 @@ static void has_line(const char *dumpbuf, const char *line) {
 
 static void test_http_request__fields_and_headers(void **state) {
   hu_server *s = start(NULL);
-  char *d = ask_str(s, "GET /a%20b/c?x=1&y=%2F HTTP/1.1\r\n"
-                       "Host: example.com:8080\r\n"
-                       "X-Multi: one\r\n"
-                       "User-Agent: t\r\n"
-                       "x-multi: two\r\n"
-                       "Connection: close\r\n\r\n");
+  char *d = ask_str(s,
+                    "GET /a%20b/c?x=1&y=%2F HTTP/1.1\r\n"
+                    "Host: example.com:8080\r\n"
+                    "X-Multi: one\r\n"
+                    "User-Agent: t\r\n"
+                    "x-multi: two\r\n"
+                    "Connection: close\r\n\r\n");
   has_line(d, "method=GET");
   has_line(d, "uri=/a%20b/c?x=1&y=%2F");
   has_line(d, "path=/a%20b/c");
@@ -364,13 +364,16 @@ static void test_http_request__fields_and_headers(void **state) {
   free(d);
 
   /* Header values lose surrounding whitespace, keep inner. */
-  d = ask_str(s, "GET / HTTP/1.1\r\nHost: a\r\nX-Multi: \t in  side \t\r\n\r\n");
+  d = ask_str(s,
+              "GET / HTTP/1.1\r\nHost: a\r\nX-Multi: \t in  side \t\r\n\r\n");
   has_line(d, "x-multi[0]=in  side");
   has_line(d, "query=");
   free(d);
 
   /* Absolute-form: host from the target, not the Host header. */
-  d = ask_str(s, "GET http://other.org:81/p/q?z=9 HTTP/1.1\r\nHost: other.org:81\r\n\r\n");
+  d = ask_str(
+      s,
+      "GET http://other.org:81/p/q?z=9 HTTP/1.1\r\nHost: other.org:81\r\n\r\n");
   has_line(d, "uri=http://other.org:81/p/q?z=9");
   has_line(d, "path=/p/q");
   has_line(d, "query=z=9");
@@ -435,18 +438,21 @@ static void test_http_request__urlencoded_query_cookies(void **state) {
   free(d);
 
   /* Content-Type with parameters is still urlencoded. */
-  n = snprintf(raw, sizeof raw,
-               "PUT /f HTTP/1.1\r\nHost: a\r\n"
-               "Content-Type: application/x-www-form-urlencoded; charset=UTF-8\r\n"
-               "Content-Length: 9\r\n\r\nk=v%%C3%%A9");
+  n = snprintf(
+      raw, sizeof raw,
+      "PUT /f HTTP/1.1\r\nHost: a\r\n"
+      "Content-Type: application/x-www-form-urlencoded; charset=UTF-8\r\n"
+      "Content-Length: 9\r\n\r\nk=v%%C3%%A9");
   d = ask(s, raw, (size_t)n);
   has_line(d, "args_body=1");
   has_line(d, "arg_body[0]=k=v\\xc3\\xa9");
   free(d);
 
   /* Not a form: no body arguments. */
-  d = ask_str(s, "POST /j HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
-                 "Content-Length: 3\r\n\r\na=1");
+  d = ask_str(
+      s,
+      "POST /j HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+      "Content-Length: 3\r\n\r\na=1");
   has_line(d, "args_body=0");
   has_line(d, "body=a=1");
   free(d);
@@ -471,11 +477,13 @@ static void test_http_request__multipart_binary_file(void **state) {
   char *body = malloc(4096);
   size_t bl = 0;
   bl += (size_t)sprintf(body + bl,
-                        "--" BOUNDARY "\r\n"
+                        "--" BOUNDARY
+                        "\r\n"
                         "Content-Disposition: form-data; name=\"field1\"\r\n"
                         "\r\n"
                         "value one\r\n"
-                        "--" BOUNDARY "\r\n"
+                        "--" BOUNDARY
+                        "\r\n"
                         "Content-Disposition: form-data; name=\"upload\"; "
                         "filename=\"bin.dat\"\r\n"
                         "Content-Type: application/octet-stream\r\n"
@@ -483,7 +491,8 @@ static void test_http_request__multipart_binary_file(void **state) {
   memcpy(body + bl, file, fl);
   bl += fl;
   bl += (size_t)sprintf(body + bl,
-                        "\r\n--" BOUNDARY "\r\n"
+                        "\r\n--" BOUNDARY
+                        "\r\n"
                         "Content-Disposition: form-data; name=\"upload2\"; "
                         "filename=\"b.txt\"\r\n"
                         "Content-Type: text/plain\r\n"
@@ -491,11 +500,12 @@ static void test_http_request__multipart_binary_file(void **state) {
                         "second\r\n"
                         "--" BOUNDARY "--\r\n");
   char *raw = malloc(bl + 512);
-  size_t n = (size_t)sprintf(raw,
-                             "POST /upload HTTP/1.1\r\nHost: a\r\n"
-                             "Content-Type: multipart/form-data; boundary=" BOUNDARY
-                             "\r\nContent-Length: %zu\r\n\r\n",
-                             bl);
+  size_t n =
+      (size_t)sprintf(raw,
+                      "POST /upload HTTP/1.1\r\nHost: a\r\n"
+                      "Content-Type: multipart/form-data; boundary=" BOUNDARY
+                      "\r\nContent-Length: %zu\r\n\r\n",
+                      bl);
   memcpy(raw + n, body, bl);
   n += bl;
   char *d = ask(s, raw, n);
@@ -552,9 +562,10 @@ static void tune_xheaders_trusted(squall_config *cfg) {
 
 static void test_http_request__xheaders_off(void **state) {
   hu_server *s = start(NULL);
-  char *d = ask_str(s, "GET / HTTP/1.1\r\nHost: a\r\nX-Real-IP: 1.2.3.4\r\n"
-                       "X-Forwarded-For: 5.6.7.8\r\nX-Scheme: https\r\n"
-                       "X-Forwarded-Proto: https\r\n\r\n");
+  char *d = ask_str(s,
+                    "GET / HTTP/1.1\r\nHost: a\r\nX-Real-IP: 1.2.3.4\r\n"
+                    "X-Forwarded-For: 5.6.7.8\r\nX-Scheme: https\r\n"
+                    "X-Forwarded-Proto: https\r\n\r\n");
   has_line(d, "remote_ip=127.0.0.1");
   has_line(d, "protocol=http");
   has_line(d, "full_url=http://a/");
@@ -570,13 +581,15 @@ static void test_http_request__xheaders_on(void **state) {
   has_line(d, "protocol=http");
   free(d);
   /* X-Real-IP wins over X-Forwarded-For. */
-  d = ask_str(s, "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 5.6.7.8\r\n"
-                 "X-Real-IP: 1.2.3.4\r\n\r\n");
+  d = ask_str(s,
+              "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 5.6.7.8\r\n"
+              "X-Real-IP: 1.2.3.4\r\n\r\n");
   has_line(d, "remote_ip=1.2.3.4");
   free(d);
   /* The last hop of X-Forwarded-For (no trusted proxies). */
-  d = ask_str(s, "GET / HTTP/1.1\r\nHost: a\r\n"
-                 "X-Forwarded-For: 5.6.7.8, 10.0.0.1\r\n\r\n");
+  d = ask_str(s,
+              "GET / HTTP/1.1\r\nHost: a\r\n"
+              "X-Forwarded-For: 5.6.7.8, 10.0.0.1\r\n\r\n");
   has_line(d, "remote_ip=10.0.0.1");
   free(d);
   /* IPv6 is valid. */
@@ -587,7 +600,9 @@ static void test_http_request__xheaders_on(void **state) {
   d = ask_str(s, "GET / HTTP/1.1\r\nHost: a\r\nX-Real-IP: not-an-ip\r\n\r\n");
   has_line(d, "remote_ip=127.0.0.1");
   free(d);
-  d = ask_str(s, "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4<script>\r\n\r\n");
+  d = ask_str(
+      s,
+      "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4<script>\r\n\r\n");
   has_line(d, "remote_ip=127.0.0.1");
   free(d);
   /* Scheme. */
@@ -595,10 +610,12 @@ static void test_http_request__xheaders_on(void **state) {
   has_line(d, "protocol=https");
   has_line(d, "full_url=https://a/s");
   free(d);
-  d = ask_str(s, "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Proto: https\r\n\r\n");
+  d = ask_str(s,
+              "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Proto: https\r\n\r\n");
   has_line(d, "protocol=https");
   free(d);
-  d = ask_str(s, "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Proto: http, https\r\n\r\n");
+  d = ask_str(
+      s, "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Proto: http, https\r\n\r\n");
   has_line(d, "protocol=https");
   free(d);
   d = ask_str(s, "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Proto: ftp\r\n\r\n");
@@ -615,17 +632,20 @@ static void test_http_request__xheaders_on(void **state) {
 static void test_http_request__xheaders_trusted_proxies(void **state) {
   hu_server *s = start(tune_xheaders_trusted);
   char *d;
-  d = ask_str(s, "GET / HTTP/1.1\r\nHost: a\r\n"
-                 "X-Forwarded-For: 5.6.7.8, 10.0.0.1\r\n\r\n");
+  d = ask_str(s,
+              "GET / HTTP/1.1\r\nHost: a\r\n"
+              "X-Forwarded-For: 5.6.7.8, 10.0.0.1\r\n\r\n");
   has_line(d, "remote_ip=5.6.7.8");
   free(d);
-  d = ask_str(s, "GET / HTTP/1.1\r\nHost: a\r\n"
-                 "X-Forwarded-For: 9.9.9.9, 5.6.7.8, 10.0.0.1, 10.0.0.2\r\n\r\n");
+  d = ask_str(s,
+              "GET / HTTP/1.1\r\nHost: a\r\n"
+              "X-Forwarded-For: 9.9.9.9, 5.6.7.8, 10.0.0.1, 10.0.0.2\r\n\r\n");
   has_line(d, "remote_ip=5.6.7.8");
   free(d);
   /* An untrusted last hop is taken as is. */
-  d = ask_str(s, "GET / HTTP/1.1\r\nHost: a\r\n"
-                 "X-Forwarded-For: 10.0.0.1, 7.7.7.7\r\n\r\n");
+  d = ask_str(s,
+              "GET / HTTP/1.1\r\nHost: a\r\n"
+              "X-Forwarded-For: 10.0.0.1, 7.7.7.7\r\n\r\n");
   has_line(d, "remote_ip=7.7.7.7");
   free(d);
   stop(s);
@@ -653,8 +673,8 @@ static size_t gz_request(char *raw, const char *ctype, const unsigned char *gz,
 }
 
 static void tune_decompress(squall_config *cfg) {
-  assert_int_equal(
-      squall_config_set_int(cfg, SQUALL_OPT_DECOMPRESS_REQUEST, 1), 0);
+  assert_int_equal(squall_config_set_int(cfg, SQUALL_OPT_DECOMPRESS_REQUEST, 1),
+                   0);
 }
 
 static void test_http_request__decompress_request(void **state) {
@@ -676,9 +696,10 @@ static void test_http_request__decompress_request(void **state) {
   has_line(d, "arg_body[2]=c=A");
   free(d);
   /* Chunked and gzip together. */
-  n = (size_t)sprintf(raw, "POST /gz HTTP/1.1\r\nHost: a\r\n"
-                           "Content-Encoding: gzip\r\n"
-                           "Transfer-Encoding: chunked\r\n\r\n%zx\r\n",
+  n = (size_t)sprintf(raw,
+                      "POST /gz HTTP/1.1\r\nHost: a\r\n"
+                      "Content-Encoding: gzip\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n%zx\r\n",
                       (size_t)10);
   memcpy(raw + n, k_gzip_text, 10);
   n += 10;
@@ -691,8 +712,9 @@ static void test_http_request__decompress_request(void **state) {
   free(d);
   /* A body that is not gzip: refused (no handler call with garbage). */
   int calls = hu_server_calls(s);
-  const char *bad = "POST /gz HTTP/1.1\r\nHost: a\r\nContent-Encoding: gzip\r\n"
-                    "Content-Length: 10\r\n\r\nnot gzip!!";
+  const char *bad =
+      "POST /gz HTTP/1.1\r\nHost: a\r\nContent-Encoding: gzip\r\n"
+      "Content-Length: 10\r\n\r\nnot gzip!!";
   hu_response r;
   assert_int_equal(hu_exchange(s->port, bad, strlen(bad), &r, NULL), HU_OK);
   assert_int_equal(r.status, 400);
@@ -713,7 +735,8 @@ static void test_http_request__no_decompress_by_default(void **state) {
   stop(s);
 }
 
-static void test_http_request__borrowed_strings_are_nul_terminated(void **state) {
+static void test_http_request__borrowed_strings_are_nul_terminated(
+    void **state) {
   hu_server *s = hu_server_new();
   assert_non_null(s);
   s->handler = nul_handler;

@@ -21,7 +21,8 @@
 #include "httputil.h"
 
 #define HIDDEN "GET /hidden HTTP/1.1\r\nHost: a\r\n\r\n"
-#define SENTINEL "GET /sentinel HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+#define SENTINEL \
+  "GET /sentinel HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
 #define SENTINEL_BODY "GET /sentinel 0\n"
 
 enum { EXPECT_ERROR = 1, EXPECT_OK = 2, EXPECT_EITHER = 3 };
@@ -85,9 +86,9 @@ static void check(const char *label, const char *raw, size_t len, int kind,
     for (int i = 0; ok_ok && i < want; i++)
       ok_ok = statuses[i] == 200 && got[i] && strcmp(got[i], bodies[i]) == 0;
   }
-  int ok = kind == EXPECT_ERROR    ? ok_error
-           : kind == EXPECT_OK     ? ok_ok
-                                   : (ok_error || ok_ok);
+  int ok = kind == EXPECT_ERROR ? ok_error
+           : kind == EXPECT_OK  ? ok_ok
+                                : (ok_error || ok_ok);
   if (hidden) ok = 0;
   if (!ok) {
     g_failures++;
@@ -97,7 +98,8 @@ static void check(const char *label, const char *raw, size_t len, int kind,
             label, n, closed, rc, dispatched, hidden);
     for (int i = 0; i < n && i < 16; i++) {
       fprintf(stderr, "  response %d: status %d ", i, statuses[i]);
-      hu_print_escaped("body ", got[i] ? got[i] : "", got[i] ? strlen(got[i]) : 0);
+      hu_print_escaped("body ", got[i] ? got[i] : "",
+                       got[i] ? strlen(got[i]) : 0);
     }
     for (int i = before; i < after; i++) {
       char uri[256];
@@ -132,9 +134,10 @@ static char *fmt(const char *f, ...) {
 
 static void test_http_smuggle__cl_te(void **state) {
   const char *body = "0\r\n\r\n" HIDDEN;
-  char *raw = fmt("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n"
-                  "Transfer-Encoding: chunked\r\n\r\n%s" SENTINEL,
-                  strlen(body), body);
+  char *raw =
+      fmt("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n"
+          "Transfer-Encoding: chunked\r\n\r\n%s" SENTINEL,
+          strlen(body), body);
   check_str("CL.TE", raw, EXPECT_ERROR, NULL);
   free(raw);
   /* Front-end reads CL=6 ("0\r\n\r\nG"), back-end chunked: classic prefix. */
@@ -149,9 +152,10 @@ static void test_http_smuggle__te_cl(void **state) {
   char chunk[256];
   snprintf(chunk, sizeof chunk, "%zx\r\n%s\r\n0\r\n\r\n", strlen(HIDDEN),
            HIDDEN);
-  char *raw = fmt("POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
-                  "Content-Length: 4\r\n\r\n%s" SENTINEL,
-                  chunk);
+  char *raw =
+      fmt("POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+          "Content-Length: 4\r\n\r\n%s" SENTINEL,
+          chunk);
   check_str("TE.CL", raw, EXPECT_ERROR, NULL);
   free(raw);
   finish();
@@ -175,7 +179,9 @@ static void test_http_smuggle__te_te_obfuscated(void **state) {
       V("Transfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n", 0),
       V("Transfer-Encoding: xchunked\r\n", 0),
       V("Transfer-Encoding : chunked\r\n", 0),
-      V("Transfer-Encoding:\x0b" "chunked\r\n", 0),
+      V("Transfer-Encoding:\x0b"
+        "chunked\r\n",
+        0),
       V("Transfer-Encoding: chunked\x0b\r\n", 0),
       V("Transfer-Encoding: \"chunked\"\r\n", 0),
       V("Transfer-Encoding\r\n : chunked\r\n", 0),
@@ -228,25 +234,23 @@ static void test_http_smuggle__te_legit_spellings(void **state) {
   snprintf(want_a, sizeof want_a, "POST /a %zu\n", strlen(HIDDEN));
   const char *const bodies[] = {want_a, SENTINEL_BODY, NULL};
   static const char *const te[] = {
-      "Transfer-Encoding: chunked\r\n",
-      "Transfer-Encoding: Chunked\r\n",
-      "Transfer-Encoding: CHUNKED\r\n",
-      "Transfer-Encoding:\tchunked\r\n",
-      "Transfer-Encoding:chunked\r\n",
-      "transfer-encoding: chunked \r\n",
+      "Transfer-Encoding: chunked\r\n", "Transfer-Encoding: Chunked\r\n",
+      "Transfer-Encoding: CHUNKED\r\n", "Transfer-Encoding:\tchunked\r\n",
+      "Transfer-Encoding:chunked\r\n",  "transfer-encoding: chunked \r\n",
   };
   for (size_t i = 0; i < sizeof te / sizeof te[0]; i++) {
-    char *raw = fmt("POST /a HTTP/1.1\r\nHost: a\r\n%s\r\n%s" SENTINEL, te[i],
-                    chunk);
+    char *raw =
+        fmt("POST /a HTTP/1.1\r\nHost: a\r\n%s\r\n%s" SENTINEL, te[i], chunk);
     char label[64];
     snprintf(label, sizeof label, "legit TE #%zu", i);
     check_str(label, raw, EXPECT_OK, bodies);
     free(raw);
   }
   /* Transfer_Encoding is another header entirely: framing is by CL. */
-  char *raw = fmt("POST /a HTTP/1.1\r\nHost: a\r\nTransfer_Encoding: chunked\r\n"
-                  "Content-Length: %zu\r\n\r\n%s" SENTINEL,
-                  strlen(chunk), chunk);
+  char *raw =
+      fmt("POST /a HTTP/1.1\r\nHost: a\r\nTransfer_Encoding: chunked\r\n"
+          "Content-Length: %zu\r\n\r\n%s" SENTINEL,
+          strlen(chunk), chunk);
   char want_cl[64];
   snprintf(want_cl, sizeof want_cl, "POST /a %zu\n", strlen(chunk));
   const char *const bodies_cl[] = {want_cl, SENTINEL_BODY, NULL};
@@ -258,40 +262,54 @@ static void test_http_smuggle__te_legit_spellings(void **state) {
 static void test_http_smuggle__duplicate_content_length(void **state) {
   size_t hl = strlen(HIDDEN);
   char *raw;
-  raw = fmt("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n"
-            "Content-Length: %zu\r\n\r\n" HIDDEN SENTINEL, hl);
+  raw =
+      fmt("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n"
+          "Content-Length: %zu\r\n\r\n" HIDDEN SENTINEL,
+          hl);
   check_str("CL 0 then CL n", raw, EXPECT_ERROR, NULL);
   free(raw);
-  raw = fmt("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n"
-            "Content-Length: 0\r\n\r\n" HIDDEN SENTINEL, hl);
+  raw =
+      fmt("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n"
+          "Content-Length: 0\r\n\r\n" HIDDEN SENTINEL,
+          hl);
   check_str("CL n then CL 0", raw, EXPECT_ERROR, NULL);
   free(raw);
-  raw = fmt("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n"
-            "content-length: %zu\r\n\r\n" HIDDEN SENTINEL, hl);
+  raw =
+      fmt("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n"
+          "content-length: %zu\r\n\r\n" HIDDEN SENTINEL,
+          hl);
   check_str("CL case variants", raw, EXPECT_ERROR, NULL);
   free(raw);
-  raw = fmt("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: %zu, 0\r\n\r\n" HIDDEN
-            SENTINEL, hl);
+  raw =
+      fmt("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: %zu, 0\r\n\r\n" HIDDEN
+              SENTINEL,
+          hl);
   check_str("CL list n, 0", raw, EXPECT_ERROR, NULL);
   free(raw);
-  raw = fmt("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 0 %zu\r\n\r\n" HIDDEN
-            SENTINEL, hl);
+  raw =
+      fmt("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 0 %zu\r\n\r\n" HIDDEN
+              SENTINEL,
+          hl);
   check_str("CL '0 n'", raw, EXPECT_ERROR, NULL);
   free(raw);
   raw = fmt("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length : %zu\r\n\r\n" HIDDEN
-            SENTINEL, hl);
+                SENTINEL,
+            hl);
   check_str("CL space before colon", raw, EXPECT_ERROR, NULL);
   free(raw);
   raw = fmt("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: +%zu\r\n\r\n" HIDDEN
-            SENTINEL, hl);
+                SENTINEL,
+            hl);
   check_str("CL plus sign", raw, EXPECT_ERROR, NULL);
   free(raw);
   /* The same value twice may be accepted (RFC 9112 6.3) or refused. */
   char want[64];
   snprintf(want, sizeof want, "POST /a %zu\n", hl);
   const char *const bodies[] = {want, SENTINEL_BODY, NULL};
-  raw = fmt("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n"
-            "Content-Length: %zu\r\n\r\n" HIDDEN SENTINEL, hl, hl);
+  raw =
+      fmt("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n"
+          "Content-Length: %zu\r\n\r\n" HIDDEN SENTINEL,
+          hl, hl);
   check_str("CL same twice", raw, EXPECT_EITHER, bodies);
   free(raw);
   finish();
@@ -299,7 +317,8 @@ static void test_http_smuggle__duplicate_content_length(void **state) {
 
 static void test_http_smuggle__chunk_size_tricks(void **state) {
   char *raw;
-#define TE_HEAD "POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+#define TE_HEAD \
+  "POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
   /* 2^64 wraps to 0 in a careless parser: "last chunk", then /hidden. */
   check_str("size 2^64", TE_HEAD "10000000000000000\r\n\r\n" HIDDEN SENTINEL,
             EXPECT_ERROR, NULL);
@@ -319,15 +338,18 @@ static void test_http_smuggle__chunk_size_tricks(void **state) {
             TE_HEAD "5;a\rb\r\nhello\r\n0\r\n\r\n" HIDDEN SENTINEL,
             EXPECT_ERROR, NULL);
   check_str("NUL in extension",
-            TE_HEAD "5;a\x01" "b\r\nhello\r\n0\r\n\r\n" HIDDEN SENTINEL,
+            TE_HEAD
+            "5;a\x01"
+            "b\r\nhello\r\n0\r\n\r\n" HIDDEN SENTINEL,
             EXPECT_ERROR, NULL);
   /* Valid extensions, trailers and leading zeros frame correctly. */
   {
     char want[64];
     snprintf(want, sizeof want, "POST /a %zu\n", (size_t)5 + strlen(HIDDEN));
     const char *const bodies[] = {want, SENTINEL_BODY, NULL};
-    raw = fmt(TE_HEAD "5;name=value;x=\"q s\"\r\nhello\r\n%zx\r\n%s\r\n"
-                      "0\r\nX-Trailer: %s\r\n\r\n" SENTINEL,
+    raw = fmt(TE_HEAD
+              "5;name=value;x=\"q s\"\r\nhello\r\n%zx\r\n%s\r\n"
+              "0\r\nX-Trailer: %s\r\n\r\n" SENTINEL,
               strlen(HIDDEN), HIDDEN, "t");
     check_str("extensions and trailer", raw, EXPECT_OK, bodies);
     free(raw);
@@ -351,17 +373,22 @@ static void test_http_smuggle__request_hidden_in_body(void **state) {
   snprintf(want, sizeof want, "POST /a %zu\n", hl);
   const char *const post_bodies[] = {want, SENTINEL_BODY, NULL};
   raw = fmt("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n\r\n" HIDDEN
-            SENTINEL, hl);
+                SENTINEL,
+            hl);
   check_str("hidden in CL body", raw, EXPECT_OK, post_bodies);
   free(raw);
 
-  raw = fmt("POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-            "%zx\r\n%s\r\n0\r\n\r\n" SENTINEL, hl, HIDDEN);
+  raw =
+      fmt("POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+          "%zx\r\n%s\r\n0\r\n\r\n" SENTINEL,
+          hl, HIDDEN);
   check_str("hidden in chunked body", raw, EXPECT_OK, post_bodies);
   free(raw);
 
-  raw = fmt("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n"
-            "Expect: 100-continue\r\n\r\n" HIDDEN SENTINEL, hl);
+  raw =
+      fmt("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n"
+          "Expect: 100-continue\r\n\r\n" HIDDEN SENTINEL,
+          hl);
   /* The 100 Continue, if any, is skipped by counting only final bodies. */
   {
     hu_server *s = g_srv;
@@ -391,7 +418,8 @@ static void test_http_smuggle__request_hidden_in_body(void **state) {
   snprintf(want, sizeof want, "GET /a %zu\n", hl);
   const char *const get_bodies[] = {want, SENTINEL_BODY, NULL};
   raw = fmt("GET /a HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n\r\n" HIDDEN
-            SENTINEL, hl);
+                SENTINEL,
+            hl);
   check_str("hidden in GET body", raw, EXPECT_OK, get_bodies);
   free(raw);
 
@@ -401,9 +429,10 @@ static void test_http_smuggle__request_hidden_in_body(void **state) {
   snprintf(chunk, sizeof chunk, "0\r\n\r\n%s", HIDDEN);
   snprintf(want, sizeof want, "POST /a %zu\n", strlen(chunk));
   const char *const ws_bodies[] = {want, SENTINEL_BODY, NULL};
-  raw = fmt("POST /a HTTP/1.1\r\n Transfer-Encoding: chunked\r\nHost: a\r\n"
-            "Content-Length: %zu\r\n\r\n%s" SENTINEL,
-            strlen(chunk), chunk);
+  raw =
+      fmt("POST /a HTTP/1.1\r\n Transfer-Encoding: chunked\r\nHost: a\r\n"
+          "Content-Length: %zu\r\n\r\n%s" SENTINEL,
+          strlen(chunk), chunk);
   check_str("whitespace line before headers", raw, EXPECT_EITHER, ws_bodies);
   free(raw);
   finish();
@@ -416,8 +445,9 @@ static void test_http_smuggle__http10_transfer_encoding(void **state) {
   int before = hu_server_calls(s);
   hu_conn c;
   assert_int_equal(hu_connect(&c, s->port), 0);
-  hu_send_str(&c, "POST /a HTTP/1.0\r\nTransfer-Encoding: chunked\r\n"
-                  "Connection: keep-alive\r\n\r\n0\r\n\r\n" HIDDEN SENTINEL);
+  hu_send_str(&c,
+              "POST /a HTTP/1.0\r\nTransfer-Encoding: chunked\r\n"
+              "Connection: keep-alive\r\n\r\n0\r\n\r\n" HIDDEN SENTINEL);
   int statuses[8], closed;
   int n = hu_read_until_close(&c, statuses, 8, &closed, HU_TIMEOUT_MS);
   hu_close(&c);
@@ -432,7 +462,8 @@ static void test_http_smuggle__http10_transfer_encoding(void **state) {
  * pipelined behind the bad one. */
 static void test_http_smuggle__nothing_after_error(void **state) {
   check_str("bad request then good",
-            "GET / HTTP/1.1\r\nHost: a\r\nX: a\x01" "b\r\n\r\n" SENTINEL,
+            "GET / HTTP/1.1\r\nHost: a\r\nX: a\x01"
+            "b\r\n\r\n" SENTINEL,
             EXPECT_ERROR, NULL);
   check("NUL header then good",
         "GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n" HIDDEN SENTINEL,

@@ -108,8 +108,8 @@ static void *worker(void *arg) {
   int n = snprintf(body, sizeof body, "thread saw %s", uri);
   int stream = strstr(uri, "stream") != NULL;
   record_rc(squall_response_status(req, 201, NULL, 0));
-  record_rc(squall_response_header(req, "X-From", SQUALL_NTS, "thread",
-                                   SQUALL_NTS));
+  record_rc(
+      squall_response_header(req, "X-From", SQUALL_NTS, "thread", SQUALL_NTS));
   record_rc(squall_response_write(req, body, (size_t)n));
   if (stream) {
     record_rc(squall_response_flush(req, NULL, NULL));
@@ -192,8 +192,8 @@ static void router(hu_server *s, squall_request *req) {
     squall_respond(req, 200, "text/plain", SQUALL_NTS, "done", 4);
   } else if (strcmp(path, "/inject") == 0) {
     pthread_mutex_lock(&g_mu);
-    inject(squall_response_header(req, "X-A", SQUALL_NTS,
-                                  "v\r\nInjected: 1", SQUALL_NTS));
+    inject(squall_response_header(req, "X-A", SQUALL_NTS, "v\r\nInjected: 1",
+                                  SQUALL_NTS));
     inject(squall_response_header(req, "X-A", SQUALL_NTS, "v\nInjected: 1",
                                   SQUALL_NTS));
     inject(squall_response_header(req, "X-A", SQUALL_NTS, "v\rx", SQUALL_NTS));
@@ -356,9 +356,9 @@ static void test_http_thread__client_disconnects_mid_request(void **state) {
   assert_string_equal(uri, "/hold?x=1");
   const char *p;
   size_t n;
-  assert_int_equal(
-      squall_request_argument(req, SQUALL_ARGS_QUERY, "x", SQUALL_NTS, 0, &p, &n),
-      0);
+  assert_int_equal(squall_request_argument(req, SQUALL_ARGS_QUERY, "x",
+                                           SQUALL_NTS, 0, &p, &n),
+                   0);
   assert_int_equal(n, 1);
   /* Writes report the loss. */
   assert_int_equal(squall_response_status(req, 200, NULL, 0), SQUALL_ECLOSED);
@@ -470,8 +470,8 @@ static void test_http_thread__header_injection_from_thread(void **state) {
                    SQUALL_EINVAL);
   assert_int_equal(
       squall_response_header(req, "X-Ok", SQUALL_NTS, "yes", SQUALL_NTS), 0);
-  assert_int_equal(squall_respond(req, 200, "text/plain", SQUALL_NTS, "fine", 4),
-                   0);
+  assert_int_equal(
+      squall_respond(req, 200, "text/plain", SQUALL_NTS, "fine", 4), 0);
   assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
   assert_int_equal(r.status, 200);
   assert_null(strstr(r.head, "Injected"));
@@ -488,8 +488,9 @@ static void test_http_thread__detach_upgrade_echo(void **state) {
   hu_response r;
   assert_int_equal(hu_connect(&c, s->port), 0);
   /* Bytes right after the head must stay readable on the stream. */
-  hu_send_str(&c, "GET /upgrade HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\n"
-                  "Upgrade: echo\r\n\r\nhello");
+  hu_send_str(&c,
+              "GET /upgrade HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\n"
+              "Upgrade: echo\r\n\r\nhello");
   assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
   assert_int_equal(r.status, 101);
   hu_response_free(&r);

@@ -49,7 +49,8 @@ static hu_server *start(int64_t header_ms, int64_t body_ms, int64_t idle_ms) {
   s->headers_hook = hook;
   s->want_error_hook = 1;
   assert_int_equal(
-      squall_config_set_int(s->cfg, SQUALL_OPT_HEADER_TIMEOUT_MS, header_ms), 0);
+      squall_config_set_int(s->cfg, SQUALL_OPT_HEADER_TIMEOUT_MS, header_ms),
+      0);
   assert_int_equal(
       squall_config_set_int(s->cfg, SQUALL_OPT_BODY_TIMEOUT_MS, body_ms), 0);
   assert_int_equal(
@@ -86,7 +87,8 @@ static int64_t expect_timeout_close(hu_conn *c, int64_t t0) {
 }
 
 static void expect_timeout_reported(hu_server *s, uint64_t n) {
-  assert_true(hu_server_wait_stat(s, SQUALL_STAT_TIMEOUTS, n, HU_TIMEOUT_MS) >= n);
+  assert_true(hu_server_wait_stat(s, SQUALL_STAT_TIMEOUTS, n, HU_TIMEOUT_MS) >=
+              n);
   assert_true(hu_server_wait_errors(s, 1, HU_TIMEOUT_MS) >= 1);
   pthread_mutex_lock(&s->mu);
   int kind = s->errors[0].kind;
@@ -113,7 +115,9 @@ static void test_http_timeout__header_partial(void **state) {
 static void test_http_timeout__header_slowloris(void **state) {
   hu_server *s = start(SHORT_MS, LONG_MS, LONG_MS);
   hu_conn c;
-  const char *req = "GET /slowloris HTTP/1.1\r\nHost: a\r\nX-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+  const char *req =
+      "GET /slowloris HTTP/1.1\r\nHost: a\r\nX-Long: "
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
   int64_t t0 = hu_now_ms();
   assert_int_equal(hu_connect(&c, s->port), 0);
   for (size_t i = 0; i < strlen(req) - 4 && !c.eof; i++) {
@@ -167,7 +171,9 @@ static void test_http_timeout__body(void **state) {
   hu_conn c;
   int64_t t0 = hu_now_ms();
   assert_int_equal(hu_connect(&c, s->port), 0);
-  hu_send_str(&c, "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n0123456789");
+  hu_send_str(
+      &c,
+      "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n0123456789");
   int64_t at = expect_timeout_close(&c, t0);
   assert_true(at >= SHORT_MS - 50);
   hu_close(&c);
@@ -175,7 +181,8 @@ static void test_http_timeout__body(void **state) {
   /* Trickled chunked body: the timeout bounds the whole body. */
   assert_int_equal(hu_connect(&c, s->port), 0);
   t0 = hu_now_ms();
-  hu_send_str(&c, "POST /b HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+  hu_send_str(
+      &c, "POST /b HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
   for (int i = 0; i < 100 && !c.eof; i++) {
     if (hu_send_str(&c, "1\r\nx\r\n") != 0) break;
     hu_fill(&c, 50);
@@ -185,7 +192,8 @@ static void test_http_timeout__body(void **state) {
   hu_close(&c);
   /* A body that arrives in time is served. */
   hu_response r;
-  const char *ok = "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc";
+  const char *ok =
+      "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc";
   assert_int_equal(hu_exchange(s->port, ok, strlen(ok), &r, NULL), HU_OK);
   assert_string_equal(r.body, "POST /b 3\n");
   hu_response_free(&r);
@@ -198,12 +206,15 @@ static void test_http_timeout__body_per_request(void **state) {
   hu_conn c;
   int64_t t0 = hu_now_ms();
   assert_int_equal(hu_connect(&c, s->port), 0);
-  hu_send_str(&c, "POST /short-body HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nab");
+  hu_send_str(
+      &c,
+      "POST /short-body HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nab");
   expect_timeout_close(&c, t0);
   hu_close(&c);
   /* Other paths keep the server's 60 s. */
   assert_int_equal(hu_connect(&c, s->port), 0);
-  hu_send_str(&c, "POST /other HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nab");
+  hu_send_str(&c,
+              "POST /other HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nab");
   assert_true(hu_quiet(&c, 2 * SHORT_MS + 200));
   hu_send_str(&c, "cd");
   hu_response r;
@@ -236,7 +247,8 @@ static void test_http_timeout__idle(void **state) {
   assert_true(at >= SHORT_MS - 100);
   assert_int_equal(c.len, 0);
   hu_close(&c);
-  assert_true(hu_server_wait_stat(s, SQUALL_STAT_TIMEOUTS, 1, HU_TIMEOUT_MS) >= 1);
+  assert_true(hu_server_wait_stat(s, SQUALL_STAT_TIMEOUTS, 1, HU_TIMEOUT_MS) >=
+              1);
   assert_int_equal(hu_server_calls(s), 2);
   stop(s);
 }

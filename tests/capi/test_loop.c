@@ -33,12 +33,13 @@ struct tagged {
 static void record_cb(void *arg) {
   struct tagged *t = (struct tagged *)arg;
   int i = tu_atomic_add(&t->rec->nseq, 1) - 1;
-  if (i < MAX_SEQ)
-    t->rec->seq[i] = t->id;
+  if (i < MAX_SEQ) t->rec->seq[i] = t->id;
   t->rec->ran_on = pthread_self();
 }
 
-static void stop_cb(void *arg) { squall_loop_stop((squall_loop *)arg); }
+static void stop_cb(void *arg) {
+  squall_loop_stop((squall_loop *)arg);
+}
 
 /* ------------------------------------------------------------------------ */
 
@@ -139,8 +140,7 @@ static void test_loop__free_runs_pending_call_soon(void **state) {
                    SQUALL_OK);
   assert_int_equal(squall_loop_free(loop), SQUALL_OK);
   assert_int_equal(d.rec.nseq, 3);
-  for (i = 0; i < 3; i++)
-    assert_int_equal(d.rec.seq[i], i + 1);
+  for (i = 0; i < 3; i++) assert_int_equal(d.rec.seq[i], i + 1);
   /* The late registration failed, so its function never runs. */
   assert_int_equal(d.rc, SQUALL_ECLOSED);
 }
@@ -150,8 +150,8 @@ static void test_loop__free_runs_pending_call_soon(void **state) {
 struct wake {
   squall_loop *loop;
   tu_loop_thread *lt;
-  int ran;       /* atomic */
-  int on_loop;   /* ran on the loop thread */
+  int ran;     /* atomic */
+  int on_loop; /* ran on the loop thread */
   int64_t ran_at_us;
 };
 
@@ -222,7 +222,7 @@ struct fanin {
   struct item *items; /* NTHREADS * PER_THREAD */
   int last_seq[NTHREADS];
   int out_of_order;
-  int total; /* atomic */
+  int total;    /* atomic */
   int failures; /* atomic: call_soon that did not return 0 */
   int go;       /* atomic: start line */
 };
@@ -238,8 +238,7 @@ static void fanin_order_cb(void *arg) {
   struct item *it = (struct item *)arg;
   struct fanin *f = g_fanin;
   it->runs++;
-  if (it->seq != f->last_seq[it->thread] + 1)
-    f->out_of_order++;
+  if (it->seq != f->last_seq[it->thread] + 1) f->out_of_order++;
   f->last_seq[it->thread] = it->seq;
   tu_atomic_add(&f->total, 1);
 }
@@ -415,7 +414,9 @@ static void test_loop__second_run_while_running_is_estate(void **state) {
 /* run_once: 0 does not wait; a timeout bounds the wait; it runs what is
  * ready. */
 static int g_count;
-static void inc_cb(void *arg) { (*(int *)arg)++; }
+static void inc_cb(void *arg) {
+  (*(int *)arg)++;
+}
 
 static void test_loop__run_once(void **state) {
   squall_loop *loop;
@@ -437,9 +438,9 @@ static void test_loop__run_once(void **state) {
   assert_int_equal(g_count, 1);
 
   /* -1 waits until something happens: here a 30 ms timer. */
-  assert_int_equal(squall_loop_call_later(NULL, loop, 30, inc_cb, &g_count,
-                                          NULL),
-                   SQUALL_OK);
+  assert_int_equal(
+      squall_loop_call_later(NULL, loop, 30, inc_cb, &g_count, NULL),
+      SQUALL_OK);
   t0 = tu_now_ms();
   while (g_count < 2 && tu_now_ms() - t0 < 2000)
     assert_int_equal(squall_loop_run_once(loop, -1), SQUALL_OK);

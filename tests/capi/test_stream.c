@@ -65,7 +65,7 @@ struct fx {
   squall_stream *streams[MAX_STREAMS];
   struct closer closers[MAX_STREAMS];
   char peers[MAX_STREAMS][64];
-  int accepted; /* atomic */
+  int accepted;          /* atomic */
   squall_stream *stream; /* the first accepted */
 
   /* hooks, run on the loop thread */
@@ -74,7 +74,7 @@ struct fx {
 
   /* reads on the accepted stream */
   struct read_rec reads[MAX_READS];
-  int nreads; /* atomic */
+  int nreads;      /* atomic */
   int registering; /* set around read calls made by the hooks */
   int ran_inside_registration;
   int read_rc[MAX_READS]; /* return codes of the read calls the hooks made */
@@ -90,8 +90,8 @@ struct fx {
   unsigned char *big;
   size_t big_len;
   size_t buffered_after_write;
-  size_t drain_backlog;  /* write_buffer_size inside the first on_drain */
-  int drained; /* atomic */
+  size_t drain_backlog; /* write_buffer_size inside the first on_drain */
+  int drained;          /* atomic */
   int drain_released;
   int drain_registered; /* drain_released must be 1 at teardown */
   int misc_rc[8];
@@ -117,18 +117,15 @@ static void on_close(int error, void *user_data) {
 static void on_read(int status, const char *data, size_t len, void *user_data) {
   struct fx *f = (struct fx *)user_data;
   int i = tu_atomic_get(&f->nreads);
-  if (f->registering)
-    f->ran_inside_registration++;
+  if (f->registering) f->ran_inside_registration++;
   if (i < MAX_READS) {
     f->reads[i].status = status;
     f->reads[i].len = len;
     f->reads[i].data = (char *)malloc(len + 1);
-    if (len)
-      memcpy(f->reads[i].data, data, len);
+    if (len) memcpy(f->reads[i].data, data, len);
     f->reads[i].data[len] = '\0';
   }
-  if (f->after_read)
-    f->after_read(f, i);
+  if (f->after_read) f->after_read(f, i);
   tu_atomic_add(&f->nreads, 1);
 }
 
@@ -151,16 +148,12 @@ static void on_stream(squall_stream *s, const char *peer, size_t peer_len,
     return;
   }
   f->streams[i] = s;
-  if (peer_len >= sizeof f->peers[i])
-    peer_len = sizeof f->peers[i] - 1;
+  if (peer_len >= sizeof f->peers[i]) peer_len = sizeof f->peers[i] - 1;
   memcpy(f->peers[i], peer, peer_len);
   f->peers[i][peer_len] = '\0';
-  squall_stream_set_close_callback(s, on_close, &f->closers[i],
-                                   tu_release_inc);
-  if (i == 0)
-    f->stream = s;
-  if (f->on_accept)
-    f->on_accept(f, s);
+  squall_stream_set_close_callback(s, on_close, &f->closers[i], tu_release_inc);
+  if (i == 0) f->stream = s;
+  if (f->on_accept) f->on_accept(f, s);
   tu_atomic_add(&f->accepted, 1);
 }
 
@@ -171,8 +164,7 @@ static void hook_read_until(struct fx *f, squall_stream *s, const char *delim,
   f->registering = 1;
   rc = squall_stream_read_until(s, delim, strlen(delim), max_bytes, on_read, f);
   f->registering = 0;
-  if (f->nread_rc < MAX_READS)
-    f->read_rc[f->nread_rc++] = rc;
+  if (f->nread_rc < MAX_READS) f->read_rc[f->nread_rc++] = rc;
 }
 
 static void hook_read_bytes(struct fx *f, squall_stream *s, size_t n,
@@ -181,8 +173,7 @@ static void hook_read_bytes(struct fx *f, squall_stream *s, size_t n,
   f->registering = 1;
   rc = squall_stream_read_bytes(s, n, partial, on_read, f);
   f->registering = 0;
-  if (f->nread_rc < MAX_READS)
-    f->read_rc[f->nread_rc++] = rc;
+  if (f->nread_rc < MAX_READS) f->read_rc[f->nread_rc++] = rc;
 }
 
 static void hook_read_until_close(struct fx *f, squall_stream *s) {
@@ -190,8 +181,7 @@ static void hook_read_until_close(struct fx *f, squall_stream *s) {
   f->registering = 1;
   rc = squall_stream_read_until_close(s, on_read, f);
   f->registering = 0;
-  if (f->nread_rc < MAX_READS)
-    f->read_rc[f->nread_rc++] = rc;
+  if (f->nread_rc < MAX_READS) f->read_rc[f->nread_rc++] = rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -228,11 +218,9 @@ static void fx_start(struct fx *f) {
 static int teardown(void **state) {
   struct fx *f = (struct fx *)*state;
   int i, n;
-  if (f->lt)
-    assert_int_equal(tu_loop_thread_stop(f->lt), SQUALL_OK);
+  if (f->lt) assert_int_equal(tu_loop_thread_stop(f->lt), SQUALL_OK);
   n = tu_atomic_get(&f->accepted);
-  for (i = 0; i < n; i++)
-    squall_stream_free(f->streams[i]);
+  for (i = 0; i < n; i++) squall_stream_free(f->streams[i]);
   squall_stream_free(f->client);
   squall_tcp_server_free(f->srv);
   assert_int_equal(squall_loop_free(f->loop), SQUALL_OK);
@@ -246,10 +234,8 @@ static int teardown(void **state) {
     assert_int_equal(f->client_closer.released, 1);
     assert_true(f->client_closer.runs <= 1);
   }
-  if (f->drain_registered)
-    assert_int_equal(f->drain_released, 1);
-  for (i = 0; i < MAX_READS; i++)
-    free(f->reads[i].data);
+  if (f->drain_registered) assert_int_equal(f->drain_released, 1);
+  for (i = 0; i < MAX_READS; i++) free(f->reads[i].data);
   free(f->big);
   free(f);
   g_fx = NULL;
@@ -270,8 +256,7 @@ static void accept_read_head(struct fx *f, squall_stream *s) {
 }
 
 static void after_head_read_rest(struct fx *f, int i) {
-  if (i == 0)
-    hook_read_bytes(f, f->stream, 4, 0);
+  if (i == 0) hook_read_bytes(f, f->stream, 4, 0);
 }
 
 static void test_stream__read_until_one_byte_writes(void **state) {
@@ -307,11 +292,11 @@ static void accept_read_line(struct fx *f, squall_stream *s) {
 }
 
 static void after_line_read_line(struct fx *f, int i) {
-  if (i < 2)
-    hook_read_until(f, f->stream, "\r\n", 0);
+  if (i < 2) hook_read_until(f, f->stream, "\r\n", 0);
 }
 
-static void test_stream__read_until_delimiter_split_between_writes(void **state) {
+static void test_stream__read_until_delimiter_split_between_writes(
+    void **state) {
   struct fx *f = (struct fx *)*state;
   int fd;
   f->on_accept = accept_read_line;
@@ -344,8 +329,7 @@ static void accept_read_boundary(struct fx *f, squall_stream *s) {
 }
 
 static void after_boundary_read_tail(struct fx *f, int i) {
-  if (i == 0)
-    hook_read_bytes(f, f->stream, 4, 0);
+  if (i == 0) hook_read_bytes(f, f->stream, 4, 0);
 }
 
 static void test_stream__read_until_multibyte_delimiter(void **state) {
@@ -363,8 +347,7 @@ static void test_stream__read_until_multibyte_delimiter(void **state) {
   for (i = 0; i < 4; i++) {
     assert_int_equal(tu_send_str(fd, pieces[i]), 0);
     tu_sleep_ms(30);
-    if (i < 2)
-      assert_int_equal(tu_atomic_get(&f->nreads), 0);
+    if (i < 2) assert_int_equal(tu_atomic_get(&f->nreads), 0);
   }
   assert_int_equal(tu_wait_int_ge(&f->nreads, 2, 3000), 0);
   assert_int_equal(f->reads[0].status, SQUALL_OK);
@@ -382,8 +365,7 @@ static void accept_read_10(struct fx *f, squall_stream *s) {
 }
 
 static void after_10_read_partial(struct fx *f, int i) {
-  if (i < 2)
-    hook_read_bytes(f, f->stream, 100, 1);
+  if (i < 2) hook_read_bytes(f, f->stream, 100, 1);
 }
 
 static void test_stream__read_bytes_exact_and_partial(void **state) {
@@ -412,8 +394,7 @@ static void test_stream__read_bytes_exact_and_partial(void **state) {
   assert_int_equal(f->reads[1].status, SQUALL_OK);
   assert_string_equal(f->reads[1].data, "ABCDE");
   /* Another partial read: 300 bytes arrive, it gets 1..100 of them. */
-  for (i = 0; i < 300; i++)
-    big[i] = (char)('a' + i % 26);
+  for (i = 0; i < 300; i++) big[i] = (char)('a' + i % 26);
   assert_int_equal(tu_send_all(fd, big, sizeof big), 0);
   assert_int_equal(tu_wait_int_ge(&f->nreads, 3, 3000), 0);
   assert_int_equal(f->reads[2].status, SQUALL_OK);
@@ -550,8 +531,8 @@ static void test_stream__pending_read_fails_on_peer_close(void **state) {
 /* squall_stream_close with a read and unwritten bytes pending. */
 static void accept_read_and_stall_write(struct fx *f, squall_stream *s) {
   hook_read_until(f, s, "\n", 0);
-  f->write_rc = squall_stream_write(s, f->big, f->big_len, on_write,
-                                    (void *)(intptr_t)1);
+  f->write_rc =
+      squall_stream_write(s, f->big, f->big_len, on_write, (void *)(intptr_t)1);
 }
 
 static void close_stream_on_loop(void *arg) {
@@ -561,8 +542,8 @@ static void close_stream_on_loop(void *arg) {
   f->misc_rc[1] = squall_stream_close(f->stream); /* closing twice: 0 */
   f->misc_rc[2] = squall_stream_closed(f->stream, &err);
   f->misc_rc[3] = err;
-  f->misc_rc[4] = squall_stream_write(f->stream, "x", 1, on_write,
-                                      (void *)(intptr_t)2);
+  f->misc_rc[4] =
+      squall_stream_write(f->stream, "x", 1, on_write, (void *)(intptr_t)2);
   f->misc_rc[5] = squall_stream_read_until(f->stream, "\n", 1, 0, on_read, f);
   /* Callbacks never run inside the call: nothing yet. */
   f->misc_rc[6] = tu_atomic_get(&f->nreads) + tu_atomic_get(&f->nwrites) +
@@ -653,8 +634,7 @@ static unsigned char pattern_byte(size_t i) {
 
 static void fill_pattern(unsigned char *p, size_t n) {
   size_t i;
-  for (i = 0; i < n; i++)
-    p[i] = pattern_byte(i);
+  for (i = 0; i < n; i++) p[i] = pattern_byte(i);
 }
 
 static void accept_write_big(struct fx *f, squall_stream *s) {
@@ -693,11 +673,9 @@ static void test_stream__write_64mib_to_slow_reader(void **state) {
   /* No overall deadline: only a stall fails (ctest's TIMEOUT bounds it). */
   while (got < f->big_len) {
     ssize_t i, n = tu_recv_n_idle(fd, chunk, 32768, STALL_MS);
-    if (n <= 0)
-      break;
+    if (n <= 0) break;
     for (i = 0; i < n && bad_at == (size_t)-1; i++)
-      if (chunk[i] != pattern_byte(got + (size_t)i))
-        bad_at = got + (size_t)i;
+      if (chunk[i] != pattern_byte(got + (size_t)i)) bad_at = got + (size_t)i;
     got += (size_t)n;
     since_pause += (size_t)n;
     if (since_pause >= (1u << 20)) { /* slow: pause after every MiB */
@@ -773,15 +751,13 @@ static void drain_release(void *user_data) {
 static void accept_fill_to_limit(struct fx *f, squall_stream *s) {
   size_t n = 0;
   int i, rc = 0;
-  f->misc_rc[0] = squall_stream_set_write_limits(s, 1u << 20, 256u * 1024,
-                                                 64u * 1024, on_drain, f,
-                                                 drain_release);
+  f->misc_rc[0] = squall_stream_set_write_limits(
+      s, 1u << 20, 256u * 1024, 64u * 1024, on_drain, f, drain_release);
   f->drain_registered = f->misc_rc[0] == SQUALL_OK;
   for (i = 0; i < 400; i++) {
     rc = squall_stream_write(s, f->big + (size_t)i * LIMIT_CHUNK, LIMIT_CHUNK,
                              on_write, (void *)(intptr_t)(i + 1));
-    if (rc != SQUALL_OK)
-      break;
+    if (rc != SQUALL_OK) break;
   }
   f->misc_rc[1] = i; /* writes accepted */
   f->misc_rc[2] = rc;
@@ -806,7 +782,7 @@ static void test_stream__write_limits_ebusy_and_drain(void **state) {
   assert_int_equal(tu_wait_int_ge(&f->accepted, 1, 3000), 0);
   assert_int_equal(f->misc_rc[0], SQUALL_OK);
   accepted = f->misc_rc[1];
-  assert_true(accepted < 400);           /* the limit was hit */
+  assert_true(accepted < 400); /* the limit was hit */
   assert_int_equal(f->misc_rc[2], SQUALL_EBUSY);
   assert_true(f->buffered_after_write <= (1u << 20));
   /* Above the high watermark (256 KiB) when the writes stopped: the drain
@@ -844,13 +820,11 @@ static void accept_replace_close_cb(struct fx *f, squall_stream *s) {
   /* on_stream already set closers[0]; replace it by another and back. */
   memset(&g_first_closer, 0, sizeof g_first_closer);
   memset(&g_second_closer, 0, sizeof g_second_closer);
-  f->misc_rc[0] = squall_stream_set_close_callback(s, on_close,
-                                                   &g_first_closer,
+  f->misc_rc[0] = squall_stream_set_close_callback(s, on_close, &g_first_closer,
                                                    tu_release_inc);
   f->misc_rc[1] = g_first_closer.released; /* not yet */
-  f->misc_rc[2] = squall_stream_set_close_callback(s, on_close,
-                                                   &g_second_closer,
-                                                   tu_release_inc);
+  f->misc_rc[2] = squall_stream_set_close_callback(
+      s, on_close, &g_second_closer, tu_release_inc);
   f->misc_rc[3] = squall_stream_peer(s, &p, &len);
   if (p && len < sizeof f->peers[1]) {
     memcpy(f->peers[1], p, len);
@@ -929,8 +903,7 @@ static struct client_rec g_client_read;
 static void on_client_read(int status, const char *data, size_t len,
                            void *user_data) {
   g_client_read.status = status;
-  if (len >= sizeof g_client_read.data)
-    len = sizeof g_client_read.data - 1;
+  if (len >= sizeof g_client_read.data) len = sizeof g_client_read.data - 1;
   memcpy(g_client_read.data, data, len);
   g_client_read.data[len] = '\0';
   tu_atomic_add(&g_client_read.runs, 1);
@@ -981,9 +954,9 @@ static void test_stream__connect_echo(void **state) {
 
 static void start_connect_refused(void *arg) {
   struct fx *f = (struct fx *)arg;
-  f->misc_rc[0] = squall_stream_connect(&f->client, f->loop, "127.0.0.1",
-                                        SQUALL_NTS, (uint16_t)f->misc_rc[7],
-                                        on_connected, f);
+  f->misc_rc[0] =
+      squall_stream_connect(&f->client, f->loop, "127.0.0.1", SQUALL_NTS,
+                            (uint16_t)f->misc_rc[7], on_connected, f);
 }
 
 static void test_stream__connect_refused(void **state) {
@@ -1011,9 +984,9 @@ static void test_stream__connect_refused(void **state) {
 
 static void start_connect_unknown(void *arg) {
   struct fx *f = (struct fx *)arg;
-  f->misc_rc[0] = squall_stream_connect(&f->client, f->loop,
-                                        "no-such-host.invalid", SQUALL_NTS, 80,
-                                        on_connected, f);
+  f->misc_rc[0] =
+      squall_stream_connect(&f->client, f->loop, "no-such-host.invalid",
+                            SQUALL_NTS, 80, on_connected, f);
   f->misc_rc[1] = (int)strlen(squall_last_error());
 }
 
@@ -1078,7 +1051,6 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_stream__connect_unknown_host, setup,
                                       teardown),
   };
-  if (getenv("TEST_FILTER"))
-    cmocka_set_test_filter(getenv("TEST_FILTER"));
+  if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -70,8 +70,7 @@ static void read_next(struct conn *c) {
 
 static void on_line(int status, const char *data, size_t len, void *ud) {
   struct conn *c = (struct conn *)ud;
-  if (status != SQUALL_OK)
-    return; /* the close callback follows */
+  if (status != SQUALL_OK) return; /* the close callback follows */
   if (squall_stream_write(c->s, data, len, NULL, NULL) == SQUALL_OK)
     read_next(c);
 }
@@ -149,8 +148,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   struct srvfx *f = (struct srvfx *)*state;
   int i, accepted;
-  if (f->lt)
-    assert_int_equal(tu_loop_thread_stop(f->lt), SQUALL_OK);
+  if (f->lt) assert_int_equal(tu_loop_thread_stop(f->lt), SQUALL_OK);
   /* Close what is still open; the close callbacks free the streams. */
   for (i = 0; i < MAX_CONNS; i++)
     if (f->conns[i])
@@ -175,8 +173,7 @@ static void start(struct srvfx *f) {
 static int echo_once(int fd, const char *line) {
   char buf[256];
   ssize_t n;
-  if (tu_send_str(fd, line) != 0)
-    return -1;
+  if (tu_send_str(fd, line) != 0) return -1;
   n = tu_recv_until(fd, buf, sizeof buf, "\n", 1, 3000);
   if (n != (ssize_t)strlen(line) || memcmp(buf, line, (size_t)n) != 0)
     return -1;
@@ -185,8 +182,7 @@ static int echo_once(int fd, const char *line) {
 
 static int echo_tcp(const char *host, uint16_t port, const char *line) {
   int rc, fd = tu_connect_tcp(host, port, 2000);
-  if (fd < 0)
-    return -1;
+  if (fd < 0) return -1;
   rc = echo_once(fd, line);
   close(fd);
   return rc;
@@ -227,7 +223,9 @@ static void test_tcp_server__dual_stack_port_zero(void **state) {
 
 /* Release for a second server whose user_data is the fixture. */
 static int *g_local_released;
-static void srv_release_local(void *ud) { tu_atomic_add(g_local_released, 1); }
+static void srv_release_local(void *ud) {
+  tu_atomic_add(g_local_released, 1);
+}
 
 static void test_tcp_server__listen_empty_host_and_localhost(void **state) {
   struct srvfx *f = (struct srvfx *)*state;
@@ -238,12 +236,12 @@ static void test_tcp_server__listen_empty_host_and_localhost(void **state) {
   assert_int_equal(squall_tcp_server_listen(f->srv, "", 0, 0), SQUALL_OK);
   assert_int_equal(squall_tcp_server_port(f->srv, &f->port), SQUALL_OK);
   /* "localhost" (its v4 and v6 addresses) on another server. */
-  assert_int_equal(squall_tcp_server_new(&other, f->loop, on_stream, f,
-                                         srv_release_local),
-                   SQUALL_OK);
-  g_local_released = &released;
   assert_int_equal(
-      squall_tcp_server_listen(other, "localhost", SQUALL_NTS, 0), SQUALL_OK);
+      squall_tcp_server_new(&other, f->loop, on_stream, f, srv_release_local),
+      SQUALL_OK);
+  g_local_released = &released;
+  assert_int_equal(squall_tcp_server_listen(other, "localhost", SQUALL_NTS, 0),
+                   SQUALL_OK);
   assert_int_equal(squall_tcp_server_port(other, &p2), SQUALL_OK);
   assert_true(p2 > 0);
   start(f);
@@ -260,8 +258,8 @@ static void test_tcp_server__address_in_use(void **state) {
   struct srvfx *f = (struct srvfx *)*state;
   squall_tcp_server *other = NULL;
   int released = 0;
-  assert_int_equal(
-      squall_tcp_server_listen(f->srv, "127.0.0.1", SQUALL_NTS, 0), SQUALL_OK);
+  assert_int_equal(squall_tcp_server_listen(f->srv, "127.0.0.1", SQUALL_NTS, 0),
+                   SQUALL_OK);
   assert_int_equal(squall_tcp_server_port(f->srv, &f->port), SQUALL_OK);
   assert_int_equal(squall_tcp_server_new(&other, f->loop, on_stream, &released,
                                          tu_release_inc),
@@ -284,8 +282,8 @@ static void test_tcp_server__reuse_port(void **state) {
   squall_tcp_server *other = NULL;
   int i;
   assert_int_equal(squall_tcp_server_set_reuse_port(f->srv, 1), SQUALL_OK);
-  assert_int_equal(
-      squall_tcp_server_listen(f->srv, "127.0.0.1", SQUALL_NTS, 0), SQUALL_OK);
+  assert_int_equal(squall_tcp_server_listen(f->srv, "127.0.0.1", SQUALL_NTS, 0),
+                   SQUALL_OK);
   assert_int_equal(squall_tcp_server_port(f->srv, &f->port), SQUALL_OK);
   assert_int_equal(squall_tcp_server_new(&other, f->loop, on_stream, f, NULL),
                    SQUALL_OK);
@@ -305,8 +303,8 @@ static void test_tcp_server__backlog_setting(void **state) {
   struct srvfx *f = (struct srvfx *)*state;
   assert_int_equal(squall_tcp_server_set_backlog(f->srv, 0), SQUALL_EINVAL);
   assert_int_equal(squall_tcp_server_set_backlog(f->srv, 16), SQUALL_OK);
-  assert_int_equal(
-      squall_tcp_server_listen(f->srv, "127.0.0.1", SQUALL_NTS, 0), SQUALL_OK);
+  assert_int_equal(squall_tcp_server_listen(f->srv, "127.0.0.1", SQUALL_NTS, 0),
+                   SQUALL_OK);
   assert_int_equal(squall_tcp_server_port(f->srv, &f->port), SQUALL_OK);
   start(f);
   assert_int_equal(echo_tcp("127.0.0.1", f->port, "b\n"), 0);
@@ -386,12 +384,12 @@ static int listening_socket(uint16_t *port) {
   struct sockaddr_in sin;
   socklen_t len = sizeof sin;
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0)
-    return -1;
+  if (fd < 0) return -1;
   memset(&sin, 0, sizeof sin);
   sin.sin_family = AF_INET;
   sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0 || listen(fd, 16) != 0 ||
+  if (bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0 ||
+      listen(fd, 16) != 0 ||
       getsockname(fd, (struct sockaddr *)&sin, &len) != 0) {
     close(fd);
     return -1;
@@ -443,8 +441,8 @@ static void free_server_on_loop(void *arg) {
 
 static void run_stop_or_free(struct srvfx *f, void (*fn)(void *)) {
   int fd, fd2;
-  assert_int_equal(
-      squall_tcp_server_listen(f->srv, "127.0.0.1", SQUALL_NTS, 0), SQUALL_OK);
+  assert_int_equal(squall_tcp_server_listen(f->srv, "127.0.0.1", SQUALL_NTS, 0),
+                   SQUALL_OK);
   assert_int_equal(squall_tcp_server_port(f->srv, &f->port), SQUALL_OK);
   start(f);
   fd = tu_connect_tcp("127.0.0.1", f->port, 2000);
@@ -485,8 +483,8 @@ static void test_tcp_server__many_concurrent_connections(void **state) {
   int fds[BURST];
   int i;
   char line[32];
-  assert_int_equal(
-      squall_tcp_server_listen(f->srv, "127.0.0.1", SQUALL_NTS, 0), SQUALL_OK);
+  assert_int_equal(squall_tcp_server_listen(f->srv, "127.0.0.1", SQUALL_NTS, 0),
+                   SQUALL_OK);
   assert_int_equal(squall_tcp_server_port(f->srv, &f->port), SQUALL_OK);
   start(f);
   for (i = 0; i < BURST; i++) {
@@ -504,8 +502,7 @@ static void test_tcp_server__many_concurrent_connections(void **state) {
                      (ssize_t)strlen(line));
     assert_string_equal(buf, line);
   }
-  for (i = 0; i < BURST; i++)
-    close(fds[i]);
+  for (i = 0; i < BURST; i++) close(fds[i]);
   assert_int_equal(tu_wait_int_ge(&f->closed, BURST, 5000), 0);
   assert_int_equal(tu_atomic_get(&f->accepted), BURST);
 }
@@ -521,8 +518,7 @@ static int read_byte(int fd, int timeout_ms) {
   char c;
   p.fd = fd;
   p.events = POLLIN;
-  if (poll(&p, 1, timeout_ms) != 1)
-    return -1;
+  if (poll(&p, 1, timeout_ms) != 1) return -1;
   return read(fd, &c, 1) == 1 ? c : -1;
 }
 
@@ -537,26 +533,21 @@ static void emfile_child(uint16_t port, int cmd_fd, int ack_fd) {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
   }
-  if (read_byte(cmd_fd, 20000) != 'g')
-    _exit(2);
+  if (read_byte(cmd_fd, 20000) != 'g') _exit(2);
   memset(&sin, 0, sizeof sin);
   sin.sin_family = AF_INET;
   sin.sin_port = htons(port);
   sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   for (i = 0; i < EMFILE_CLIENTS; i++) {
     fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    if (fds[i] < 0)
-      _exit(3);
+    if (fds[i] < 0) _exit(3);
     if (connect(fds[i], (struct sockaddr *)&sin, sizeof sin) != 0 &&
         errno != EINPROGRESS)
       _exit(4);
   }
-  if (write(ack_fd, "c", 1) != 1)
-    _exit(5);
-  if (read_byte(cmd_fd, 60000) != 'r')
-    _exit(6);
-  for (i = 0; i < EMFILE_CLIENTS; i++)
-    close(fds[i]);
+  if (write(ack_fd, "c", 1) != 1) _exit(5);
+  if (read_byte(cmd_fd, 60000) != 'r') _exit(6);
+  for (i = 0; i < EMFILE_CLIENTS; i++) close(fds[i]);
   _exit(0);
 }
 
@@ -568,8 +559,8 @@ static void test_tcp_server__emfile_pauses_without_spinning(void **state) {
   int status = -1, open_fds, accepted_during, served_again = 0;
   int64_t cpu0, wall0, cpu, wall, deadline;
 
-  assert_int_equal(
-      squall_tcp_server_listen(f->srv, "127.0.0.1", SQUALL_NTS, 0), SQUALL_OK);
+  assert_int_equal(squall_tcp_server_listen(f->srv, "127.0.0.1", SQUALL_NTS, 0),
+                   SQUALL_OK);
   assert_int_equal(squall_tcp_server_port(f->srv, &f->port), SQUALL_OK);
   assert_int_equal(pipe(cmd), 0);
   assert_int_equal(pipe(ack), 0);
@@ -627,7 +618,7 @@ static void test_tcp_server__emfile_pauses_without_spinning(void **state) {
   assert_int_equal(WEXITSTATUS(status), 0);
   print_message("EMFILE window: %lld us CPU in %lld us wall, %d accepted\n",
                 (long long)cpu, (long long)wall, accepted_during);
-  assert_true(accepted_during >= 5);  /* it did accept up to the limit */
+  assert_true(accepted_during >= 5); /* it did accept up to the limit */
   assert_true(accepted_during < EMFILE_CLIENTS);
   assert_true(cpu * 100 < wall * 30); /* paused, not spinning */
   assert_true(served_again);

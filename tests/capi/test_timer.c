@@ -37,8 +37,7 @@ static void tick_cb(void *arg) {
   struct tick *t = (struct tick *)arg;
   t->runs++;
   t->at_ms = tu_now_ms() - t->sc->t0;
-  if (t->sc->norder < MAX_EVENTS)
-    t->sc->order[t->sc->norder++] = t->id;
+  if (t->sc->norder < MAX_EVENTS) t->sc->order[t->sc->norder++] = t->id;
   if (t->cancel_after && t->runs == t->cancel_after)
     t->cancel_rc = squall_timer_cancel(t->timer);
 }
@@ -88,8 +87,7 @@ static void test_timer__fire_in_order(void **state) {
   assert_int_equal(squall_loop_run(sc.loop), SQUALL_OK);
 
   assert_int_equal(sc.norder, N);
-  for (i = 0; i < N; i++)
-    assert_int_equal(sc.order[i], expected[i]);
+  for (i = 0; i < N; i++) assert_int_equal(sc.order[i], expected[i]);
   for (i = 0; i < N; i++) {
     assert_int_equal(t[i].runs, 1);
     assert_true(t[i].at_ms >= delays[i] - 1); /* monotonic ms granularity */
@@ -97,8 +95,7 @@ static void test_timer__fire_in_order(void **state) {
   }
   assert_int_equal(t[N].runs, 1);
   assert_int_equal(squall_loop_free(sc.loop), SQUALL_OK);
-  for (i = 0; i <= N; i++)
-    assert_int_equal(t[i].released, 1);
+  for (i = 0; i <= N; i++) assert_int_equal(t[i].released, 1);
 }
 
 /* A cancelled timer never runs; its release still runs exactly once;
@@ -131,17 +128,17 @@ static void test_timer__cancel(void **state) {
   assert_int_equal(squall_timer_cancel(before_run), SQUALL_OK);
   assert_int_equal(squall_timer_cancel(before_run), SQUALL_OK);
   /* t[1]: cancelled from another timer's callback before its deadline. */
-  assert_int_equal(squall_loop_call_later(&from_cb, sc.loop, 60, tick_cb,
-                                          &t[1], tu_release_inc),
+  assert_int_equal(squall_loop_call_later(&from_cb, sc.loop, 60, tick_cb, &t[1],
+                                          tu_release_inc),
                    SQUALL_OK);
   c.victim = from_cb;
   assert_int_equal(
       squall_loop_call_later(NULL, sc.loop, 20, cancel_cb, &c, tu_release_inc),
       SQUALL_OK);
   /* t[2]: runs, then is cancelled (no effect) before being freed. */
-  assert_int_equal(squall_loop_call_later(&ran, sc.loop, 5, tick_cb, &t[2],
-                                          tu_release_inc),
-                   SQUALL_OK);
+  assert_int_equal(
+      squall_loop_call_later(&ran, sc.loop, 5, tick_cb, &t[2], tu_release_inc),
+      SQUALL_OK);
   assert_int_equal(squall_loop_call_later(NULL, sc.loop, 120, stop_cb, &t[3],
                                           tu_release_inc),
                    SQUALL_OK);
@@ -173,13 +170,13 @@ static void test_timer__free_pending_cancels(void **state) {
   squall_timer *tm = NULL;
   scenario_init(&sc);
   init_ticks(t, 2, &sc);
-  assert_int_equal(squall_loop_call_later(&tm, sc.loop, 10, tick_cb, &t[0],
-                                          tu_release_inc),
-                   SQUALL_OK);
+  assert_int_equal(
+      squall_loop_call_later(&tm, sc.loop, 10, tick_cb, &t[0], tu_release_inc),
+      SQUALL_OK);
   squall_timer_free(tm);
-  assert_int_equal(squall_loop_call_later(NULL, sc.loop, 50, stop_cb, &t[1],
-                                          tu_release_inc),
-                   SQUALL_OK);
+  assert_int_equal(
+      squall_loop_call_later(NULL, sc.loop, 50, stop_cb, &t[1], tu_release_inc),
+      SQUALL_OK);
   assert_int_equal(squall_loop_run(sc.loop), SQUALL_OK);
   assert_int_equal(t[0].runs, 0);
   assert_int_equal(t[0].released, 1);
@@ -198,12 +195,12 @@ static void test_timer__loop_free_releases_pending(void **state) {
   assert_int_equal(squall_loop_call_later(NULL, sc.loop, 1000, tick_cb, &t[0],
                                           tu_release_inc),
                    SQUALL_OK);
-  assert_int_equal(squall_loop_call_every(&kept, sc.loop, 1000, tick_cb,
-                                          &t[1], tu_release_inc),
-                   SQUALL_OK);
-  assert_int_equal(squall_loop_call_later(NULL, sc.loop, 20, stop_cb, &t[2],
+  assert_int_equal(squall_loop_call_every(&kept, sc.loop, 1000, tick_cb, &t[1],
                                           tu_release_inc),
                    SQUALL_OK);
+  assert_int_equal(
+      squall_loop_call_later(NULL, sc.loop, 20, stop_cb, &t[2], tu_release_inc),
+      SQUALL_OK);
   assert_int_equal(squall_loop_run(sc.loop), SQUALL_OK);
   assert_int_equal(squall_loop_free(sc.loop), SQUALL_OK);
   assert_int_equal(t[0].runs, 0);
@@ -299,8 +296,7 @@ static void test_timer__call_every_cancels_itself(void **state) {
 static void slow_tick_cb(void *arg) {
   struct tick *t = (struct tick *)arg;
   tick_cb(arg);
-  if (t->runs == 1)
-    tu_sleep_ms(120); /* miss ~6 ticks of 20 ms */
+  if (t->runs == 1) tu_sleep_ms(120); /* miss ~6 ticks of 20 ms */
 }
 
 static void test_timer__call_every_skips_missed_ticks(void **state) {
@@ -345,8 +341,8 @@ static void chain_second(void *arg) {
 static void chain_first(void *arg) {
   struct chain *c = (struct chain *)arg;
   c->first_at = tu_now_ms() - c->sc->t0;
-  c->rc = squall_loop_call_later(NULL, c->sc->loop, 30, chain_second,
-                                 c->second, tu_release_inc);
+  c->rc = squall_loop_call_later(NULL, c->sc->loop, 30, chain_second, c->second,
+                                 tu_release_inc);
 }
 
 static void test_timer__call_later_from_callback(void **state) {
@@ -379,14 +375,14 @@ static void test_timer__zero_delay_runs_later(void **state) {
   struct tick t[2];
   scenario_init(&sc);
   init_ticks(t, 2, &sc);
-  assert_int_equal(squall_loop_call_later(NULL, sc.loop, 0, tick_cb, &t[0],
-                                          tu_release_inc),
-                   SQUALL_OK);
+  assert_int_equal(
+      squall_loop_call_later(NULL, sc.loop, 0, tick_cb, &t[0], tu_release_inc),
+      SQUALL_OK);
   assert_int_equal(t[0].runs, 0);
   assert_int_equal(t[0].released, 0);
-  assert_int_equal(squall_loop_call_later(NULL, sc.loop, 10, stop_cb, &t[1],
-                                          tu_release_inc),
-                   SQUALL_OK);
+  assert_int_equal(
+      squall_loop_call_later(NULL, sc.loop, 10, stop_cb, &t[1], tu_release_inc),
+      SQUALL_OK);
   assert_int_equal(squall_loop_run(sc.loop), SQUALL_OK);
   assert_int_equal(t[0].runs, 1);
   assert_int_equal(squall_loop_free(sc.loop), SQUALL_OK);
@@ -401,20 +397,20 @@ static void test_timer__bad_arguments(void **state) {
   squall_timer *tm = (squall_timer *)&t; /* must be reset to NULL */
   scenario_init(&sc);
   init_ticks(t, 1, &sc);
-  assert_int_equal(squall_loop_call_every(&tm, sc.loop, 0, tick_cb, &t[0],
-                                          tu_release_inc),
-                   SQUALL_EINVAL);
+  assert_int_equal(
+      squall_loop_call_every(&tm, sc.loop, 0, tick_cb, &t[0], tu_release_inc),
+      SQUALL_EINVAL);
   assert_null(tm);
   assert_true(strlen(squall_last_error()) > 0);
-  assert_int_equal(squall_loop_call_every(NULL, sc.loop, -5, tick_cb, &t[0],
-                                          tu_release_inc),
-                   SQUALL_EINVAL);
+  assert_int_equal(
+      squall_loop_call_every(NULL, sc.loop, -5, tick_cb, &t[0], tu_release_inc),
+      SQUALL_EINVAL);
   assert_int_equal(
       squall_loop_call_later(NULL, sc.loop, 10, NULL, &t[0], tu_release_inc),
       SQUALL_EINVAL);
-  assert_int_equal(squall_loop_call_every(NULL, sc.loop, 10, NULL, &t[0],
-                                          tu_release_inc),
-                   SQUALL_EINVAL);
+  assert_int_equal(
+      squall_loop_call_every(NULL, sc.loop, 10, NULL, &t[0], tu_release_inc),
+      SQUALL_EINVAL);
   assert_int_equal(
       squall_loop_call_later(NULL, NULL, 10, tick_cb, &t[0], tu_release_inc),
       SQUALL_EINVAL);

@@ -29,9 +29,7 @@ bool eq(const Pair& p, std::string_view k, std::string_view v) {
 
 std::string gzip(std::string_view in) {
   z_stream zs{};
-  assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                                Z_DEFAULT_STRATEGY),
-                   Z_OK);
+  assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
   std::string out(deflateBound(&zs, in.size()) + 64, '\0');
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   zs.avail_in = static_cast<uInt>(in.size());
@@ -45,7 +43,7 @@ std::string gzip(std::string_view in) {
 
 }  // namespace
 
-static void test_body__url_unescape(void **) {
+static void test_body__url_unescape(void**) {
   using squall::http::url_unescape;
   assert_true(url_unescape("a%20b+c", true) == "a b c");
   assert_true(url_unescape("a%20b+c", false) == "a b+c");
@@ -59,7 +57,7 @@ static void test_body__url_unescape(void **) {
   assert_true(url_unescape("", true).empty());
 }
 
-static void test_body__parse_query(void **) {
+static void test_body__parse_query(void**) {
   std::vector<Pair> q;
   squall::http::parse_query("a=1&b=2&a=3&empty=&flag&&=v&x=%3D%26+y", &q);
   assert_int_equal(q.size(), 7);
@@ -78,28 +76,26 @@ static void test_body__parse_query(void **) {
   assert_true(eq(q[0], "a", "b=c;d"));
 }
 
-static void test_body__urlencoded(void **) {
+static void test_body__urlencoded(void**) {
   std::vector<Pair> args;
   std::vector<UploadedFile> files;
-  assert_true(squall::http::parse_body_arguments(
-      "application/x-www-form-urlencoded; charset=UTF-8", "name=J%C3%B6rg&n=1",
-      &args, &files));
+  assert_true(squall::http::parse_body_arguments("application/x-www-form-urlencoded; charset=UTF-8",
+                                                 "name=J%C3%B6rg&n=1", &args, &files));
   assert_int_equal(args.size(), 2);
   assert_true(eq(args[0], "name", "J\xc3\xb6rg"));
   assert_true(eq(args[1], "n", "1"));
   assert_int_equal(files.size(), 0);
   args.clear();
-  assert_true(squall::http::parse_body_arguments(
-      "Application/X-WWW-Form-Urlencoded", "a=b", &args, &files));
+  assert_true(squall::http::parse_body_arguments("Application/X-WWW-Form-Urlencoded", "a=b", &args,
+                                                 &files));
   assert_int_equal(args.size(), 1);
   // Other types: nothing parsed, not an error.
   args.clear();
-  assert_true(squall::http::parse_body_arguments("application/json",
-                                                 "{\"a\":1}", &args, &files));
+  assert_true(squall::http::parse_body_arguments("application/json", "{\"a\":1}", &args, &files));
   assert_int_equal(args.size(), 0);
 }
 
-static void test_body__multipart_basic(void **) {
+static void test_body__multipart_basic(void**) {
   const std::string body =
       "--1234\r\n"
       "Content-Disposition: form-data; name=\"title\"\r\n"
@@ -118,8 +114,8 @@ static void test_body__multipart_basic(void **) {
       "--1234--\r\n";
   std::vector<Pair> args;
   std::vector<UploadedFile> files;
-  assert_true(squall::http::parse_body_arguments(
-      "multipart/form-data; boundary=1234", body, &args, &files));
+  assert_true(squall::http::parse_body_arguments("multipart/form-data; boundary=1234", body, &args,
+                                                 &files));
   assert_int_equal(args.size(), 1);
   assert_true(eq(args[0], "title", "hello world"));
   assert_int_equal(files.size(), 2);
@@ -132,7 +128,7 @@ static void test_body__multipart_basic(void **) {
   assert_true(files[1].body.empty());
 }
 
-static void test_body__multipart_binary_file(void **) {
+static void test_body__multipart_binary_file(void**) {
   std::string content;
   for (int i = 0; i < 256; ++i) content.push_back(static_cast<char>(i));
   content += "\r\n--1234\r\n-12345\r\n--1234X\n--12345\0\0--"sv;  // near misses
@@ -146,8 +142,8 @@ static void test_body__multipart_binary_file(void **) {
   body += "\r\n--12345--\r\nepilogue\r\n--12345\r\nignored";
   std::vector<Pair> args;
   std::vector<UploadedFile> files;
-  assert_true(squall::http::parse_body_arguments(
-      "multipart/form-data; boundary=\"12345\"", body, &args, &files));
+  assert_true(squall::http::parse_body_arguments("multipart/form-data; boundary=\"12345\"", body,
+                                                 &args, &files));
   assert_int_equal(args.size(), 0);
   assert_int_equal(files.size(), 1);
   assert_int_equal(files[0].body.size(), content.size());
@@ -155,7 +151,7 @@ static void test_body__multipart_binary_file(void **) {
   assert_true(files[0].content_type == "application/octet-stream");
 }
 
-static void test_body__multipart_params(void **) {
+static void test_body__multipart_params(void**) {
   // Quoted boundary with specials, filename with ';' and escaped quote,
   // RFC 8187 filename*, empty filename -> argument (Tornado).
   const std::string body =
@@ -183,8 +179,7 @@ static void test_body__multipart_params(void **) {
   std::vector<Pair> args;
   std::vector<UploadedFile> files;
   assert_true(squall::http::parse_body_arguments(
-      "multipart/form-data; charset=utf-8; boundary=\"a;b=c\"", body, &args,
-      &files));
+      "multipart/form-data; charset=utf-8; boundary=\"a;b=c\"", body, &args, &files));
   assert_int_equal(files.size(), 3);
   assert_true(files[0].filename == "we;ird \"q\".txt");
   assert_true(files[0].body == "1");
@@ -196,25 +191,23 @@ static void test_body__multipart_params(void **) {
   assert_true(eq(args[0], "f3", ""));
 }
 
-static void test_body__multipart_malformed(void **) {
+static void test_body__multipart_malformed(void**) {
   std::vector<Pair> args;
   std::vector<UploadedFile> files;
-  const std::string part1 =
-      "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n";
+  const std::string part1 = "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n";
   // No close delimiter: what parsed before stays, result false.
-  assert_false(squall::http::parse_body_arguments(
-      "multipart/form-data; boundary=b", part1 + "--b\r\nContent-Dis", &args,
-      &files));
+  assert_false(squall::http::parse_body_arguments("multipart/form-data; boundary=b",
+                                                  part1 + "--b\r\nContent-Dis", &args, &files));
   assert_int_equal(args.size(), 1);
   assert_true(eq(args[0], "a", "1"));
   args.clear();
-  assert_false(squall::http::parse_body_arguments(
-      "multipart/form-data; boundary=b", part1, &args, &files));
+  assert_false(
+      squall::http::parse_body_arguments("multipart/form-data; boundary=b", part1, &args, &files));
   // Missing boundary parameter.
-  assert_false(squall::http::parse_body_arguments(
-      "multipart/form-data", part1 + "--b--", &args, &files));
-  assert_false(squall::http::parse_body_arguments(
-      "multipart/form-data; boundary=", part1 + "--b--", &args, &files));
+  assert_false(
+      squall::http::parse_body_arguments("multipart/form-data", part1 + "--b--", &args, &files));
+  assert_false(squall::http::parse_body_arguments("multipart/form-data; boundary=", part1 + "--b--",
+                                                  &args, &files));
   // Part without a name, with another disposition, without headers: skipped.
   args.clear();
   const std::string body =
@@ -223,34 +216,31 @@ static void test_body__multipart_malformed(void **) {
       "--b\r\n\r\nno headers\r\n"
       "--b\r\nContent-Disposition: form-data; name=\"ok\"\r\n\r\nyes\r\n"
       "--b--\r\n";
-  assert_false(squall::http::parse_body_arguments(
-      "multipart/form-data; boundary=b", body, &args, &files));
+  assert_false(
+      squall::http::parse_body_arguments("multipart/form-data; boundary=b", body, &args, &files));
   assert_int_equal(args.size(), 1);
   assert_true(eq(args[0], "ok", "yes"));
   // Junk right after a delimiter.
   args.clear();
   assert_false(squall::http::parse_body_arguments(
       "multipart/form-data; boundary=b",
-      "--bXX\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--b--",
-      &args, &files));
+      "--bXX\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--b--", &args, &files));
   assert_int_equal(args.size(), 0);
   // Nothing at all.
-  assert_false(squall::http::parse_body_arguments(
-      "multipart/form-data; boundary=b", "", &args, &files));
+  assert_false(
+      squall::http::parse_body_arguments("multipart/form-data; boundary=b", "", &args, &files));
   // Transport padding after the delimiter is allowed (RFC 2046 5.1.1).
   args.clear();
   assert_true(squall::http::parse_body_arguments(
       "multipart/form-data; boundary=b",
-      "--b \t\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--b--",
-      &args, &files));
+      "--b \t\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--b--", &args, &files));
   assert_int_equal(args.size(), 1);
 }
 
-static void test_body__cookies(void **) {
+static void test_body__cookies(void**) {
   std::vector<Pair> c;
   squall::http::parse_cookies(
-      "a=1; b = 2 ;c=\"quoted; no\";d=\"x\\\"y\\\\z\\101\";e=;=f;junk; g=h=i",
-      &c);
+      "a=1; b = 2 ;c=\"quoted; no\";d=\"x\\\"y\\\\z\\101\";e=;=f;junk; g=h=i", &c);
   // "quoted; no" is split on ';' first, as Tornado's parse_cookie does, and
   // ' no"' (no '='), "=f" (no name) and "junk" are skipped.
   assert_int_equal(c.size(), 6);
@@ -262,7 +252,7 @@ static void test_body__cookies(void **) {
   assert_true(eq(c[5], "g", "h=i"));
 }
 
-static void test_body__cookies_simple(void **) {
+static void test_body__cookies_simple(void**) {
   std::vector<Pair> c;
   squall::http::parse_cookies("session=abc123", &c);
   squall::http::parse_cookies("  theme=\"dark\" ; lang=en  ", &c);
@@ -274,7 +264,7 @@ static void test_body__cookies_simple(void **) {
   assert_true(eq(c[2], "lang", "en"));
 }
 
-static void test_body__gzip(void **) {
+static void test_body__gzip(void**) {
   std::string plain;
   for (int i = 0; i < 100000; ++i) plain += static_cast<char>('a' + i % 7);
   const std::string gz = gzip(plain);
@@ -306,8 +296,7 @@ static void test_body__gzip(void **) {
     assert_int_equal(a.feed(gz.data(), gz.size(), &out, plain.size()), 0);
     squall::http::GzipDecoder b;
     out.clear();
-    assert_int_equal(b.feed(gz.data(), gz.size(), &out, plain.size() - 1),
-                     -2);
+    assert_int_equal(b.feed(gz.data(), gz.size(), &out, plain.size() - 1), -2);
     assert_true(out.size() <= plain.size() - 1);
     assert_int_equal(b.feed(gz.data(), 1, &out, 1 << 30), -1);  // stays failed
   }

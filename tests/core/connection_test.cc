@@ -306,7 +306,8 @@ void test_connection__write_backpressure(void**) {
     r->conn->finish();
   });
   std::string burst;
-  for (int i = 0; i < 200; i++) burst += "GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int i = 0; i < 200; i++)
+    burst += "GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
   // Write as much as the connection takes without reading anything.
   size_t sent = 0;
   auto push = [&] {

@@ -34,8 +34,7 @@ long parse(std::string_view s, RequestHead* h, ParseError* e,
   // Only the return value and *e are meaningful afterwards: h's views
   // point into buf, which dies here.
   std::vector<char> buf(s.begin(), s.end());
-  return squall::http::parse_request_head(buf.empty() ? "" : buf.data(),
-                                          buf.size(), lim, h, e);
+  return squall::http::parse_request_head(buf.empty() ? "" : buf.data(), buf.size(), lim, h, e);
 }
 
 // 0 incomplete, 200 parsed, else the error status.
@@ -68,12 +67,10 @@ std::string printable(std::string_view s) {
 
 // Full-input status, plus the incremental property: every strict prefix is
 // either "incomplete" or the same error.
-void check(std::string_view req, int want, int line,
-           const ParseLimits& lim = ParseLimits()) {
+void check(std::string_view req, int want, int line, const ParseLimits& lim = ParseLimits()) {
   const int got = status_of(req, lim);
   if (got != want) {
-    print_error("line %d: %s -> %d, want %d\n", line, printable(req).c_str(),
-                got, want);
+    print_error("line %d: %s -> %d, want %d\n", line, printable(req).c_str(), got, want);
   }
   assert_int_equal(got, want);
   RequestHead h;
@@ -106,7 +103,7 @@ std::string req11(std::string_view headers) {
 
 // --------------------------------------------------------------- basics
 
-static void test_parser__simple_get(void **) {
+static void test_parser__simple_get(void**) {
   const std::string buf =
       "GET /index.html?x=1&y=2 HTTP/1.1\r\n"
       "Host: example.com:8080\r\n"
@@ -117,8 +114,7 @@ static void test_parser__simple_get(void **) {
       "BODY";
   RequestHead h;
   ParseError e;
-  const long r = squall::http::parse_request_head(buf.data(), buf.size(),
-                                                  ParseLimits(), &h, &e);
+  const long r = squall::http::parse_request_head(buf.data(), buf.size(), ParseLimits(), &h, &e);
   assert_int_equal(r, buf.size() - 4);
   assert_int_equal(h.head_size, buf.size() - 4);
   assert_true(h.method == "GET");
@@ -153,12 +149,11 @@ static void test_parser__simple_get(void **) {
   assert_true(v.empty());
 }
 
-static void test_parser__http10_and_bare_lf(void **) {
+static void test_parser__http10_and_bare_lf(void**) {
   const std::string buf = "GET / HTTP/1.0\nX: y\n\n";
   RequestHead h;
   ParseError e;
-  const long r = squall::http::parse_request_head(buf.data(), buf.size(),
-                                                  ParseLimits(), &h, &e);
+  const long r = squall::http::parse_request_head(buf.data(), buf.size(), ParseLimits(), &h, &e);
   assert_int_equal(r, buf.size());
   assert_int_equal(h.version, 10);
   assert_false(h.has_host);  // Host optional in 1.0
@@ -168,17 +163,16 @@ static void test_parser__http10_and_bare_lf(void **) {
   CHECK("GET / HTTP/1.1\r\nHost: a\n\r\n", 200);
 }
 
-static void test_parser__no_headers_at_all(void **) {
+static void test_parser__no_headers_at_all(void**) {
   CHECK("GET / HTTP/1.0\r\n\r\n", 200);
   CHECK("GET / HTTP/1.1\r\n\r\n", 400);  // no Host
 }
 
-static void test_parser__leading_empty_lines(void **) {
+static void test_parser__leading_empty_lines(void**) {
   const std::string buf = "\r\n\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n";
   RequestHead h;
   ParseError e;
-  const long r = squall::http::parse_request_head(buf.data(), buf.size(),
-                                                  ParseLimits(), &h, &e);
+  const long r = squall::http::parse_request_head(buf.data(), buf.size(), ParseLimits(), &h, &e);
   assert_int_equal(r, buf.size());  // skipped lines count in head_size
   assert_true(h.method == "GET");
   CHECK("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 200);
@@ -191,7 +185,7 @@ static void test_parser__leading_empty_lines(void **) {
   CHECK_LIM(std::string(100, '\n'), 431, lim);
 }
 
-static void test_parser__pipelined(void **) {
+static void test_parser__pipelined(void**) {
   const std::string buf =
       "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
       "GET /b HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -199,35 +193,31 @@ static void test_parser__pipelined(void **) {
   RequestHead h;
   ParseError e;
   size_t off = 0;
-  long r = squall::http::parse_request_head(buf.data(), buf.size(),
-                                            ParseLimits(), &h, &e);
+  long r = squall::http::parse_request_head(buf.data(), buf.size(), ParseLimits(), &h, &e);
   assert_int_equal(r, 28);
   assert_true(h.path == "/a");
   off += r;
-  r = squall::http::parse_request_head(buf.data() + off, buf.size() - off,
-                                       ParseLimits(), &h, &e);
+  r = squall::http::parse_request_head(buf.data() + off, buf.size() - off, ParseLimits(), &h, &e);
   assert_int_equal(r, 28);
   assert_true(h.path == "/b");
   off += r;
-  r = squall::http::parse_request_head(buf.data() + off, buf.size() - off,
-                                       ParseLimits(), &h, &e);
+  r = squall::http::parse_request_head(buf.data() + off, buf.size() - off, ParseLimits(), &h, &e);
   assert_int_equal(r, 0);
 }
 
-static void test_parser__reuse_keeps_capacity(void **) {
+static void test_parser__reuse_keeps_capacity(void**) {
   std::string buf = "GET / HTTP/1.1\r\nHost: a\r\n";
   for (int i = 0; i < 40; ++i) buf += "X-" + std::to_string(i) + ": v\r\n";
   buf += "Connection: close\r\n\r\n";
   RequestHead h;
   ParseError e;
-  assert_true(squall::http::parse_request_head(buf.data(), buf.size(),
-                                               ParseLimits(), &h, &e) > 0);
+  assert_true(squall::http::parse_request_head(buf.data(), buf.size(), ParseLimits(), &h, &e) > 0);
   assert_int_equal(h.headers.size(), 42);
   assert_true(h.connection_close);
   const size_t cap = h.headers.capacity();
   const std::string small = "GET /x HTTP/1.0\r\n\r\n";
-  assert_true(squall::http::parse_request_head(small.data(), small.size(),
-                                               ParseLimits(), &h, &e) > 0);
+  assert_true(squall::http::parse_request_head(small.data(), small.size(), ParseLimits(), &h, &e) >
+              0);
   assert_int_equal(h.headers.capacity(), cap);
   assert_int_equal(h.headers.size(), 0);
   assert_false(h.connection_close);  // derived fields reset
@@ -238,13 +228,11 @@ static void test_parser__reuse_keeps_capacity(void **) {
   assert_true(h.method.empty());
 }
 
-static void test_parser__obs_text_and_tabs_in_values(void **) {
-  const std::string buf =
-      "GET / HTTP/1.1\r\nHost: a\r\nX:\t\xc3\xa9t\xe9\tx y\t \r\n\r\n";
+static void test_parser__obs_text_and_tabs_in_values(void**) {
+  const std::string buf = "GET / HTTP/1.1\r\nHost: a\r\nX:\t\xc3\xa9t\xe9\tx y\t \r\n\r\n";
   RequestHead h;
   ParseError e;
-  assert_true(squall::http::parse_request_head(buf.data(), buf.size(),
-                                               ParseLimits(), &h, &e) > 0);
+  assert_true(squall::http::parse_request_head(buf.data(), buf.size(), ParseLimits(), &h, &e) > 0);
   assert_true(h.headers[1].value == "\xc3\xa9t\xe9\tx y");
   CHECK("GET / HTTP/1.1\r\nHost: a\r\nX: \x7f\r\n\r\n", 400);  // DEL
   CHECK("GET / HTTP/1.1\r\nHost: a\r\n\xc3\xa9: v\r\n\r\n", 400);
@@ -252,49 +240,45 @@ static void test_parser__obs_text_and_tabs_in_values(void **) {
 
 // Wide (SIMD/SWAR) scans: a byte of each class at every offset of long
 // values and targets.
-static void test_parser__wide_scan_positions(void **) {
+static void test_parser__wide_scan_positions(void**) {
   struct Case {
     char byte;
     int value_status;   // inside a field value
     int target_status;  // inside the request target
   };
   const Case cases[] = {
-      {'\t', 200, 400},   {'\x80', 200, 400}, {'\xff', 200, 400},
-      {'\x00', 400, 400}, {'\x1f', 400, 400}, {'\x7f', 400, 400},
-      {'\r', 400, 400},   {'~', 200, 200},    {'"', 200, 200},
-      {'\x0b', 400, 400}, {'\x01', 400, 400},
+      {'\t', 200, 400},   {'\x80', 200, 400}, {'\xff', 200, 400}, {'\x00', 400, 400},
+      {'\x1f', 400, 400}, {'\x7f', 400, 400}, {'\r', 400, 400},   {'~', 200, 200},
+      {'"', 200, 200},    {'\x0b', 400, 400}, {'\x01', 400, 400},
   };
   for (const Case& c : cases) {
     for (size_t pos = 0; pos < 40; ++pos) {
       std::string v(40, 'a');
       v[pos] = c.byte;
-      const std::string value_req = "GET / HTTP/1.1\r\nHost: a\r\nX: z" + v +
-                                    "z\r\nY: " + v + "\r\n\r\n";
-      const std::string target_req =
-          "GET /" + v + " HTTP/1.1\r\nHost: a\r\n\r\n";
+      const std::string value_req =
+          "GET / HTTP/1.1\r\nHost: a\r\nX: z" + v + "z\r\nY: " + v + "\r\n\r\n";
+      const std::string target_req = "GET /" + v + " HTTP/1.1\r\nHost: a\r\n\r\n";
       const int vs = status_of(value_req);
       const int ts = status_of(target_req);
       if (vs != c.value_status || ts != c.target_status)
-        print_error("byte 0x%02x at %zu: value %d target %d\n",
-                    static_cast<unsigned char>(c.byte), pos, vs, ts);
+        print_error("byte 0x%02x at %zu: value %d target %d\n", static_cast<unsigned char>(c.byte),
+                    pos, vs, ts);
       assert_int_equal(vs, c.value_status);
       assert_int_equal(ts, c.target_status);
     }
   }
   // Values with tabs are kept whole; trailing tabs trimmed.
-  const std::string b = "GET / HTTP/1.1\r\nHost: a\r\nX: " +
-                        std::string(20, 'a') + "\t" + std::string(20, 'b') +
-                        "\t\t\r\n\r\n";
+  const std::string b = "GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(20, 'a') + "\t" +
+                        std::string(20, 'b') + "\t\t\r\n\r\n";
   RequestHead h;
   ParseError e;
-  assert_true(squall::http::parse_request_head(b.data(), b.size(),
-                                               ParseLimits(), &h, &e) > 0);
+  assert_true(squall::http::parse_request_head(b.data(), b.size(), ParseLimits(), &h, &e) > 0);
   assert_int_equal(h.headers[1].value.size(), 41);
 }
 
 // --------------------------------------------------------- request line
 
-static void test_parser__request_line_rejections(void **) {
+static void test_parser__request_line_rejections(void**) {
   CHECK("GET /  HTTP/1.1\r\nHost: a\r\n\r\n", 400);
   CHECK("GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400);
   CHECK("GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n", 400);
@@ -319,7 +303,7 @@ static void test_parser__request_line_rejections(void **) {
   CHECK("BREW /pot HTTP/1.1\r\nHost: a\r\n\r\n", 200);
 }
 
-static void test_parser__versions(void **) {
+static void test_parser__versions(void**) {
   CHECK("GET / HTTP/1.1\r\nHost: a\r\n\r\n", 200);
   CHECK("GET / HTTP/1.0\r\n\r\n", 200);
   CHECK("GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505);
@@ -343,14 +327,12 @@ static void test_parser__versions(void **) {
   CHECK("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505);  // h2 preface
 }
 
-static void test_parser__target_forms(void **) {
+static void test_parser__target_forms(void**) {
   {
-    const std::string b =
-        "GET hTTp://Example.com:81/p/q?z=1 HTTP/1.1\r\nHost: other\r\n\r\n";
+    const std::string b = "GET hTTp://Example.com:81/p/q?z=1 HTTP/1.1\r\nHost: other\r\n\r\n";
     RequestHead h;
     ParseError e;
-    assert_true(squall::http::parse_request_head(b.data(), b.size(),
-                                                 ParseLimits(), &h, &e) > 0);
+    assert_true(squall::http::parse_request_head(b.data(), b.size(), ParseLimits(), &h, &e) > 0);
     assert_true(h.form == TargetForm::kAbsolute);
     assert_true(h.scheme == "hTTp");
     assert_true(h.authority == "Example.com:81");
@@ -362,8 +344,7 @@ static void test_parser__target_forms(void **) {
     const std::string b = "GET https://h HTTP/1.1\r\nHost: h\r\n\r\n";
     RequestHead h;
     ParseError e;
-    assert_true(squall::http::parse_request_head(b.data(), b.size(),
-                                                 ParseLimits(), &h, &e) > 0);
+    assert_true(squall::http::parse_request_head(b.data(), b.size(), ParseLimits(), &h, &e) > 0);
     assert_true(h.scheme == "https");
     assert_true(h.authority == "h");
     assert_true(h.path == "/");
@@ -373,8 +354,7 @@ static void test_parser__target_forms(void **) {
     const std::string b = "GET http://[::1]:8080?a HTTP/1.1\r\nHost: h\r\n\r\n";
     RequestHead h;
     ParseError e;
-    assert_true(squall::http::parse_request_head(b.data(), b.size(),
-                                                 ParseLimits(), &h, &e) > 0);
+    assert_true(squall::http::parse_request_head(b.data(), b.size(), ParseLimits(), &h, &e) > 0);
     assert_true(h.authority == "[::1]:8080");
     assert_true(h.path == "/");
     assert_true(h.query == "a");
@@ -383,18 +363,15 @@ static void test_parser__target_forms(void **) {
     const std::string b = "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n";
     RequestHead h;
     ParseError e;
-    assert_true(squall::http::parse_request_head(b.data(), b.size(),
-                                                 ParseLimits(), &h, &e) > 0);
+    assert_true(squall::http::parse_request_head(b.data(), b.size(), ParseLimits(), &h, &e) > 0);
     assert_true(h.form == TargetForm::kAsterisk);
     assert_true(h.target == "*");
   }
   {
-    const std::string b =
-        "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
+    const std::string b = "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
     RequestHead h;
     ParseError e;
-    assert_true(squall::http::parse_request_head(b.data(), b.size(),
-                                                 ParseLimits(), &h, &e) > 0);
+    assert_true(squall::http::parse_request_head(b.data(), b.size(), ParseLimits(), &h, &e) > 0);
     assert_true(h.form == TargetForm::kAuthority);
     assert_true(h.authority == "example.com:443");
   }
@@ -402,8 +379,7 @@ static void test_parser__target_forms(void **) {
     const std::string b = "GET /?# HTTP/1.1\r\nHost: h\r\n\r\n";
     RequestHead h;
     ParseError e;
-    assert_true(squall::http::parse_request_head(b.data(), b.size(),
-                                                 ParseLimits(), &h, &e) > 0);
+    assert_true(squall::http::parse_request_head(b.data(), b.size(), ParseLimits(), &h, &e) > 0);
     assert_true(h.path == "/");
     assert_true(h.query == "#");
   }
@@ -437,7 +413,7 @@ static void test_parser__target_forms(void **) {
 
 // --------------------------------------------------------------- fields
 
-static void test_parser__field_rejections(void **) {
+static void test_parser__field_rejections(void**) {
   CHECK("GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400);
   CHECK("GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", 400);
   CHECK("GET / HTTP/1.1\r\nHost: a\r\nX Y: z\r\n\r\n", 400);
@@ -466,7 +442,7 @@ static void test_parser__field_rejections(void **) {
 
 // --------------------------------------------------------------- limits
 
-static void test_parser__limits(void **) {
+static void test_parser__limits(void**) {
   ParseLimits lim;
   lim.max_uri_size = 16;
   lim.max_header_size = 256;
@@ -486,15 +462,11 @@ static void test_parser__limits(void **) {
   }
   // Header count.
   CHECK_LIM("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\n\r\n", 200, lim);
-  CHECK_LIM("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", 431,
-            lim);
+  CHECK_LIM("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", 431, lim);
   {
     RequestHead h;
     ParseError e;
-    assert_int_equal(
-        parse("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n", &h, &e,
-              lim),
-        -1);
+    assert_int_equal(parse("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n", &h, &e, lim), -1);
     assert_int_equal(e.status, 431);
     assert_true(e.limit);
   }
@@ -529,15 +501,13 @@ static void test_parser__limits(void **) {
   }
   // Default limits: 8 KiB target.
   CHECK("GET /" + std::string(8 * 1024, 'a') + " HTTP/1.1\r\n", 414);
-  CHECK("GET /" + std::string(8 * 1024 - 1, 'a') +
-            " HTTP/1.1\r\nHost: a\r\n\r\n",
-        200);
+  CHECK("GET /" + std::string(8 * 1024 - 1, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n", 200);
   CHECK("GET / HTTP/1.1\r\nX: " + std::string(70 * 1024, 'a'), 431);
 }
 
 // ----------------------------------------------------------------- Host
 
-static void test_parser__host(void **) {
+static void test_parser__host(void**) {
   CHECK("GET / HTTP/1.1\r\n\r\n", 400);
   CHECK("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400);
   CHECK("GET / HTTP/1.1\r\nHost: a\r\nhOST: b\r\n\r\n", 400);
@@ -572,24 +542,21 @@ static void test_parser__host(void **) {
   RequestHead h;
   ParseError e;
   const std::string b = "GET / HTTP/1.1\r\nHost:\r\n\r\n";
-  assert_true(squall::http::parse_request_head(b.data(), b.size(),
-                                               ParseLimits(), &h, &e) > 0);
+  assert_true(squall::http::parse_request_head(b.data(), b.size(), ParseLimits(), &h, &e) > 0);
   assert_true(h.has_host);
   assert_true(h.host.empty());
 }
 
 // ------------------------------------------------------- Content-Length
 
-static void test_parser__content_length(void **) {
+static void test_parser__content_length(void**) {
   auto cl_of = [](std::string_view headers) -> int64_t {
     const std::string b = req11(headers);
     RequestHead h;
     ParseError e;
-    if (squall::http::parse_request_head(b.data(), b.size(), ParseLimits(),
-                                         &h, &e) <= 0)
+    if (squall::http::parse_request_head(b.data(), b.size(), ParseLimits(), &h, &e) <= 0)
       return -e.status;
-    return h.has_content_length ? static_cast<int64_t>(h.content_length)
-                                : -1;
+    return h.has_content_length ? static_cast<int64_t>(h.content_length) : -1;
   };
   assert_int_equal(cl_of("Content-Length: 5\r\n"), 5);
   assert_int_equal(cl_of("Content-Length: 0\r\n"), 0);
@@ -598,8 +565,7 @@ static void test_parser__content_length(void **) {
   assert_int_equal(cl_of("Content-Length: 5\r\nContent-Length: 5\r\n"), 5);
   assert_int_equal(cl_of("Content-Length: 5, 5\r\n"), 5);
   assert_int_equal(cl_of("Content-Length: 5,5 ,\t5\r\n"), 5);
-  assert_int_equal(cl_of("Content-Length: 9223372036854775807\r\n"),
-                   INT64_MAX);
+  assert_int_equal(cl_of("Content-Length: 9223372036854775807\r\n"), INT64_MAX);
   assert_int_equal(cl_of(""), -1);
   assert_int_equal(cl_of("Content-Length: 5\r\nContent-Length: 6\r\n"), -400);
   assert_int_equal(cl_of("Content-Length: 5, 6\r\n"), -400);
@@ -616,8 +582,7 @@ static void test_parser__content_length(void **) {
   assert_int_equal(cl_of("Content-Length: \"5\"\r\n"), -400);
   assert_int_equal(cl_of("Content-Length: 9223372036854775808\r\n"), -400);
   assert_int_equal(cl_of("Content-Length: 18446744073709551621\r\n"), -400);
-  assert_int_equal(cl_of("Content-Length: 99999999999999999999999\r\n"),
-                   -400);
+  assert_int_equal(cl_of("Content-Length: 99999999999999999999999\r\n"), -400);
   assert_int_equal(cl_of("Content-Length: \xd9\xa5\r\n"), -400);  // Arabic 5
   assert_int_equal(cl_of("Content-Length: 5\x0b\r\n"), -400);
   assert_int_equal(cl_of("Content-Length : 5\r\n"), -400);
@@ -628,13 +593,12 @@ static void test_parser__content_length(void **) {
 
 // ---------------------------------------------------- Transfer-Encoding
 
-static void test_parser__transfer_encoding(void **) {
+static void test_parser__transfer_encoding(void**) {
   auto te = [](std::string_view headers) -> int {
     const std::string b = req11(headers);
     RequestHead h;
     ParseError e;
-    if (squall::http::parse_request_head(b.data(), b.size(), ParseLimits(),
-                                         &h, &e) <= 0)
+    if (squall::http::parse_request_head(b.data(), b.size(), ParseLimits(), &h, &e) <= 0)
       return e.status;
     return h.chunked ? 1 : 0;
   };
@@ -643,8 +607,7 @@ static void test_parser__transfer_encoding(void **) {
   assert_int_equal(te("transfer-encoding: CHUNKED\r\n"), 1);
   assert_int_equal(te("Transfer-Encoding:\tchunked\t\r\n"), 1);
   assert_int_equal(te("Transfer-Encoding: gzip, chunked\r\n"), 501);
-  assert_int_equal(te("Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"),
-                   501);
+  assert_int_equal(te("Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"), 501);
   assert_int_equal(te("Transfer-Encoding: gzip\r\n"), 501);
   assert_int_equal(te("Transfer-Encoding: deflate\r\n"), 501);
   assert_int_equal(te("Transfer-Encoding: compress\r\n"), 501);
@@ -655,11 +618,9 @@ static void test_parser__transfer_encoding(void **) {
   assert_int_equal(te("Transfer-Encoding: x;q=\"a,b\", chunked\r\n"), 501);
   assert_int_equal(te("Transfer-Encoding: chunked, identity\r\n"), 400);
   assert_int_equal(te("Transfer-Encoding: chunked, gzip\r\n"), 400);
-  assert_int_equal(te("Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n"),
-                   400);
+  assert_int_equal(te("Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n"), 400);
   assert_int_equal(te("Transfer-Encoding: chunked, chunked\r\n"), 400);
-  assert_int_equal(
-      te("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"), 400);
+  assert_int_equal(te("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"), 400);
   assert_int_equal(te("Transfer-Encoding: chunked, \r\n"), 400);
   assert_int_equal(te("Transfer-Encoding: , chunked\r\n"), 400);
   assert_int_equal(te("Transfer-Encoding: chunked,,\r\n"), 400);
@@ -669,8 +630,12 @@ static void test_parser__transfer_encoding(void **) {
   assert_int_equal(te("Transfer-Encoding: chunked x\r\n"), 400);
   assert_int_equal(te("Transfer-Encoding: gzip;\r\n"), 400);
   assert_int_equal(te("Transfer-Encoding: gzip;q=\"x\r\n"), 400);
-  assert_int_equal(te("Transfer-Encoding: \x0b" "chunked\r\n"), 400);
-  assert_int_equal(te("Transfer-Encoding: \x0c" "chunked\r\n"), 400);
+  assert_int_equal(te("Transfer-Encoding: \x0b"
+                      "chunked\r\n"),
+                   400);
+  assert_int_equal(te("Transfer-Encoding: \x0c"
+                      "chunked\r\n"),
+                   400);
   assert_int_equal(te("Transfer-Encoding: chunked\x0b\r\n"), 400);
   assert_int_equal(te("Transfer-Encoding: chunked\r\n"
                       "Content-Length: 5\r\n"),
@@ -678,8 +643,7 @@ static void test_parser__transfer_encoding(void **) {
   assert_int_equal(te("Content-Length: 5\r\n"
                       "Transfer-Encoding: chunked\r\n"),
                    400);
-  assert_int_equal(te("Content-Length: 5\r\nTransfer-Encoding: gzip\r\n"),
-                   400);
+  assert_int_equal(te("Content-Length: 5\r\nTransfer-Encoding: gzip\r\n"), 400);
   assert_int_equal(te("Transfer-Encoding : chunked\r\n"), 400);
   assert_int_equal(te("Transfer-Encoding\t: chunked\r\n"), 400);
   assert_int_equal(te(" Transfer-Encoding: chunked\r\n"), 400);
@@ -695,18 +659,22 @@ static void test_parser__transfer_encoding(void **) {
   assert_int_equal(te("Transfer-Encoding: chunked\x00\r\n"sv), 400);
 }
 
-static void test_parser__smuggling_matrix(void **) {
+static void test_parser__smuggling_matrix(void**) {
   // CL.TE / TE.CL
-  CHECK("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 13\r\n"
-        "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nSMUGGLED",
-        400);
-  CHECK("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
-        "Content-Length: 3\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\n",
-        400);
+  CHECK(
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 13\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nSMUGGLED",
+      400);
+  CHECK(
+      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+      "Content-Length: 3\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\n",
+      400);
   // TE.TE obfuscations.
   CHECK(req11("Transfer-Encoding: xchunked\r\nContent-Length: 4\r\n"), 400);
   CHECK(req11("Transfer-Encoding: chunked\r\nTransfer-encoding: x\r\n"), 400);
-  CHECK(req11("Transfer-Encoding:\x0b" "chunked\r\n"), 400);
+  CHECK(req11("Transfer-Encoding:\x0b"
+              "chunked\r\n"),
+        400);
   CHECK(req11("Transfer-Encoding\r\n : chunked\r\n"), 400);
   CHECK(req11("X: X\nTransfer-Encoding: chunked\r\n"), 200);  // LF is a line end
   CHECK(req11("X: X\rTransfer-Encoding: chunked\r\n"), 400);
@@ -715,7 +683,9 @@ static void test_parser__smuggling_matrix(void **) {
   CHECK(req11("Transfer-Encoding: chunked\r\n\r\n"), 200);
   CHECK(req11("Content-Length: 1\r\nContent-Length: 2\r\n"), 400);
   CHECK(req11("Content-Length: 1\r\nContent-length: 1\r\n"), 200);
-  CHECK(req11("Content-Length:\x0c" "1\r\n"), 400);
+  CHECK(req11("Content-Length:\x0c"
+              "1\r\n"),
+        400);
   // Duplicate Host is ambiguous for virtual hosting.
   CHECK("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400);
   // Request line padding tricks.
@@ -724,13 +694,12 @@ static void test_parser__smuggling_matrix(void **) {
   CHECK("GET / HTTP/1.1\x00\r\nHost: a\r\n\r\n"sv, 400);
 }
 
-static void test_parser__connection_and_expect(void **) {
+static void test_parser__connection_and_expect(void**) {
   auto parsed = [](std::string_view headers, RequestHead* h) -> int {
     static std::string keep;
     keep = req11(headers);
     ParseError e;
-    return squall::http::parse_request_head(keep.data(), keep.size(),
-                                            ParseLimits(), h, &e) > 0
+    return squall::http::parse_request_head(keep.data(), keep.size(), ParseLimits(), h, &e) > 0
                ? 200
                : e.status;
   };
@@ -746,8 +715,7 @@ static void test_parser__connection_and_expect(void **) {
   assert_true(h.connection_close);
   assert_int_equal(parsed("Connection: closed\r\n", &h), 200);
   assert_false(h.connection_close);
-  assert_int_equal(
-      parsed("Connection: upgrade\r\nConnection: keep-alive\r\n", &h), 200);
+  assert_int_equal(parsed("Connection: upgrade\r\nConnection: keep-alive\r\n", &h), 200);
   assert_true(h.connection_upgrade);
   assert_true(h.connection_keep_alive);
 
@@ -765,28 +733,25 @@ static void test_parser__connection_and_expect(void **) {
 
   const std::string b10 = "POST / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n";
   ParseError e;
-  assert_true(squall::http::parse_request_head(b10.data(), b10.size(),
-                                               ParseLimits(), &h, &e) > 0);
+  assert_true(squall::http::parse_request_head(b10.data(), b10.size(), ParseLimits(), &h, &e) > 0);
   assert_false(h.expect_continue);  // RFC 9110 10.1.1
 }
 
-static void test_parser__byte_by_byte_equals_one_shot(void **) {
+static void test_parser__byte_by_byte_equals_one_shot(void**) {
   const std::string req =
       "\r\nPOST http://h:1/p?q HTTP/1.1\r\nHost: h:1\r\n"
       "Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n"
       "Expect: 100-continue\r\nX: \t v \t\r\n\r\nbody";
   RequestHead one;
   ParseError e;
-  const long r = squall::http::parse_request_head(req.data(), req.size(),
-                                                  ParseLimits(), &one, &e);
+  const long r = squall::http::parse_request_head(req.data(), req.size(), ParseLimits(), &one, &e);
   assert_int_equal(r, req.size() - 4);
   std::string grow;
   RequestHead h;
   long got = 0;
   for (char c : req) {
     grow.push_back(c);
-    got = squall::http::parse_request_head(grow.data(), grow.size(),
-                                           ParseLimits(), &h, &e);
+    got = squall::http::parse_request_head(grow.data(), grow.size(), ParseLimits(), &h, &e);
     if (got != 0) break;
   }
   assert_int_equal(got, r);
@@ -805,11 +770,11 @@ static void test_parser__byte_by_byte_equals_one_shot(void **) {
   }
 }
 
-static void test_parser__char_classes(void **) {
+static void test_parser__char_classes(void**) {
   using namespace squall::http;
   assert_true(is_tchar('a') && is_tchar('~') && is_tchar('!'));
-  assert_false(is_tchar(' ') || is_tchar(':') || is_tchar('"') ||
-               is_tchar(0) || is_tchar(0x80) || is_tchar('('));
+  assert_false(is_tchar(' ') || is_tchar(':') || is_tchar('"') || is_tchar(0) || is_tchar(0x80) ||
+               is_tchar('('));
   assert_true(is_token("Content-Type"));
   assert_false(is_token(""));
   assert_false(is_token("a b"));
@@ -835,9 +800,7 @@ struct Decoded {
   int status = 0;
 };
 
-void sink(void *ctx, const char *d, size_t n) {
-  static_cast<std::string *>(ctx)->append(d, n);
-}
+void sink(void* ctx, const char* d, size_t n) { static_cast<std::string*>(ctx)->append(d, n); }
 
 // step == 0: one shot; else feed in slices of step bytes.
 Decoded decode(std::string_view in, size_t step = 0) {
@@ -847,8 +810,7 @@ Decoded decode(std::string_view in, size_t step = 0) {
   size_t off = 0;
   ParseError e;
   do {
-    const size_t n = step == 0 ? buf.size() - off
-                               : std::min(step, buf.size() - off);
+    const size_t n = step == 0 ? buf.size() - off : std::min(step, buf.size() - off);
     size_t used = 0;
     out.result = dec.feed(buf.data() + off, n, &used, sink, &out.data, &e);
     out.consumed += used;
@@ -867,22 +829,18 @@ Decoded decode_all_ways(std::string_view in, int line) {
     Decoded b = decode(in, step);
     if (b.result != a.result || b.data != a.data ||
         (a.result != ChunkedDecoder::kError && b.consumed != a.consumed)) {
-      print_error("line %d: step %zu differs on %s\n", line, step,
-                  printable(in).c_str());
+      print_error("line %d: step %zu differs on %s\n", line, step, printable(in).c_str());
       fail();
     }
   }
   return a;
 }
 
-void chunk_ok(std::string_view in, std::string_view want, size_t consumed,
-              int line) {
+void chunk_ok(std::string_view in, std::string_view want, size_t consumed, int line) {
   Decoded d = decode_all_ways(in, line);
-  if (d.result != ChunkedDecoder::kDone || d.data != want ||
-      d.consumed != consumed) {
-    print_error("line %d: %s -> result %d data '%s' consumed %zu\n", line,
-                printable(in).c_str(), d.result, printable(d.data).c_str(),
-                d.consumed);
+  if (d.result != ChunkedDecoder::kDone || d.data != want || d.consumed != consumed) {
+    print_error("line %d: %s -> result %d data '%s' consumed %zu\n", line, printable(in).c_str(),
+                d.result, printable(d.data).c_str(), d.consumed);
     fail();
   }
 }
@@ -890,8 +848,7 @@ void chunk_ok(std::string_view in, std::string_view want, size_t consumed,
 void chunk_bad(std::string_view in, int line) {
   Decoded d = decode_all_ways(in, line);
   if (d.result != ChunkedDecoder::kError || d.status != 400) {
-    print_error("line %d: %s accepted (result %d)\n", line,
-                printable(in).c_str(), d.result);
+    print_error("line %d: %s accepted (result %d)\n", line, printable(in).c_str(), d.result);
     fail();
   }
 }
@@ -901,7 +858,7 @@ void chunk_bad(std::string_view in, int line) {
 
 }  // namespace
 
-static void test_chunked__valid(void **) {
+static void test_chunked__valid(void**) {
   CHUNK_OK("0\r\n\r\n", "");
   CHUNK_OK("5\r\nhello\r\n0\r\n\r\n", "hello");
   CHUNK_OK("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", "hello world");
@@ -945,7 +902,7 @@ static void test_chunked__valid(void **) {
   }
 }
 
-static void test_chunked__pipelined_leftover(void **) {
+static void test_chunked__pipelined_leftover(void**) {
   const std::string body = "3\r\nabc\r\n0\r\nT: v\r\n\r\n";
   const std::string next = "GET / HTTP/1.1\r\n\r\n";
   Decoded d = decode(body + next);
@@ -974,8 +931,8 @@ static void test_chunked__pipelined_leftover(void **) {
   assert_int_equal(dec.total(), 3);
 }
 
-static void test_chunked__invalid(void **) {
-  CHUNK_BAD("\r\n");                    // empty size
+static void test_chunked__invalid(void**) {
+  CHUNK_BAD("\r\n");  // empty size
   CHUNK_BAD("0x5\r\nhello\r\n0\r\n\r\n");
   CHUNK_BAD("x\r\n");
   CHUNK_BAD("-5\r\nhello\r\n0\r\n\r\n");
@@ -985,13 +942,13 @@ static void test_chunked__invalid(void **) {
   CHUNK_BAD("5\t\r\nhello\r\n0\r\n\r\n");
   CHUNK_BAD("5 5\r\nhello\r\n0\r\n\r\n");
   CHUNK_BAD("5g\r\nhello\r\n0\r\n\r\n");
-  CHUNK_BAD("5\rhello\r\n0\r\n\r\n");   // bare CR
+  CHUNK_BAD("5\rhello\r\n0\r\n\r\n");  // bare CR
   CHUNK_BAD("5\r\rhello\r\n0\r\n\r\n");
   CHUNK_BAD("5\x00\r\nhello\r\n0\r\n\r\n"sv);
   CHUNK_BAD("\xd9\xa5\r\nhello\r\n0\r\n\r\n");
   CHUNK_BAD("00000000000000005\r\nhello\r\n0\r\n\r\n");  // 17 digits
   CHUNK_BAD("10000000000000000\r\n");
-  CHUNK_BAD("ffffffffffffffff\r\n");     // >= 2^63
+  CHUNK_BAD("ffffffffffffffff\r\n");  // >= 2^63
   CHUNK_BAD("8000000000000000\r\n");
   // Data must be followed by exactly CRLF (or LF).
   CHUNK_BAD("5\r\nhelloXX0\r\n\r\n");
@@ -1008,11 +965,11 @@ static void test_chunked__invalid(void **) {
   CHUNK_BAD("5;a=b \r\nhello\r\n0\r\n\r\n");
   CHUNK_BAD("5;=b\r\nhello\r\n0\r\n\r\n");
   CHUNK_BAD("5;a=b=c\r\nhello\r\n0\r\n\r\n");
-  CHUNK_BAD("5;a=\"b\r\nhello\r\n0\r\n\r\n");     // unterminated quote
+  CHUNK_BAD("5;a=\"b\r\nhello\r\n0\r\n\r\n");  // unterminated quote
   CHUNK_BAD("5;a=\"b\"c\r\nhello\r\n0\r\n\r\n");
   CHUNK_BAD("5;a=\"b\x01\"\r\nhello\r\n0\r\n\r\n");
-  CHUNK_BAD("5;a\rb\r\nhello\r\n0\r\n\r\n");      // bare CR in ext
-  CHUNK_BAD("5;a\nhello\r\n0\r\n\r\n");         // bare LF ends an ext
+  CHUNK_BAD("5;a\rb\r\nhello\r\n0\r\n\r\n");  // bare CR in ext
+  CHUNK_BAD("5;a\nhello\r\n0\r\n\r\n");       // bare LF ends an ext
   CHUNK_BAD("5;a=b\nhello\r\n0\r\n\r\n");
   CHUNK_BAD("5;a=\"b\"\nhello\r\n0\r\n\r\n");
   CHUNK_BAD("5\r\nhello\r\n0;a\n\r\n");
@@ -1040,15 +997,13 @@ static void test_chunked__invalid(void **) {
     ChunkedDecoder dec;
     size_t used = 0;
     ParseError e;
-    assert_int_equal(dec.feed("zz", 2, &used, sink, nullptr, &e),
-                     ChunkedDecoder::kError);
+    assert_int_equal(dec.feed("zz", 2, &used, sink, nullptr, &e), ChunkedDecoder::kError);
     assert_int_equal(e.status, 400);
-    assert_int_equal(dec.feed("0\r\n\r\n", 5, &used, sink, nullptr, &e),
-                     ChunkedDecoder::kError);
+    assert_int_equal(dec.feed("0\r\n\r\n", 5, &used, sink, nullptr, &e), ChunkedDecoder::kError);
   }
 }
 
-static void test_chunked__incomplete(void **) {
+static void test_chunked__incomplete(void**) {
   Decoded d = decode("5\r\nhel");
   assert_int_equal(d.result, ChunkedDecoder::kNeedMore);
   assert_int_equal(d.consumed, 6);

@@ -77,7 +77,8 @@ static void on_handler(squall_request *req, void *ud) {
   char uri[4096];
   hu_req_field(req, SQUALL_REQ_URI, uri, sizeof uri);
   pthread_mutex_lock(&s->mu);
-  if (s->handler_calls < HU_MAX_RECORDS) s->paths[s->handler_calls] = strdup(uri);
+  if (s->handler_calls < HU_MAX_RECORDS)
+    s->paths[s->handler_calls] = strdup(uri);
   s->handler_calls++;
   pthread_cond_broadcast(&s->cv);
   pthread_mutex_unlock(&s->mu);
@@ -96,10 +97,10 @@ static void on_headers(squall_request *req, void *ud) {
   s->headers_hook(s, req);
 }
 
-static void on_access(const char *method, size_t method_len,
-                      const char *target, size_t target_len, int status,
-                      uint64_t bytes_sent, uint64_t duration_us,
-                      const char *peer, size_t peer_len, void *ud) {
+static void on_access(const char *method, size_t method_len, const char *target,
+                      size_t target_len, int status, uint64_t bytes_sent,
+                      uint64_t duration_us, const char *peer, size_t peer_len,
+                      void *ud) {
   hu_server *s = ud;
   pthread_mutex_lock(&s->mu);
   if (s->access_calls < 64) {
@@ -116,9 +117,8 @@ static void on_access(const char *method, size_t method_len,
   pthread_mutex_unlock(&s->mu);
 }
 
-static void on_error(int kind, int http_status, const char *msg,
-                     size_t msg_len, const char *peer, size_t peer_len,
-                     void *ud) {
+static void on_error(int kind, int http_status, const char *msg, size_t msg_len,
+                     const char *peer, size_t peer_len, void *ud) {
   hu_server *s = ud;
   pthread_mutex_lock(&s->mu);
   if (s->error_calls < 64) {
@@ -133,13 +133,13 @@ static void on_error(int kind, int http_status, const char *msg,
   pthread_mutex_unlock(&s->mu);
 }
 
-#define RELEASE_FN(name, field)                                                \
-  static void name(void *ud) {                                                 \
-    hu_server *s = ud;                                                         \
-    pthread_mutex_lock(&s->mu);                                                \
-    s->field++;                                                                \
-    pthread_cond_broadcast(&s->cv);                                            \
-    pthread_mutex_unlock(&s->mu);                                              \
+#define RELEASE_FN(name, field)     \
+  static void name(void *ud) {      \
+    hu_server *s = ud;              \
+    pthread_mutex_lock(&s->mu);     \
+    s->field++;                     \
+    pthread_cond_broadcast(&s->cv); \
+    pthread_mutex_unlock(&s->mu);   \
   }
 RELEASE_FN(rel_handler, handler_release)
 RELEASE_FN(rel_headers, headers_hook_release)
@@ -166,16 +166,14 @@ static void *loop_thread(void *arg) {
 }
 
 int hu_server_start(hu_server *s) {
-  int rc = squall_server_new(&s->srv, s->loop, s->cfg, on_handler, s,
-                             rel_handler);
+  int rc =
+      squall_server_new(&s->srv, s->loop, s->cfg, on_handler, s, rel_handler);
   if (rc != 0) return rc;
-  if (s->headers_hook &&
-      (rc = squall_server_set_headers_hook(s->srv, on_headers, s,
-                                           rel_headers)) != 0)
+  if (s->headers_hook && (rc = squall_server_set_headers_hook(
+                              s->srv, on_headers, s, rel_headers)) != 0)
     return rc;
-  if (s->want_access_hook &&
-      (rc = squall_server_set_access_hook(s->srv, on_access, s, rel_access)) !=
-          0)
+  if (s->want_access_hook && (rc = squall_server_set_access_hook(
+                                  s->srv, on_access, s, rel_access)) != 0)
     return rc;
   if (s->want_error_hook &&
       (rc = squall_server_set_error_hook(s->srv, on_error, s, rel_error)) != 0)
@@ -281,7 +279,8 @@ int hu_server_count_uri(hu_server *s, const char *uri) {
 int hu_server_count_uri_since(hu_server *s, const char *uri, int from) {
   int n = 0;
   pthread_mutex_lock(&s->mu);
-  for (int i = from < 0 ? 0 : from; i < s->handler_calls && i < HU_MAX_RECORDS; i++)
+  for (int i = from < 0 ? 0 : from; i < s->handler_calls && i < HU_MAX_RECORDS;
+       i++)
     if (s->paths[i] && strcmp(s->paths[i], uri) == 0) n++;
   pthread_mutex_unlock(&s->mu);
   return n;
@@ -376,7 +375,9 @@ void hu_close(hu_conn *c) {
   c->len = c->cap = 0;
 }
 
-void hu_shutdown_write(hu_conn *c) { shutdown(c->fd, SHUT_WR); }
+void hu_shutdown_write(hu_conn *c) {
+  shutdown(c->fd, SHUT_WR);
+}
 
 int hu_send(hu_conn *c, const void *data, size_t len) {
   const char *p = data;
@@ -392,7 +393,9 @@ int hu_send(hu_conn *c, const void *data, size_t len) {
   return 0;
 }
 
-int hu_send_str(hu_conn *c, const char *s) { return hu_send(c, s, strlen(s)); }
+int hu_send_str(hu_conn *c, const char *s) {
+  return hu_send(c, s, strlen(s));
+}
 
 int hu_fill(hu_conn *c, int timeout_ms) {
   if (c->eof) return 0;
@@ -457,9 +460,8 @@ static const char *find_mem(const char *hay, size_t hlen, const char *needle,
 
 /* Find header name in a head block; returns pointer to value start and its
  * length (trimmed), starting the search at line index *from (advanced). */
-static int head_next_header(const char *head, size_t head_len,
-                            const char *name, size_t *pos, const char **val,
-                            size_t *vlen) {
+static int head_next_header(const char *head, size_t head_len, const char *name,
+                            size_t *pos, const char **val, size_t *vlen) {
   size_t nlen = strlen(name);
   size_t i = *pos;
   if (i == 0) {
@@ -473,7 +475,8 @@ static int head_next_header(const char *head, size_t head_len,
     const char *e = find_mem(line, head_len - i, "\r\n", 2);
     size_t llen = e ? (size_t)(e - line) : head_len - i;
     i += llen + 2;
-    if (llen > nlen && line[nlen] == ':' && strncasecmp(line, name, nlen) == 0) {
+    if (llen > nlen && line[nlen] == ':' &&
+        strncasecmp(line, name, nlen) == 0) {
       const char *v = line + nlen + 1;
       size_t vl = llen - nlen - 1;
       while (vl && (*v == ' ' || *v == '\t')) v++, vl--;
@@ -488,8 +491,7 @@ static int head_next_header(const char *head, size_t head_len,
   return 0;
 }
 
-int hu_header(const hu_response *r, const char *name, char *out,
-              size_t outsz) {
+int hu_header(const hu_response *r, const char *name, char *out, size_t outsz) {
   size_t pos = 0;
   const char *v;
   size_t vl;
@@ -560,8 +562,7 @@ static int parse_response(const char *buf, size_t len, int eof, int head_req,
                           &vl))
     if (has_token(v, vl, "chunked")) r->chunked = 1;
   pos = 0;
-  if (head_next_header(r->head, r->head_len, "Content-Length", &pos, &v,
-                       &vl)) {
+  if (head_next_header(r->head, r->head_len, "Content-Length", &pos, &v, &vl)) {
     char tmp[32];
     copy_span(tmp, sizeof tmp, v, vl);
     r->has_content_length = 1;
@@ -656,9 +657,9 @@ int hu_read_response(hu_conn *c, hu_response *r, int head_request,
   memset(r, 0, sizeof *r);
   for (;;) {
     size_t used = 0;
-    int pr = c->len ? parse_response(c->buf, c->len, c->eof, head_request, r,
-                                     &used)
-                    : 0;
+    int pr =
+        c->len ? parse_response(c->buf, c->len, c->eof, head_request, r, &used)
+               : 0;
     if (pr < 0) return HU_EBAD;
     if (pr > 0) {
       hu_consume(c, used);

@@ -134,8 +134,7 @@ int hu_respond_later(squall_request *req, int delay_ms, int status,
 
 /* Copy a request field / header into out as a C string (truncated).
  * Return the squall code. */
-int hu_req_field(const squall_request *req, int field, char *out,
-                 size_t outsz);
+int hu_req_field(const squall_request *req, int field, char *out, size_t outsz);
 int hu_req_header(const squall_request *req, const char *name, char *out,
                   size_t outsz);
 
@@ -148,13 +147,13 @@ typedef struct hu_conn {
   char *buf; /* received, not yet consumed */
   size_t len;
   size_t cap;
-  int eof; /* peer closed (EOF or reset) */
+  int eof;         /* peer closed (EOF or reset) */
   size_t total_in; /* bytes received over the connection's life */
 } hu_conn;
 
 typedef struct hu_response {
   int status;
-  int minor; /* HTTP/1.<minor> */
+  int minor;  /* HTTP/1.<minor> */
   char *head; /* status line + header lines, NUL-terminated */
   size_t head_len;
   char *body; /* decoded body, NUL-terminated (may contain NULs) */
@@ -193,8 +192,7 @@ int hu_read_response(hu_conn *c, hu_response *r, int head_request,
 void hu_response_free(hu_response *r);
 /* Copy the first value of header name (case-insensitive) into out; 1 if
  * found, 0 if not. */
-int hu_header(const hu_response *r, const char *name, char *out,
-              size_t outsz);
+int hu_header(const hu_response *r, const char *name, char *out, size_t outsz);
 /* Number of header lines named name. */
 int hu_header_count(const hu_response *r, const char *name);
 

@@ -68,8 +68,8 @@ extern "C" {
 #define SQUALL_VERSION_MINOR 1
 #define SQUALL_VERSION_PATCH 0
 /** (major << 16) | (minor << 8) | patch, comparable as an integer. */
-#define SQUALL_VERSION_NUM                                                     \
-  ((SQUALL_VERSION_MAJOR << 16) | (SQUALL_VERSION_MINOR << 8) |                \
+#define SQUALL_VERSION_NUM                                      \
+  ((SQUALL_VERSION_MAJOR << 16) | (SQUALL_VERSION_MINOR << 8) | \
    SQUALL_VERSION_PATCH)
 #define SQUALL_VERSION_STRING "0.1.0"
 
@@ -316,12 +316,9 @@ SQUALL_API int squall_stream_set_close_callback(squall_stream *stream,
  * on_drain(user_data) runs (once per crossing).  release runs once when
  * replaced or the stream is freed.  Requires low <= high.  [loop thread]
  */
-SQUALL_API int squall_stream_set_write_limits(squall_stream *stream,
-                                              size_t max_bytes, size_t high,
-                                              size_t low,
-                                              squall_callback_fn on_drain,
-                                              void *user_data,
-                                              squall_release_fn release);
+SQUALL_API int squall_stream_set_write_limits(
+    squall_stream *stream, size_t max_bytes, size_t high, size_t low,
+    squall_callback_fn on_drain, void *user_data, squall_release_fn release);
 
 /** Bytes queued and not yet handed to the kernel. [loop thread] */
 SQUALL_API int squall_stream_write_buffer_size(const squall_stream *stream,
@@ -405,8 +402,7 @@ SQUALL_API int squall_tcp_server_set_backlog(squall_tcp_server *srv,
                                              int backlog);
 
 /** SO_REUSEPORT for later listen calls (N loops in N threads). */
-SQUALL_API int squall_tcp_server_set_reuse_port(squall_tcp_server *srv,
-                                                int on);
+SQUALL_API int squall_tcp_server_set_reuse_port(squall_tcp_server *srv, int on);
 
 /**
  * Listen on a unix socket at path (bind_unix_socket): a stale socket file is
@@ -443,22 +439,22 @@ typedef struct squall_config squall_config;
 /** Keys of squall_config_set_int / squall_config_set_str.  ABI values. */
 enum squall_option {
   /* int options */
-  SQUALL_OPT_BACKLOG = 1,            /**< listen backlog, default 128 */
-  SQUALL_OPT_MAX_HEADER_SIZE = 2,    /**< request head bytes, 64 KiB; 431 */
-  SQUALL_OPT_MAX_BODY_SIZE = 3,      /**< request body bytes, 100 MiB; 413 */
-  SQUALL_OPT_CHUNK_SIZE = 4,         /**< streamed body piece, 64 KiB */
-  SQUALL_OPT_HEADER_TIMEOUT_MS = 5,  /**< head must arrive within, 60 s */
-  SQUALL_OPT_BODY_TIMEOUT_MS = 6,    /**< body must arrive within, 3600 s */
-  SQUALL_OPT_IDLE_TIMEOUT_MS = 7,    /**< keep-alive idle limit, 3600 s */
-  SQUALL_OPT_NO_KEEP_ALIVE = 8,      /**< 1: close after every response */
-  SQUALL_OPT_XHEADERS = 9,           /**< 1: trust X-Real-IP etc. */
+  SQUALL_OPT_BACKLOG = 1,             /**< listen backlog, default 128 */
+  SQUALL_OPT_MAX_HEADER_SIZE = 2,     /**< request head bytes, 64 KiB; 431 */
+  SQUALL_OPT_MAX_BODY_SIZE = 3,       /**< request body bytes, 100 MiB; 413 */
+  SQUALL_OPT_CHUNK_SIZE = 4,          /**< streamed body piece, 64 KiB */
+  SQUALL_OPT_HEADER_TIMEOUT_MS = 5,   /**< head must arrive within, 60 s */
+  SQUALL_OPT_BODY_TIMEOUT_MS = 6,     /**< body must arrive within, 3600 s */
+  SQUALL_OPT_IDLE_TIMEOUT_MS = 7,     /**< keep-alive idle limit, 3600 s */
+  SQUALL_OPT_NO_KEEP_ALIVE = 8,       /**< 1: close after every response */
+  SQUALL_OPT_XHEADERS = 9,            /**< 1: trust X-Real-IP etc. */
   SQUALL_OPT_DECOMPRESS_REQUEST = 10, /**< 1: gunzip gzip request bodies */
-  SQUALL_OPT_MAX_HEADER_COUNT = 11,  /**< header fields, 100; 431 */
-  SQUALL_OPT_MAX_CONNECTIONS = 12,   /**< 0 = unlimited; past it, pause accept */
-  SQUALL_OPT_REUSE_PORT = 13,        /**< 1: SO_REUSEPORT on listen */
-  SQUALL_OPT_MAX_URI_SIZE = 14,      /**< request target bytes, 8 KiB; 414 */
-  SQUALL_OPT_ERROR_RATE = 15,        /**< error hook calls per second, 10 */
-  SQUALL_OPT_NODELAY = 16,           /**< TCP_NODELAY on accept, default 1 */
+  SQUALL_OPT_MAX_HEADER_COUNT = 11,   /**< header fields, 100; 431 */
+  SQUALL_OPT_MAX_CONNECTIONS = 12, /**< 0 = unlimited; past it, pause accept */
+  SQUALL_OPT_REUSE_PORT = 13,      /**< 1: SO_REUSEPORT on listen */
+  SQUALL_OPT_MAX_URI_SIZE = 14,    /**< request target bytes, 8 KiB; 414 */
+  SQUALL_OPT_ERROR_RATE = 15,      /**< error hook calls per second, 10 */
+  SQUALL_OPT_NODELAY = 16,         /**< TCP_NODELAY on accept, default 1 */
   /* string options */
   SQUALL_OPT_TRUSTED_DOWNSTREAM = 100 /**< add proxy IPs (comma separated)
                                            skipped in X-Forwarded-For */
@@ -480,8 +476,8 @@ SQUALL_API int squall_config_get_int(const squall_config *cfg, int key,
                                      int64_t *value);
 
 /** Set a string option (copied). */
-SQUALL_API int squall_config_set_str(squall_config *cfg, int key,
-                                     const char *s, size_t len);
+SQUALL_API int squall_config_set_str(squall_config *cfg, int key, const char *s,
+                                     size_t len);
 
 /** Free a config (servers made from it keep their own copy). */
 SQUALL_API void squall_config_free(squall_config *cfg);
@@ -535,11 +531,16 @@ SQUALL_API int squall_server_set_headers_hook(squall_server *srv,
  * framing, body).  duration_us is from the first byte of the request to
  * when the response was finished.
  */
-typedef void (*squall_access_fn)(const char *method, size_t method_len,
-                                 const char *target, size_t target_len,
-                                 int status, uint64_t bytes_sent,
-                                 uint64_t duration_us, const char *peer,
-                                 size_t peer_len, void *user_data);
+/* clang-format off: one parameter a line */
+typedef void (*squall_access_fn)(
+    const char *method, size_t method_len, /* "GET" */
+    const char *target, size_t target_len, /* the request target as sent */
+    int status,                            /* status sent, 0 if none */
+    uint64_t bytes_sent,                   /* the response's bytes */
+    uint64_t duration_us,                  /* first byte in to finish */
+    const char *peer, size_t peer_len,     /* "ip:port" or a unix path */
+    void *user_data);
+/* clang-format on */
 
 SQUALL_API int squall_server_set_access_hook(squall_server *srv,
                                              squall_access_fn fn,
@@ -548,13 +549,13 @@ SQUALL_API int squall_server_set_access_hook(squall_server *srv,
 
 /** Kinds reported by the error hook. */
 enum squall_error_kind {
-  SQUALL_ERRKIND_PARSE = 1,       /**< malformed request (4xx sent) */
-  SQUALL_ERRKIND_LIMIT = 2,       /**< a size or count limit (413/414/431) */
-  SQUALL_ERRKIND_TIMEOUT = 3,     /**< header/body/idle timeout */
+  SQUALL_ERRKIND_PARSE = 1,   /**< malformed request (4xx sent) */
+  SQUALL_ERRKIND_LIMIT = 2,   /**< a size or count limit (413/414/431) */
+  SQUALL_ERRKIND_TIMEOUT = 3, /**< header/body/idle timeout */
   /* 4 is reserved for TLS handshake or record errors (not built yet) */
-  SQUALL_ERRKIND_IO = 5,          /**< the connection failed (reset, I/O
-                                       error) while a request was in progress */
-  SQUALL_ERRKIND_APPLICATION = 6  /**< application misuse (e.g. unfinished) */
+  SQUALL_ERRKIND_IO = 5,         /**< the connection failed (reset, I/O
+                                      error) while a request was in progress */
+  SQUALL_ERRKIND_APPLICATION = 6 /**< application misuse (e.g. unfinished) */
 };
 
 /**
@@ -563,10 +564,9 @@ enum squall_error_kind {
  * calls per second per server; the number suppressed is reported in the
  * next message.  [loop thread]
  */
-typedef void (*squall_error_hook_fn)(int kind, int http_status,
-                                     const char *msg, size_t msg_len,
-                                     const char *peer, size_t peer_len,
-                                     void *user_data);
+typedef void (*squall_error_hook_fn)(int kind, int http_status, const char *msg,
+                                     size_t msg_len, const char *peer,
+                                     size_t peer_len, void *user_data);
 
 SQUALL_API int squall_server_set_error_hook(squall_server *srv,
                                             squall_error_hook_fn fn,
@@ -679,14 +679,13 @@ SQUALL_API int squall_request_header_count(const squall_request *req,
                                            size_t *count);
 
 /** Header field at index (arrival order); SQUALL_ENOTFOUND past the end. */
-SQUALL_API int squall_request_header_at(const squall_request *req,
-                                        size_t index, const char **name,
-                                        size_t *name_len, const char **value,
-                                        size_t *value_len);
+SQUALL_API int squall_request_header_at(const squall_request *req, size_t index,
+                                        const char **name, size_t *name_len,
+                                        const char **value, size_t *value_len);
 
 /** The request body (decoded from chunked / gzip); empty when streamed. */
-SQUALL_API int squall_request_body(const squall_request *req,
-                                   const void **data, size_t *len);
+SQUALL_API int squall_request_body(const squall_request *req, const void **data,
+                                   size_t *len);
 
 /** Where squall_request_argument* look. */
 enum squall_args_source {
@@ -704,10 +703,9 @@ SQUALL_API int squall_request_argument(const squall_request *req, int source,
 SQUALL_API int squall_request_argument_count(const squall_request *req,
                                              int source, size_t *count);
 
-SQUALL_API int squall_request_argument_at(const squall_request *req,
-                                          int source, size_t index,
-                                          const char **name, size_t *name_len,
-                                          const char **value,
+SQUALL_API int squall_request_argument_at(const squall_request *req, int source,
+                                          size_t index, const char **name,
+                                          size_t *name_len, const char **value,
                                           size_t *value_len);
 
 /** Number of uploaded files (multipart/form-data parts with a filename). */
@@ -739,10 +737,9 @@ SQUALL_API int squall_request_cookie(const squall_request *req,
                                      const char **value, size_t *value_len);
 
 /** Cookie at index: name and value; SQUALL_ENOTFOUND past the end. */
-SQUALL_API int squall_request_cookie_at(const squall_request *req,
-                                        size_t index, const char **name,
-                                        size_t *name_len, const char **value,
-                                        size_t *value_len);
+SQUALL_API int squall_request_cookie_at(const squall_request *req, size_t index,
+                                        const char **name, size_t *name_len,
+                                        const char **value, size_t *value_len);
 
 /**
  * Times in microseconds: *start_unix_us when the request's first byte was
@@ -750,8 +747,7 @@ SQUALL_API int squall_request_cookie_at(const squall_request *req,
  * Tornado's request_time()).  Either pointer may be NULL.
  */
 SQUALL_API int squall_request_time(const squall_request *req,
-                                   int64_t *start_unix_us,
-                                   int64_t *elapsed_us);
+                                   int64_t *start_unix_us, int64_t *elapsed_us);
 
 /**
  * Done notification: fn(status) runs once on the loop thread: 0 when the
@@ -921,8 +917,7 @@ SQUALL_API int squall_request_loop(const squall_request *req,
  * SQUALL_ECLOSED, and never runs fn, if the loop is gone.  [any thread]
  */
 SQUALL_API int squall_request_call_soon(squall_request *req,
-                                        squall_callback_fn fn,
-                                        void *user_data);
+                                        squall_callback_fn fn, void *user_data);
 
 #ifdef __cplusplus
 }
