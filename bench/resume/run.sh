@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Instructions (callgrind) to parse a request head fed one byte at a time,
+# resuming vs restarting from byte 0, for heads of 15, 30 and 60 KiB: the
+# resuming parser's count grows linearly with the head, the restarting one's
+# quadratically.  Needs a build (scripts/test.sh --build-only) and valgrind.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=${SQUALL_BUILD_DIR:-$root/build}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+g++ -std=c++20 -O2 -I"$root" "$root/bench/resume/head_resume.cc" "$build/libsquall.a" \
+  $(pkg-config --libs libevent_core openssl zlib) -lpthread -o "$out/head_resume"
+printf '| head | resume Ir | restart Ir | restart / resume |\n|---:|---:|---:|---:|\n'
+for kib in 15 30 60; do
+  declare -A ir
+  for mode in resume restart; do
+    valgrind --tool=callgrind --callgrind-out-file="$out/cg.$mode" \
+      "$out/head_resume" "$mode" $((kib * 1024)) > /dev/null 2> "$out/log.$mode"
+    ir[$mode]=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out/log.$mode")
+  done
+  printf '| %d KiB | %s | %s | %.0fx |\n' "$kib" "${ir[resume]}" "${ir[restart]}" \
+    "$(echo "${ir[restart]} / ${ir[resume]}" | bc -l)"
+done
