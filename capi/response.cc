@@ -28,6 +28,12 @@ int check_status(int code) {
 int check_header(std::string_view n, std::string_view v) {
   if (!is_token(n)) return fail(kInval, "header name is not an RFC 9110 token");
   if (!is_valid_field_value(v)) return fail(kInval, "header value contains CR, LF or NUL");
+  // What the connection would refuse, refused before anything is applied.
+  if (iequals(n, "Transfer-Encoding"))
+    return fail(kInval, "squall frames responses itself; do not set Transfer-Encoding");
+  if (iequals(n, "Content-Length") &&
+      (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != v.npos))
+    return fail(kInval, "invalid Content-Length value");
   return kOk;
 }
 
@@ -42,19 +48,33 @@ struct Send {
   std::string_view body;
   unsigned flags = 0;
 
-  // Apply on the loop thread.  The first failure is returned; a FINISH or
-  // ABORT still ends the request (the application's part is over).
-  int apply(HTTP1Connection* c) const {
+  // Apply on the loop thread.  Called there directly, a status or header
+  // after the head was sent is refused (SQUALL_ESTATE, nothing applied);
+  // queued from another thread it is too late to refuse: the fields are
+  // dropped and the error hook told, and the rest is applied.  Otherwise
+  // the first failure is returned; a FINISH or ABORT ends the request.
+  int apply(HTTP1Connection* c, bool queued) const {
     if (flags & SQUALL_SEND_ABORT) {
       c->abort();
       return kOk;
     }
+    const bool late_head = (status || !headers.empty()) && c->head_sent();
+    if (late_head && !queued) return fail(kState, "the response head was already sent");
     int rc = kOk;
-    if (status) rc = c->set_status(status, {});
-    for (const auto& h : headers) {
-      if (rc != kOk && rc != kClosed) break;
-      int r = c->add_header(h.first, h.second);
-      if (rc == kOk) rc = r;
+    if (late_head) {
+      c->report_application_error(
+          "status or header fields given after the response head was "
+          "sent were dropped");
+    } else {
+      if (status) rc = c->set_status(status, {});
+      for (const auto& h : headers) {
+        int r = c->add_header(h.first, h.second);
+        if (r != kOk && r != kClosed) {
+          rc = r;
+          break;
+        }
+        if (rc == kOk) rc = r;
+      }
     }
     if (!body.empty() && (rc == kOk || rc == kClosed)) {
       int r = c->write(body.data(), body.size());
@@ -90,7 +110,7 @@ struct Send {
       s.headers.reserve(headers.size());
       for (const auto& h : headers) s.headers.emplace_back(at(h.first), at(h.second));
       s.body = at(body);
-      s.apply(c);
+      s.apply(c, true);
     }
   };
   Owned copy() const {
@@ -116,8 +136,13 @@ struct Send {
 
   int run(squall_request* req) const {
     Ends ends = flags & (SQUALL_SEND_FINISH | SQUALL_SEND_ABORT) ? Ends::kYes : Ends::kNo;
-    return on_loop(
-        R(req), ends, [this](HTTP1Connection* c) { return apply(c); }, [this] { return copy(); });
+    auto now = [&](HTTP1Connection* c) {
+      int rc = apply(c, false);
+      // Refused before anything was applied: the request is not ended.
+      if (rc == kState && ends == Ends::kYes) R(req)->app.finished.store(false);
+      return rc;
+    };
+    return on_loop(R(req), ends, now, [this] { return copy(); });
   }
 };
 

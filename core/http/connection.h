@@ -53,6 +53,10 @@ class HTTP1Connection {
   int finish();
   // End the request by closing the connection (framing left incomplete).
   void abort();
+  // The response head (status line and fields) was sent.
+  bool head_sent() const { return req_.out.enc.started(); }
+  // Tell the owner the application misused the response (error hook).
+  void report_application_error(std::string_view msg) { report(kErrApplication, 0, msg); }
   int detach(IOStreamPtr* out);
   void set_on_done(std::function<void(int)> fn);
 
