@@ -82,7 +82,6 @@ void IOLoop::give_block(char* b) {
 }
 
 IOLoop* IOLoop::current() { return tl_current; }
-void IOLoop::make_current() { tl_current = this; }
 
 bool IOLoop::in_loop_thread() const {
   if (!running_.load(std::memory_order_acquire)) return true;

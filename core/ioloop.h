@@ -94,7 +94,6 @@ class IOLoop {
 
   // The loop running on (or last made current on) this thread, or nullptr.
   static IOLoop* current();
-  void make_current();
 
   // Run until stop().  Returns kState if already running.
   int run();

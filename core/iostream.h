@@ -25,7 +25,6 @@ class ReadBuffer {
  public:
   ~ReadBuffer();
   const char* data() const { return buf_ + start_; }
-  char* mutable_data() { return buf_ + start_; }
   size_t size() const { return end_ - start_; }
   bool empty() const { return end_ == start_; }
   void consume(size_t n);
@@ -34,7 +33,6 @@ class ReadBuffer {
   void commit(size_t n) { end_ += n; }
   // Return the storage to the pool when empty.
   void release(IOLoop* loop);
-  size_t capacity() const { return cap_; }
 
  private:
   char* buf_ = nullptr;
@@ -76,7 +74,6 @@ class IOStream : public LoopObject,
   int write(const char* data, size_t len, DoneCallback cb = nullptr);
   int writev(const struct iovec* iov, int n, DoneCallback cb = nullptr);
   size_t write_buffer_size() const { return wpending_; }
-  bool writing() const { return wpending_ > 0; }
 
   void set_close_callback(DoneCallback cb) { close_cb_ = std::move(cb); }
   // Close now: pending reads/writes fail with kClosed, the close callback

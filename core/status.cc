@@ -28,7 +28,6 @@ void set_error_errno(std::string_view what, int err) {
 }
 
 const char* last_error() { return tl_error.c_str(); }
-void clear_error() { tl_error.clear(); }
 
 const char* status_text(int code) {
   switch (code) {

@@ -31,7 +31,6 @@ enum Status : int {
 void set_error(std::string_view msg);
 void set_error_errno(std::string_view what, int err);
 const char* last_error();
-void clear_error();
 // Static English text for a status ("unknown error" for other values).
 const char* status_text(int code);
 // Map an errno value to a Status.

@@ -265,15 +265,9 @@ void MemoryTransport::close() {
   poke_side(pipe_, 1 - side_);
 }
 
-size_t MemoryTransport::readable_bytes() const { return pipe_->buf[side_].size(); }
 bool MemoryTransport::peer_ended() const {
   return pipe_->ended[1 - side_] || pipe_->closed[1 - side_];
 }
 bool MemoryTransport::peer_closed() const { return pipe_->closed[1 - side_]; }
-void MemoryTransport::set_capacity(size_t c) {
-  pipe_->cap = std::max<size_t>(c, 1);
-  poke_side(pipe_, 0);
-  poke_side(pipe_, 1);
-}
 
 }  // namespace squall

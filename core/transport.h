@@ -125,12 +125,10 @@ class MemoryTransport final : public Transport {
   void shutdown_write() override;
   void watch(bool read, bool write) override;
 
-  // For the test's end: bytes waiting to be read here, and whether the
-  // other end shut down its side (or closed).
-  size_t readable_bytes() const;
+  // For the test's end: whether the other end shut down its side (or
+  // closed), or closed.
   bool peer_ended() const;
   bool peer_closed() const;
-  void set_capacity(size_t c);
 
  private:
   struct Pipe;

@@ -42,7 +42,6 @@ class HTTP1Connection {
     return closed_.load(std::memory_order_acquire) ||
            close_requested_.load(std::memory_order_acquire);
   }
-  Request& request() { return req_; }
   bool idle() const;
 
   // Response API, loop thread only (the C facade queues foreign calls).
