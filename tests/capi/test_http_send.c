@@ -41,6 +41,19 @@ static int rc_at(int i) {
   return v;
 }
 
+/* Wait (bounded) until the handler recorded n return codes: the client
+ * may see the answer before the call that sent it has returned. */
+static int wait_rc(int n) {
+  for (int i = 0; i < 5000; i++) {
+    pthread_mutex_lock(&g_mu);
+    int have = g_nrc;
+    pthread_mutex_unlock(&g_mu);
+    if (have >= n) return 1;
+    hu_sleep_ms(1);
+  }
+  return 0;
+}
+
 static const squall_header k_two[] = {
     {"Content-Type", SQUALL_NTS, "text/plain", SQUALL_NTS},
     {"X-Two", 5, "2", 1},
@@ -151,6 +164,7 @@ static void test_http_send__whole_response_in_one_call(void **state) {
   assert_int_equal(hu_header(&r, "X-Two", v, sizeof v), 1);
   assert_string_equal(v, "2");
   hu_response_free(&r);
+  assert_true(wait_rc(1));
   assert_int_equal(rc_at(0), SQUALL_OK);
   stop(s);
 }
@@ -165,6 +179,7 @@ static void test_http_send__streamed_in_pieces(void **state) {
   assert_int_equal(r.body_len, 13);
   assert_memory_equal(r.body, "one,two,three", 13);
   hu_response_free(&r);
+  assert_true(wait_rc(5));
   assert_int_equal(rc_at(0), SQUALL_OK);
   assert_int_equal(rc_at(1), SQUALL_ESTATE);
   assert_int_equal(rc_at(2), SQUALL_ESTATE);
@@ -185,6 +200,7 @@ static void test_http_send__invalid_calls_apply_nothing(void **state) {
   assert_null(strstr(r.head, "X-Ok"));
   assert_null(strstr(r.head, "418"));
   hu_response_free(&r);
+  assert_true(wait_rc(12));
   for (i = 0; i < 11; i++) assert_int_equal(rc_at(i), SQUALL_EINVAL);
   assert_int_equal(rc_at(11), SQUALL_OK);
   stop(s);
@@ -201,6 +217,7 @@ static void test_http_send__abort_after_flush_truncates(void **state) {
   assert_non_null(strstr(c.buf, "7\r\npartial\r\n"));
   assert_null(strstr(c.buf, "\r\n0\r\n\r\n"));
   hu_close(&c);
+  assert_true(wait_rc(2));
   assert_int_equal(rc_at(0), SQUALL_OK);
   assert_int_equal(rc_at(1), SQUALL_OK);
   /* The error hook was told. */
