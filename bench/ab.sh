@@ -32,7 +32,9 @@
 #   -d SECONDS       seconds per wrk run (default 5)
 #   -s SCENARIOS     subset of abce (default abce)
 #   -q               quick smoke test: -r 1 -d 2, 1 s warm-up, idle connections
-#                    held 2 s, callgrind over 20,000 requests
+#                    held 5 s, callgrind over 20,000 requests.  (The harness
+#                    samples RSS 2 s after the idle connections are up: a
+#                    --hold of 2 s or less closes them under the sample.)
 #   -n N             requests for the callgrind figure (default 200000)
 #   --no-instr       skip the callgrind figure
 #   --servers LIST   subset of "c go-raw go-http rust rust-axum" (default all of
@@ -58,7 +60,7 @@ while [ $# -gt 0 ]; do
   -r) runs=$2; shift 2 ;;
   -d) dur=$2; shift 2 ;;
   -s) scen=$2; shift 2 ;;
-  -q) runs=1 dur=2 n=20000; harness_args+=(--warmup 1 --hold 2); shift ;;
+  -q) runs=1 dur=2 n=20000; harness_args+=(--warmup 1 --hold 5); shift ;;
   -n) n=$2; shift 2 ;;
   --no-instr) instr=; shift ;;
   --servers) servers=$2; shift 2 ;;

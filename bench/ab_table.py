@@ -17,7 +17,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from table import f_1, f_2, f_int, load_run, metrics  # noqa: E402
+from table import COLS, f_2, load_run, metrics  # noqa: E402
 
 SERVERS = {  # harness name -> label
     "squall-c": "C hello",
@@ -28,15 +28,8 @@ SERVERS = {  # harness name -> label
     "squall-axum": "Rust axum adapter",
     "squall-axum-inline": "Rust axum adapter (inline)",
 }
-ROWS = [  # metric key, label, formatter, higher is better
-    ("a", "a: keep-alive rps", f_int, True),
-    ("b", "b: pipelined x16 rps", f_int, True),
-    ("c", "c: conn-close rps", f_int, True),
-    ("mem", "e: bytes / idle conn", f_int, False),
-    ("cpu_a", "server CPU us/req (a)", f_1, False),
-    ("cpu_b", "server CPU us/req (b)", f_2, False),
-    ("ir", "Ir / req (callgrind, m16)", f_int, False),
-]
+# table.py's columns, those that have a before/after meaning here
+ROWS = [c for c in COLS if c[0] in ("a", "b", "c", "mem", "cpu_a", "cpu_b", "ir")]
 
 
 def read_meta(d):
@@ -103,7 +96,8 @@ def main():
             print("| %s | %s | %s | %s | %s | %s |" % (
                 SERVERS.get(base, base), label, fmt(vb), fmt(va), f_2(r), flag))
     print()
-    print("Ratios: above 1 is better for rps, below 1 for the costs (CPU, bytes, Ir).")
+    print("Ratios: above 1 is better for rps, below 1 for the costs (CPU, bytes, Ir). "
+          "Ir / req: callgrind instructions per request, h2load -m 16 (pipelined).")
     if worse:
         print("Worse after by more than %g %%: %s." % (a.tolerance, "; ".join(worse)))
     else:
