@@ -54,7 +54,7 @@ unset SQUALL_SRC SQUALL_BENCH_BUILD SQUALL_BUILD_DIR # set per side below
 
 runs=3 dur=5 scen=abce n=200000 instr=1 port=18086 tag= clean=
 servers="c go-raw go-http rust rust-axum"
-table_args=() harness_args=()
+table_args=() harness_args=() refs=()
 while [ $# -gt 0 ]; do
   case "$1" in
   -r) runs=$2; shift 2 ;;
@@ -72,12 +72,12 @@ while [ $# -gt 0 ]; do
   --) shift; harness_args+=("$@"); break ;;
   -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
   -*) echo "ab.sh: unknown option $1 (--help)" >&2; exit 2 ;;
-  *) break ;;
+  *) refs+=("$1"); shift ;;
   esac
 done
-[ $# -le 2 ] || { echo "ab.sh: at most two refs (--help)" >&2; exit 2; }
-before_ref=${1:-faa1102}
-after_ref=${2:-worktree}
+[ ${#refs[@]} -le 2 ] || { echo "ab.sh: at most two refs (--help)" >&2; exit 2; }
+before_ref=${refs[0]:-faa1102}
+after_ref=${refs[1]:-worktree}
 command -v go >/dev/null || { echo "ab.sh: go not found (scripts/test.sh --deps-only installs it)" >&2; exit 1; }
 
 ab=${SQUALL_AB_DIR:-$out/ab}
