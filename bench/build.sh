@@ -7,20 +7,17 @@
 #     $SQUALL_SHARED_BENCH/build.sh) into bench/.build/peers (BENCH_BUILD).
 # Everything lands under bench/.build (gitignored); nothing is written to the
 # shared harness.  Environment: SQUALL_SHARED_BENCH (harness location),
-# SQUALL_BENCH_BUILD (instead of bench/.build), CC, SKIP_PEERS=1.
+# SQUALL_BENCH_BUILD (instead of bench/.build), CC, SKIP_PEERS=1, SQUALL_SRC
+# (another checkout to build, library and hello server: see lib.sh).
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/.." && pwd)"
-shared="${SQUALL_SHARED_BENCH:-$repo/../shared/bench}"
-shared="$(cd "$shared" && pwd)"
-out="${SQUALL_BENCH_BUILD:-$here/.build}"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 CC=${CC:-cc}
 
 # 1. squall, Release.  Tests and bindings are not needed here.
-cmake -S "$repo" -B "$out/squall" -G Ninja \
+cmake -S "$src" -B "$out/squall" -G Ninja \
   -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_C_FLAGS_RELEASE="-O3 -DNDEBUG -g" \
   -DCMAKE_CXX_FLAGS_RELEASE="-O3 -DNDEBUG -g" \
@@ -29,7 +26,7 @@ ninja -C "$out/squall" squall demo
 
 # 2. the hello server (C API only), linked against that build with an rpath.
 $CC -O2 -g -Wall -Wextra -std=c99 -D_POSIX_C_SOURCE=200809L \
-  -I "$repo/capi/include" -o "$out/squall_hello" "$here/servers/squall_hello.c" \
+  -I "$src/capi/include" -o "$out/squall_hello" "$src/bench/servers/squall_hello.c" \
   -L "$out/squall" -lsquall -Wl,-rpath,"$out/squall" -pthread
 
 # 3. the peers (evhttp, h2o, mhd, limit, Go) and idleconns, from the shared harness.

@@ -12,11 +12,7 @@
 # Environment: BENCH_PEERS_NATIVE, BENCH_PEERS_PY, SKIP_BUILD=1, SQUALL_SHARED_BENCH.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/.." && pwd)"
-shared="${SQUALL_SHARED_BENCH:-$repo/../shared/bench}"
-shared="$(cd "$shared" && pwd)"
-out="${SQUALL_BENCH_BUILD:-$here/.build}"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 n=20000
 tag=
@@ -28,21 +24,6 @@ while [ $# -gt 0 ]; do
   *) echo "usage: $0 [-n N] [-t TAG]" >&2; exit 2 ;;
   esac
 done
-
-# Another benchmark on this machine (the shared harness run by someone else,
-# wrk, h2load) would share the two CPUs with ours and spoil both: wait for it
-# to end first (bounded by BENCH_WAIT_OTHERS seconds, default 3600; 0 = don't).
-wait_others() {
-  local waited=0 limit=${BENCH_WAIT_OTHERS:-3600}
-  while [ "$limit" -gt 0 ] && { pgrep -f "(shared/bench|$shared)/(run|instr)\.sh" >/dev/null || pgrep -x wrk >/dev/null || pgrep -x h2load >/dev/null; }; do
-    [ "$waited" = 0 ] && echo "$(date -u +%H:%M:%S) another benchmark is running; waiting (up to ${limit}s)" >&2
-    if [ "$waited" -ge "$limit" ]; then echo "still busy after ${waited}s; going ahead" >&2; break; fi
-    sleep 10
-    waited=$((waited + 10))
-  done
-  [ "$waited" -gt 0 ] && echo "$(date -u +%H:%M:%S) waited ${waited}s for other benchmarks" >&2
-  return 0
-}
 
 [ -n "${SKIP_BUILD:-}" ] || "$here/build.sh"
 wait_others

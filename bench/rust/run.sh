@@ -8,13 +8,14 @@
 # Builds the Rust servers in release mode first (see below for which
 # libsquall).  Results land in bench/rust/results/
 # unless BENCH_RESULTS is set.  Extra servers: BENCH_RUST_ONLY="squall-rust hyper"
-# restricts the set (names below).
+# restricts the set (names below).  SQUALL_SRC builds another checkout's
+# bindings/rust and bench/rust (see ../lib.sh); BENCH_LIST=1 builds, then
+# prints the servers as NAME|COMMAND lines instead of running the harness
+# (bench/ab.sh uses both).
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
-shared="${SQUALL_SHARED_BENCH:-$repo/../shared/bench}"
-shared="$(cd "$shared" && pwd)"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+here=$here/rust
 
 # The library and the C reference server.  Preferred: the Release build of
 # bench/build.sh ($SQUALL_BENCH_BUILD, default bench/.build: squall/ and
@@ -40,8 +41,8 @@ fi
 
 export SQUALL_LIB_DIR="$build"
 export LD_LIBRARY_PATH="$build${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-(cd "$here" && cargo build --release --locked --bins)
-bins="$here/target/release"
+(cd "$src/bench/rust" && cargo build --release --locked --bins >&2)
+bins="$src/bench/rust/target/release"
 
 declare -a servers=(
   "squall-rust|$bins/squall_hello {PORT}"
@@ -62,7 +63,9 @@ for s in "${servers[@]}"; do
   cmd="${s#*|}"
   if [ -n "${BENCH_RUST_ONLY:-}" ] && [[ " $BENCH_RUST_ONLY " != *" $name "* ]]; then continue; fi
   args+=(--custom "$name" "env LD_LIBRARY_PATH=$build $cmd")
+  [ -z "${BENCH_LIST:-}" ] || printf '%s|%s\n' "$name" "env LD_LIBRARY_PATH=$build $cmd"
 done
+[ -z "${BENCH_LIST:-}" ] || exit 0
 
 # The harness wants its tools (idleconns) in $BENCH_BUILD: use bench/'s
 # peer build when there is one, else compile just idleconns here.
@@ -71,8 +74,7 @@ if [ -z "${BENCH_BUILD:-}" ] && [ ! -x "$shared/build/idleconns" ]; then
     export BENCH_BUILD="$bench_build/peers"
   else
     export BENCH_BUILD="$here/target/harness"
-    mkdir -p "$BENCH_BUILD"
-    [ -x "$BENCH_BUILD/idleconns" ] || ${CC:-cc} -O2 -o "$BENCH_BUILD/idleconns" "$shared/tools/idleconns.c"
+    ensure_idleconns "$BENCH_BUILD"
   fi
 fi
 

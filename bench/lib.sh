@@ -1,0 +1,38 @@
+# bench/lib.sh -- sourced by the bench scripts (not run): where things are,
+# and the helpers they share.  Sets
+#   here    bench/ of this checkout          repo  its root
+#   shared  the shared harness (../shared/bench from repo, or $SQUALL_SHARED_BENCH)
+#   out     the bench build dir ($SQUALL_BENCH_BUILD, default bench/.build)
+#   src     the source tree to build and measure ($SQUALL_SRC, default repo):
+#           bench/ab.sh points it at a checkout of another commit, so that
+#           both sides of a before/after comparison are built by the same
+#           scripts with the same flags.
+# shellcheck shell=bash
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+shared="${SQUALL_SHARED_BENCH:-$repo/../shared/bench}"
+[ -d "$shared" ] || { echo "shared harness not found at $shared (set SQUALL_SHARED_BENCH)" >&2; exit 1; }
+shared="$(cd "$shared" && pwd)"
+out="${SQUALL_BENCH_BUILD:-$here/.build}"
+src="$(cd "${SQUALL_SRC:-$repo}" && pwd)"
+
+# Another benchmark on this machine (the shared harness run by someone else,
+# wrk, h2load) would share the two CPUs with ours and spoil both: wait for it
+# to end first (bounded by BENCH_WAIT_OTHERS seconds, default 3600; 0 = don't).
+wait_others() {
+  local waited=0 limit=${BENCH_WAIT_OTHERS:-3600}
+  while [ "$limit" -gt 0 ] && { pgrep -f "(shared/bench|$shared)/(run|instr)\.sh" >/dev/null || pgrep -x wrk >/dev/null || pgrep -x h2load >/dev/null; }; do
+    [ "$waited" = 0 ] && echo "$(date -u +%H:%M:%S) another benchmark is running; waiting (up to ${limit}s)" >&2
+    if [ "$waited" -ge "$limit" ]; then echo "still busy after ${waited}s; going ahead" >&2; break; fi
+    sleep 10
+    waited=$((waited + 10))
+  done
+  [ "$waited" -gt 0 ] && echo "$(date -u +%H:%M:%S) waited ${waited}s for other benchmarks" >&2
+  return 0
+}
+
+# The harness' idle-connection client (scenario e) in DIR, compiled if missing.
+ensure_idleconns() {
+  mkdir -p "$1"
+  [ -x "$1/idleconns" ] || ${CC:-cc} -O2 -o "$1/idleconns" "$shared/tools/idleconns.c"
+}
