@@ -42,11 +42,23 @@ std::string_view view(const char* p, size_t len) {
 }
 
 // A whole response call, as squall_response_send describes it.
+// Header fields are the caller's array (borrowed for the call; no
+// allocation on the loop thread's path), or `one` for single-field calls.
 struct Send {
   int status = 0;
-  std::vector<std::pair<std::string_view, std::string_view>> headers;
+  const squall_header* hs = nullptr;
+  size_t nh = 0;
+  squall_header one{};
   std::string_view body;
   unsigned flags = 0;
+
+  void set_one(std::string_view name, std::string_view value) {
+    one = {name.data(), name.size(), value.data(), value.size()};
+    hs = &one;
+    nh = 1;
+  }
+  std::string_view name(size_t i) const { return view(hs[i].name, hs[i].name_len); }
+  std::string_view value(size_t i) const { return view(hs[i].value, hs[i].value_len); }
 
   // Apply on the loop thread.  Called there directly, a status or header
   // after the head was sent is refused (SQUALL_ESTATE, nothing applied);
@@ -58,7 +70,7 @@ struct Send {
       c->abort();
       return kOk;
     }
-    const bool late_head = (status || !headers.empty()) && c->head_sent();
+    const bool late_head = (status || nh) && c->head_sent();
     if (late_head && !queued) return fail(kState, "the response head was already sent");
     int rc = kOk;
     if (late_head) {
@@ -67,8 +79,8 @@ struct Send {
           "sent were dropped");
     } else {
       if (status) rc = c->set_status(status, {});
-      for (const auto& h : headers) {
-        int r = c->add_header(h.first, h.second);
+      for (size_t i = 0; i < nh; i++) {
+        int r = c->add_header(name(i), value(i));
         if (r != kOk && r != kClosed) {
           rc = r;
           break;
@@ -103,20 +115,24 @@ struct Send {
     std::vector<std::pair<Span, Span>> headers;
     Span body{0, 0};
     void operator()(HTTP1Connection* c) const {
-      auto at = [this](Span sp) { return std::string_view(bytes.data() + sp.off, sp.len); };
+      const char* b = bytes.data();
+      std::vector<squall_header> hv;
+      hv.reserve(headers.size());
+      for (const auto& h : headers)
+        hv.push_back({b + h.first.off, h.first.len, b + h.second.off, h.second.len});
       Send s;
       s.status = status;
       s.flags = flags;
-      s.headers.reserve(headers.size());
-      for (const auto& h : headers) s.headers.emplace_back(at(h.first), at(h.second));
-      s.body = at(body);
+      s.hs = hv.data();
+      s.nh = hv.size();
+      s.body = std::string_view(b + body.off, body.len);
       s.apply(c, true);
     }
   };
   Owned copy() const {
     Owned o;
     size_t total = body.size();
-    for (const auto& h : headers) total += h.first.size() + h.second.size();
+    for (size_t i = 0; i < nh; i++) total += name(i).size() + value(i).size();
     o.bytes.reserve(total);
     auto keep = [&o](std::string_view v) {
       Owned::Span sp{o.bytes.size(), v.size()};
@@ -125,10 +141,10 @@ struct Send {
     };
     o.status = status;
     o.flags = flags;
-    o.headers.reserve(headers.size());
-    for (const auto& h : headers) {
-      Owned::Span n = keep(h.first);
-      o.headers.emplace_back(n, keep(h.second));
+    o.headers.reserve(nh);
+    for (size_t i = 0; i < nh; i++) {
+      Owned::Span n = keep(name(i));
+      o.headers.emplace_back(n, keep(value(i)));
     }
     o.body = keep(body);
     return o;
@@ -183,8 +199,8 @@ SQUALL_API int squall_response_header(squall_request* req, const char* name, siz
     SQ_CHECK_ARG(name && (value || value_len == 0 || value_len == SQUALL_NTS),
                  "name/value is NULL");
     Send s;
-    s.headers.emplace_back(view(name, name_len), view(value, value_len));
-    if (int rc = check_header(s.headers[0].first, s.headers[0].second)) return rc;
+    s.set_one(view(name, name_len), view(value, value_len));
+    if (int rc = check_header(s.name(0), s.value(0))) return rc;
     return s.run(req);
   });
 }
@@ -236,7 +252,7 @@ SQUALL_API int squall_respond(squall_request* req, int code, const char* content
     std::string_view ct = view(content_type, ct_len);
     if (!ct.empty()) {
       if (!is_valid_field_value(ct)) return fail(kInval, "content type contains CR, LF or NUL");
-      s.headers.emplace_back("Content-Type", ct);
+      s.set_one("Content-Type", ct);
     }
     s.body = std::string_view(static_cast<const char*>(body), body_len);
     s.flags = SQUALL_SEND_FINISH;
@@ -262,14 +278,13 @@ SQUALL_API int squall_response_send(squall_request* req, int status, const squal
       if (int rc = check_status(status)) return rc;
       s.status = status;
     }
-    s.headers.reserve(n_headers);
     for (size_t i = 0; i < n_headers; i++) {
       const squall_header& h = headers[i];
       SQ_CHECK_ARG(h.name && (h.value || h.value_len == 0), "header name/value is NULL");
-      std::string_view n = view(h.name, h.name_len), v = view(h.value, h.value_len);
-      if (int rc = check_header(n, v)) return rc;
-      s.headers.emplace_back(n, v);
+      if (int rc = check_header(view(h.name, h.name_len), view(h.value, h.value_len))) return rc;
     }
+    s.hs = headers;
+    s.nh = n_headers;
     s.body = std::string_view(static_cast<const char*>(body), len);
     s.flags = flags;
     return s.run(req);
