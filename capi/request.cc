@@ -93,14 +93,14 @@ SQUALL_API int squall_request_get(const squall_request* req, int field, const ch
     switch (field) {
       case SQUALL_REQ_METHOD: return out_view(r->head.method, p, len);
       case SQUALL_REQ_URI: return out_view(r->head.target, p, len);
-      case SQUALL_REQ_PATH: return out_view(r->head.path, p, len);
+      case SQUALL_REQ_PATH: return out_view(r->terminated().path, p, len);
       case SQUALL_REQ_QUERY: return out_view(r->head.query, p, len);
       case SQUALL_REQ_VERSION: return out_view(r->version, p, len);
-      case SQUALL_REQ_HOST: return out_view(r->host, p, len);
+      case SQUALL_REQ_HOST: return out_view(r->terminated().host, p, len);
       case SQUALL_REQ_REMOTE_IP: return out_view(r->remote_ip, p, len);
       case SQUALL_REQ_PROTOCOL: return out_view(r->protocol, p, len);
       case SQUALL_REQ_FULL_URL: return out_view(r->full_url(), p, len);
-      case SQUALL_REQ_HOST_NAME: return out_view(r->host_name, p, len);
+      case SQUALL_REQ_HOST_NAME: return out_view(r->terminated().host_name, p, len);
       default: return fail(kInval, "unknown request field " + std::to_string(field));
     }
   });

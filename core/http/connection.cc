@@ -101,21 +101,38 @@ bool HTTP1Connection::idle() const {
   return state_ == kIdle && (!stream_ || stream_->read_buffer().empty()) && !req_.app.dispatched;
 }
 
+// The one timer of the connection (header, body or idle timeout) is lazy,
+// as nginx's: a later deadline only moves deadline_us_, and the timer,
+// when it fires early, sleeps again for the rest.  Keep-alive requests then
+// cost no event_add each (re-arming the idle timeout per response did).
 void HTTP1Connection::arm_timer(int64_t ms) {
   if (ms <= 0) {
     if (timer_added_) event_del(&timer_);
     timer_added_ = false;
+    deadline_us_ = 0;
     return;
   }
-  timeval tv{time_t(ms / 1000), suseconds_t((ms % 1000) * 1000)};
+  deadline_us_ = monotonic_us() + ms * 1000;
+  if (timer_added_ && fire_us_ <= deadline_us_) return;  // fires first, then re-arms
+  schedule_timer(ms * 1000);
+}
+
+void HTTP1Connection::schedule_timer(int64_t us) {
+  timeval tv{time_t(us / 1000000), suseconds_t(us % 1000000)};
   event_add(&timer_, &tv);
   timer_added_ = true;
+  fire_us_ = deadline_us_;
 }
 
 void HTTP1Connection::on_timer(evutil_socket_t, short, void* arg) {
   auto* c = static_cast<HTTP1Connection*>(arg);
   c->timer_added_ = false;
-  if (c->closed_) return;
+  if (c->closed_ || c->deadline_us_ == 0) return;
+  int64_t left = c->deadline_us_ - monotonic_us();
+  if (left > 0) {
+    c->schedule_timer(left);  // the deadline moved on since this was armed
+    return;
+  }
   switch (c->state_) {
     case kIdle:
       if (c->stream_->read_buffer().empty()) {

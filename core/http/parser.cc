@@ -504,13 +504,7 @@ long HeadParser::parse(const char* buf, size_t len, const ParseLimits& limits, R
   long r = parse_from(buf, len, limits, out, err);
   waiting_ = r == 0;
   scanned_ = len;
-  if (r != 0) {
-    // Complete or failed: the next head starts from scratch.
-    line_ = 0;
-    in_fields_ = false;
-    count_ = 0;
-    f_ = Framing();
-  }
+  if (r != 0) in_fields_ = false;  // complete or failed: the next head starts afresh
   return r;
 }
 
@@ -521,18 +515,30 @@ long HeadParser::parse_from(const char* buf, size_t len, const ParseLimits& limi
   const bool truncated = len > limits.max_header_size;
   const char* const end = buf + (truncated ? limits.max_header_size : len);
   const char* p = buf;
+  // Where the current field line starts, the fields so far and what they
+  // said of the framing: kept in members only when the head is incomplete.
+  const char* line = buf;
+  size_t count = 0;
+  Framing f;
+  bool in_fields = in_fields_;
   auto need_more = [&]() -> long {
     base_ = buf;
+    if (in_fields) {
+      in_fields_ = true;
+      line_ = size_t(line - buf);
+      count_ = count;
+      f_ = f;
+    }
     return truncated ? fail(err, 431, "request head too large", true) : 0;
   };
-  Framing& f = f_;
-  size_t& count = count_;
 
-  if (in_fields_) {
+  if (in_fields) {
     // The request line and the first count_ fields were parsed from these
     // bytes at base_; the buffer may have moved since.
     if (buf != base_) out->rebase(base_, line_, buf);
-    p = buf + line_;
+    p = line = buf + line_;
+    count = count_;
+    f = f_;
     goto fields;
   }
   out->clear();
@@ -594,10 +600,10 @@ long HeadParser::parse_from(const char* buf, size_t len, const ParseLimits& limi
   }
 
   // field-line = field-name ":" OWS field-value OWS (RFC 9112 5).
-  in_fields_ = true;
+  in_fields = true;
 fields:
   for (;;) {
-    line_ = size_t(p - buf);  // a need_more from here on resumes at this line
+    line = p;  // a need_more from here on resumes at this line
     if (p == end) return need_more();
     if (*p == '\r') {
       if (++p == end) return need_more();

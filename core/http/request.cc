@@ -4,70 +4,54 @@
 
 namespace squall::http {
 
-namespace {
-
-struct HeadCopy {
-  const char* base;
-  size_t len;
-  bool inside(std::string_view v) const {
-    return v.data() && v.data() >= base && v.data() + v.size() <= base + len;
-  }
-};
-
-}  // namespace
-
 void RequestData::adopt_head(const char* base, size_t len) {
-  const HeadCopy src{base, len};
-  // Views that end inside another view (the path before '?', the scheme and
-  // authority of an absolute-form target, a host name before ':') cannot be
-  // terminated in place: they get a terminated copy after the head.  The
-  // rest end where the target or a field value ends, or at SP or ':'.
-  const char* tend = head.target.data() + head.target.size();
-  const char* hend = head.host.data() ? head.host.data() + head.host.size() : nullptr;
-  std::string_view* copies[5];
-  int ncopies = 0;
-  size_t extra = 0;
-  for (auto* v : {&head.path, &head.scheme, &head.authority, &host, &host_name}) {
-    const char* e = v->data() + v->size();
-    if (src.inside(*v) && e != tend && e != hend) {
-      copies[ncopies++] = v;
-      extra += v->size() + 1;
-    }
-  }
-  head_buf.clear();
-  head_buf.reserve(len + 1 + extra);
-  head_buf.append(base, len);
-  head_buf.push_back('\0');
+  head_buf.assign(base, len);  // a std::string keeps a NUL after its size
   char* nb = head_buf.data();
-  // Repoint a view into head_buf; terminate it there if asked.
-  auto move = [&](std::string_view* v, bool terminate) {
-    if (!src.inside(*v)) return;
-    size_t off = size_t(v->data() - base);
-    *v = std::string_view(nb + off, v->size());
-    if (terminate) nb[off + v->size()] = '\0';
+  // Repoint a view into head_buf (static strings stay where they are).
+  auto move = [base, len, nb](std::string_view* v) {
+    if (v->data() >= base && v->data() + v->size() <= base + len)
+      *v = std::string_view(nb + (v->data() - base), v->size());
   };
-  auto copy = [&](std::string_view* v) {
-    size_t off = head_buf.size();
-    head_buf.append(v->data(), v->size());
-    head_buf.push_back('\0');  // within the reserve: nb stays valid
-    *v = std::string_view(nb + off, v->size());
-  };
-  for (int i = 0; i < ncopies; i++) copy(copies[i]);
-  // In place: each of these is followed by a delimiter no view includes
-  // (SP, ':', OWS, CR or LF), or ends where the target ends.
-  move(&head.method, true);
-  move(&head.target, true);
-  move(&head.query, true);
-  move(&head.path, true);
-  move(&head.scheme, true);
-  move(&head.authority, true);
-  move(&head.host, true);
-  move(&host, true);
-  move(&host_name, true);
-  for (auto& h : head.headers) {
-    move(&h.name, true);
-    move(&h.value, true);
+  // Terminate in place the views followed by a byte no view includes: the
+  // method (SP), the target and the query at its end (SP), each field name
+  // (':') and value (OWS, CR or LF).  The others get terminated copies when
+  // first asked for (terminated()).
+  auto end_of = [nb, base](std::string_view v) { return nb + (v.data() - base) + v.size(); };
+  for (auto* v : {&head.method, &head.target}) {
+    *end_of(*v) = '\0';
+    move(v);
   }
+  for (auto* v :
+       {&head.path, &head.query, &head.scheme, &head.authority, &head.host, &host, &host_name})
+    move(v);
+  for (auto& h : head.headers) {
+    *end_of(h.name) = '\0';
+    *end_of(h.value) = '\0';
+    move(&h.name);
+    move(&h.value);
+  }
+}
+
+const RequestData::Terminated& RequestData::terminated() const {
+  std::call_once(z_once_, [this] {
+    // Every view here points into head_buf (NUL-terminated) or at a static
+    // string, so the byte after it can be read.
+    auto needs_copy = [](std::string_view v) { return v.data() && v.data()[v.size()] != '\0'; };
+    size_t n = 0;
+    for (auto v : {head.path, host, host_name})
+      if (needs_copy(v)) n += v.size() + 1;
+    z_buf_.clear();
+    z_buf_.reserve(n);  // no reallocation below: the views stay valid
+    auto z = [&](std::string_view v) {
+      if (!needs_copy(v)) return v;
+      const char* p = z_buf_.data() + z_buf_.size();
+      z_buf_.append(v.data(), v.size());
+      z_buf_.push_back('\0');
+      return std::string_view(p, v.size());
+    };
+    z_ = {z(head.path), z(host), z(host_name)};
+  });
+  return z_;
 }
 
 void RequestData::reset_data() {
@@ -80,6 +64,7 @@ void RequestData::reset_data() {
   new (&args_once_) std::once_flag;
   new (&cookies_once_) std::once_flag;
   new (&url_once_) std::once_flag;
+  new (&z_once_) std::once_flag;
   query_args_.clear();
   body_args_.clear();
   all_args_.clear();

@@ -49,16 +49,26 @@ class RequestData {
   const std::string& full_url() const;
 
   // Copy the head bytes [base, base+len) into head_buf, repoint every view
-  // there and NUL-terminate each (views that end inside another view, such
-  // as the path before '?', get their own terminated copy after the head).
-  // host and host_name must be set before.
+  // there, and NUL-terminate the views that end at a delimiter (method,
+  // target, query, field names and values).  host and host_name must be
+  // set before.
   void adopt_head(const char* base, size_t len);
+
+  // NUL-terminated forms of the views that may end inside another one (the
+  // path before '?', a host name before ':'): themselves when they are
+  // already terminated, else copies made once, on first use (any thread).
+  struct Terminated {
+    std::string_view path, host, host_name;
+  };
+  const Terminated& terminated() const;
 
  protected:
   void reset_data();
 
  private:
-  mutable std::once_flag args_once_, cookies_once_, url_once_;
+  mutable std::once_flag args_once_, cookies_once_, url_once_, z_once_;
+  mutable std::string z_buf_;
+  mutable Terminated z_;
   mutable std::vector<Pair> query_args_, body_args_, all_args_, cookies_;
   mutable std::vector<UploadedFile> files_;
   mutable std::string full_url_;
