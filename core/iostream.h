@@ -93,7 +93,7 @@ class IOStream : public LoopObject,
   // The transport's view of the other end ("ip:port", "[v6]:port", a unix
   // path); peer_is_local() for unix sockets and in-memory pipes.
   const std::string& peer() const { return transport_->peer(); }
-  const std::string& peer_ip() const { return transport_->peer_ip(); }
+  std::string_view peer_ip() const { return transport_->peer_ip(); }
   bool peer_is_local() const { return transport_->peer_is_local(); }
 
  private:

@@ -38,18 +38,17 @@ void SocketTransport::fill_peer() {
   if (ss.ss_family == AF_INET) {
     auto* a = reinterpret_cast<sockaddr_in*>(&ss);
     inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-    peer_ip_ = host;
-    peer_ = peer_ip_ + ":" + std::to_string(ntohs(a->sin_port));
+    set_peer(std::string(host) + ":" + std::to_string(ntohs(a->sin_port)), 0, strlen(host));
   } else if (ss.ss_family == AF_INET6) {
     auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
     inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-    peer_ip_ = host;
-    peer_ = "[" + peer_ip_ + "]:" + std::to_string(ntohs(a->sin6_port));
+    set_peer("[" + std::string(host) + "]:" + std::to_string(ntohs(a->sin6_port)), 1, strlen(host));
   } else if (ss.ss_family == AF_UNIX) {
     peer_is_local_ = true;
     auto* a = reinterpret_cast<sockaddr_un*>(&ss);
-    peer_ = len > offsetof(sockaddr_un, sun_path) ? a->sun_path : "";
-    peer_ip_ = peer_;
+    std::string path = len > offsetof(sockaddr_un, sun_path) ? a->sun_path : "";
+    size_t n = path.size();
+    set_peer(std::move(path), 0, n);
   }
 }
 
@@ -150,8 +149,7 @@ std::pair<std::unique_ptr<MemoryTransport>, std::unique_ptr<MemoryTransport>> Me
 MemoryTransport::MemoryTransport(IOLoop* loop, std::shared_ptr<Pipe> pipe, int side)
     : loop_(loop), pipe_(std::move(pipe)), side_(side) {
   pipe_->end[side_] = this;
-  peer_ = side_ == 0 ? "memory:1" : "memory:0";
-  peer_ip_ = "127.0.0.1";
+  set_peer(side_ == 0 ? "memory:1" : "memory:0", 0, 0);
   peer_is_local_ = true;
 }
 

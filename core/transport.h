@@ -63,7 +63,8 @@ class Transport {
 
   // Who is at the other end: "ip:port", "[v6]:port", a unix path, or a name.
   const std::string& peer() const { return peer_; }
-  const std::string& peer_ip() const { return peer_ip_; }
+  // The address part of peer() (no port, no brackets).
+  std::string_view peer_ip() const { return std::string_view(peer_).substr(ip_off_, ip_len_); }
   bool peer_is_local() const { return peer_is_local_; }
 
  protected:
@@ -72,7 +73,14 @@ class Transport {
     if (handler_) handler_->on_ready(readable, writable);
   }
   Handler* handler_ = nullptr;
-  std::string peer_, peer_ip_;
+  void set_peer(std::string peer, size_t ip_off, size_t ip_len) {
+    peer_ = std::move(peer);
+    ip_off_ = uint8_t(ip_off);
+    ip_len_ = uint16_t(ip_len);
+  }
+  std::string peer_;
+  uint16_t ip_len_ = 0;
+  uint8_t ip_off_ = 0;
   bool peer_is_local_ = false;  // unix socket or in-memory
 };
 

@@ -301,7 +301,7 @@ bool parse_transfer_encoding(std::string_view v, Framing* f) {
     }
     if (name_is(coding, "chunked")) {
       if (params) return false;  // chunked takes no parameters (RFC 9112 7)
-      ++f->chunked;
+      if (f->chunked < 255) ++f->chunked;
       f->last_chunked = true;
     } else {
       f->other = true;
@@ -496,14 +496,14 @@ long HeadParser::parse(const char* buf, size_t len, const ParseLimits& limits, R
       go = never_in_head(static_cast<unsigned char>(*q));
     work_ += size_t(end - from);
     if (!go) {
-      scanned_ = len;
+      scanned_ = uint32_t(len);
       return 0;
     }
   }
   work_ += len - (in_fields_ ? line_ : 0);
   long r = parse_from(buf, len, limits, out, err);
   waiting_ = r == 0;
-  scanned_ = len;
+  scanned_ = uint32_t(len);
   if (r != 0) in_fields_ = false;  // complete or failed: the next head starts afresh
   return r;
 }
@@ -525,8 +525,8 @@ long HeadParser::parse_from(const char* buf, size_t len, const ParseLimits& limi
     base_ = buf;
     if (in_fields) {
       in_fields_ = true;
-      line_ = size_t(line - buf);
-      count_ = count;
+      line_ = uint32_t(line - buf);
+      count_ = uint32_t(count);
       f_ = f;
     }
     return truncated ? fail(err, 431, "request head too large", true) : 0;

@@ -93,25 +93,26 @@ class HeadParser {
 
   // Framing facts gathered from the fields so far.
   struct Framing {
-    bool te = false;  // a Transfer-Encoding field was seen
-    int chunked = 0;  // times "chunked" was listed
+    bool te = false;      // a Transfer-Encoding field was seen
+    uint8_t chunked = 0;  // times "chunked" was listed (saturating)
     bool last_chunked = false;
     bool other = false;  // some coding other than chunked
-    int hosts = 0;
+    uint8_t hosts = 0;   // Host fields seen (the second is refused)
     bool expect_bad = false;
   };
 
  private:
   long parse_from(const char* buf, size_t len, const ParseLimits& limits, RequestHead* out,
                   ParseError* err);
-  bool waiting_ = false;        // the last call returned 0
-  bool in_fields_ = false;      // the request line is parsed
-  size_t line_ = 0;             // offset of the first unfinished line
-  size_t scanned_ = 0;          // bytes seen by the last call
-  size_t count_ = 0;            // fields parsed
+  // Offsets fit 32 bits: a head is at most max_header_size (<= 16 MiB).
+  bool waiting_ = false;    // the last call returned 0
+  bool in_fields_ = false;  // the request line is parsed
+  Framing f_;
+  uint32_t line_ = 0;           // offset of the first unfinished line
+  uint32_t scanned_ = 0;        // bytes seen by the last call
+  uint32_t count_ = 0;          // fields parsed
   const char* base_ = nullptr;  // where the buffer was
   uint64_t work_ = 0;
-  Framing f_;
 };
 
 // Incremental decoder for Transfer-Encoding: chunked (RFC 9112 section 7.1),

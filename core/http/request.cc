@@ -5,6 +5,8 @@
 namespace squall::http {
 
 void RequestData::adopt_head(const char* base, size_t len) {
+  // Room for the copies terminated() may append (path, host, host name).
+  head_buf.reserve(len + 1 + head.path.size() + host.size() + host_name.size() + 3);
   head_buf.assign(base, len);  // a std::string keeps a NUL after its size
   char* nb = head_buf.data();
   // Repoint a view into head_buf (static strings stay where they are).
@@ -32,26 +34,24 @@ void RequestData::adopt_head(const char* base, size_t len) {
   }
 }
 
-const RequestData::Terminated& RequestData::terminated() const {
-  std::call_once(z_once_, [this] {
+RequestData::Terminated RequestData::terminated() const {
+  const std::string_view v[3] = {head.path, host, host_name};
+  std::call_once(z_once_, [this, &v] {
     // Every view here points into head_buf (NUL-terminated) or at a static
     // string, so the byte after it can be read.
-    auto needs_copy = [](std::string_view v) { return v.data() && v.data()[v.size()] != '\0'; };
-    size_t n = 0;
-    for (auto v : {head.path, host, host_name})
-      if (needs_copy(v)) n += v.size() + 1;
-    z_buf_.clear();
-    z_buf_.reserve(n);  // no reallocation below: the views stay valid
-    auto z = [&](std::string_view v) {
-      if (!needs_copy(v)) return v;
-      const char* p = z_buf_.data() + z_buf_.size();
-      z_buf_.append(v.data(), v.size());
-      z_buf_.push_back('\0');
-      return std::string_view(p, v.size());
-    };
-    z_ = {z(head.path), z(host), z(host_name)};
+    auto& buf = const_cast<std::string&>(head_buf);
+    for (int i = 0; i < 3; i++) {
+      z_off_[i] = 0;
+      if (!v[i].data() || v[i].data()[v[i].size()] == '\0') continue;
+      z_off_[i] = uint32_t(buf.size());
+      buf.append(v[i].data(), v[i].size());  // within the reserve: no view moves
+      buf.push_back('\0');
+    }
   });
-  return z_;
+  auto at = [this, &v](int i) {
+    return z_off_[i] ? std::string_view(head_buf.data() + z_off_[i], v[i].size()) : v[i];
+  };
+  return {at(0), at(1), at(2)};
 }
 
 void RequestData::reset_data() {

@@ -56,19 +56,19 @@ class RequestData {
 
   // NUL-terminated forms of the views that may end inside another one (the
   // path before '?', a host name before ':'): themselves when they are
-  // already terminated, else copies made once, on first use (any thread).
+  // already terminated, else copies appended to head_buf (room reserved by
+  // adopt_head, so no view moves) once, on first use (any thread).
   struct Terminated {
     std::string_view path, host, host_name;
   };
-  const Terminated& terminated() const;
+  Terminated terminated() const;
 
  protected:
   void reset_data();
 
  private:
   mutable std::once_flag args_once_, cookies_once_, url_once_, z_once_;
-  mutable std::string z_buf_;
-  mutable Terminated z_;
+  mutable uint32_t z_off_[3] = {0, 0, 0};  // offsets in head_buf of the copies (0: none)
   mutable std::vector<Pair> query_args_, body_args_, all_args_, cookies_;
   mutable std::vector<UploadedFile> files_;
   mutable std::string full_url_;

@@ -430,6 +430,26 @@ void test_connection__abort_after_streaming_truncates(void**) {
   assert_int_equal(c.d.reports.size(), 1);
 }
 
+void test_connection__abort_stops_the_pipeline(void**) {
+  // Requests read after an aborted one are not dispatched, and nothing
+  // counts the aborted exchange as a sent response.
+  Client c(1 << 20, [&](Request* r) {
+    if (r->head.target == "/1")
+      r->conn->abort();
+    else
+      echo(r);
+  });
+  c.send(
+      "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
+  assert_true(c.take().empty());
+  assert_true(c.peer->peer_ended());
+  assert_int_equal(c.d.dispatched, 1);
+  assert_int_equal(c.d.finished.size(), 1);
+  assert_int_equal(c.d.finished[0].status, 0);
+  assert_int_equal(c.d.ctr.get(kStat2xx), 0);
+}
+
 void test_connection__declared_length_mismatch_closes(void**) {
   Client c(1 << 20, [&](Request* r) {
     r->conn->add_header("Content-Length", "10");
@@ -496,6 +516,7 @@ int main(void) {
       cmocka_unit_test(test_connection__no_body_statuses),
       cmocka_unit_test(test_connection__http10_streamed_is_close_delimited),
       cmocka_unit_test(test_connection__abort_after_streaming_truncates),
+      cmocka_unit_test(test_connection__abort_stops_the_pipeline),
       cmocka_unit_test(test_connection__declared_length_mismatch_closes),
       cmocka_unit_test(test_connection__rejects_then_closes),
       cmocka_unit_test(test_connection__large_head_byte_at_a_time),
