@@ -244,11 +244,7 @@ where
 }
 
 fn status_result(status: c_int) -> Result<()> {
-    if status >= 0 {
-        Ok(())
-    } else {
-        Err(Error::new(status, crate::error::strerror(status)))
-    }
+    if status >= 0 { Ok(()) } else { Err(Error::new(status, crate::error::strerror(status))) }
 }
 
 impl Drop for Responder {
@@ -362,12 +358,7 @@ impl Request {
     /// `raw` must be a request handed to a handler (or otherwise owned by
     /// the application and not yet finished), wrapped at most once.
     pub unsafe fn from_raw(raw: *mut sys::squall_request) -> Request {
-        Request {
-            resp: Responder {
-                raw: NonNull::new(raw).expect("squall: NULL request"),
-                state: FRESH,
-            },
-        }
+        Request { resp: Responder { raw: NonNull::new(raw).expect("squall: NULL request"), state: FRESH } }
     }
 
     /// The raw handle (valid until this request is answered).
@@ -523,16 +514,21 @@ impl Request {
             let (mut np, mut nl, mut vp, mut vl) = (ptr::null(), 0usize, ptr::null(), 0usize);
             // SAFETY: live request.
             let rc = unsafe {
-                sys::squall_request_argument_at(self.cptr(), source.raw(), i, &mut np, &mut nl, &mut vp, &mut vl)
+                sys::squall_request_argument_at(
+                    self.cptr(),
+                    source.raw(),
+                    i,
+                    &mut np,
+                    &mut nl,
+                    &mut vp,
+                    &mut vl,
+                )
             };
             if rc < 0 {
                 break;
             }
             let (name, value) = unsafe { (slice(np, nl), slice(vp, vl)) };
-            out.push((
-                std::str::from_utf8(name).unwrap_or(""),
-                std::str::from_utf8(value).unwrap_or(""),
-            ));
+            out.push((std::str::from_utf8(name).unwrap_or(""), std::str::from_utf8(value).unwrap_or("")));
         }
         out
     }
@@ -557,7 +553,8 @@ impl Request {
         for i in 0..n {
             let (mut np, mut nl, mut vp, mut vl) = (ptr::null(), 0usize, ptr::null(), 0usize);
             // SAFETY: live request.
-            let rc = unsafe { sys::squall_request_cookie_at(self.cptr(), i, &mut np, &mut nl, &mut vp, &mut vl) };
+            let rc =
+                unsafe { sys::squall_request_cookie_at(self.cptr(), i, &mut np, &mut nl, &mut vp, &mut vl) };
             if rc < 0 {
                 break;
             }
@@ -580,7 +577,16 @@ impl Request {
             // SAFETY: live request.
             let rc = unsafe {
                 sys::squall_request_file_at(
-                    self.cptr(), i, &mut fp, &mut fl, &mut np, &mut nl, &mut cp, &mut cl, &mut dp, &mut dl,
+                    self.cptr(),
+                    i,
+                    &mut fp,
+                    &mut fl,
+                    &mut np,
+                    &mut nl,
+                    &mut cp,
+                    &mut cl,
+                    &mut dp,
+                    &mut dl,
                 )
             };
             if rc < 0 {
@@ -737,7 +743,9 @@ impl HeadRequest<'_> {
     /// Lower (or raise) this request's body limit.
     pub fn set_max_body_size(&mut self, max: usize) -> Result<()> {
         // SAFETY: live request, headers hook.
-        check(unsafe { sys::squall_request_set_max_body_size(self.req.as_raw(), max.min(i64::MAX as usize) as i64) })
+        check(unsafe {
+            sys::squall_request_set_max_body_size(self.req.as_raw(), max.min(i64::MAX as usize) as i64)
+        })
     }
 
     /// This request's body timeout (zero: none).

@@ -59,7 +59,10 @@ fn router(cancelled: Arc<AtomicBool>) -> Router {
             }),
         )
         .route("/panic", get(|| async { panic_now() }))
-        .route("/stream", get(|| async { Response::new(Body::new(Pieces(vec!["one\n", "two\n", "three\n"]))) }))
+        .route(
+            "/stream",
+            get(|| async { Response::new(Body::new(Pieces(vec!["one\n", "two\n", "three\n"]))) }),
+        )
         .route(
             "/hang",
             get(move || {
@@ -157,7 +160,8 @@ fn axum_router_polled_on_loop_multi_thread() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_time().build().unwrap();
     let cancelled = Arc::new(AtomicBool::new(false));
     let opts = squall::tower::Options::new().poll_on_loop(true);
-    let ts = TestServer::start(squall::tower::handler_with(rt.handle().clone(), router(cancelled.clone()), opts));
+    let ts =
+        TestServer::start(squall::tower::handler_with(rt.handle().clone(), router(cancelled.clone()), opts));
     check_router(ts.port, &cancelled);
     drop(ts);
     drop(rt);
