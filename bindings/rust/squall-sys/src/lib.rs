@@ -6,7 +6,7 @@
 #![no_std]
 #![allow(non_camel_case_types)]
 
-use core::ffi::{c_char, c_int, c_void};
+use core::ffi::{c_char, c_int, c_uint, c_void};
 use core::marker::{PhantomData, PhantomPinned};
 
 // ---------------------------------------------------------------------------
@@ -153,6 +153,30 @@ pub const SQUALL_REQ_HOST_NAME: c_int = 10;
 pub const SQUALL_ARGS_ALL: c_int = 0;
 pub const SQUALL_ARGS_QUERY: c_int = 1;
 pub const SQUALL_ARGS_BODY: c_int = 2;
+
+// ---------------------------------------------------------------------------
+// enum squall_send_flags (the `flags` of squall_response_send)
+// ---------------------------------------------------------------------------
+
+pub const SQUALL_SEND_FLUSH: c_int = 1;
+pub const SQUALL_SEND_FINISH: c_int = 2;
+pub const SQUALL_SEND_ABORT: c_int = 4;
+
+// ---------------------------------------------------------------------------
+// struct squall_header
+// ---------------------------------------------------------------------------
+
+/// One header field for `squall_response_send`: (pointer, length) pairs; a
+/// length of [`SQUALL_NTS`] means NUL-terminated.  Layout frozen by the
+/// header.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct squall_header {
+    pub name: *const c_char,
+    pub name_len: usize,
+    pub value: *const c_char,
+    pub value_len: usize,
+}
 
 // ---------------------------------------------------------------------------
 // Callback types (nullable function pointers)
@@ -527,6 +551,15 @@ unsafe extern "C" {
         body_len: usize,
     ) -> c_int;
     pub fn squall_response_abort(req: *mut squall_request) -> c_int;
+    pub fn squall_response_send(
+        req: *mut squall_request,
+        status: c_int,
+        headers: *const squall_header,
+        n_headers: usize,
+        body: *const c_void,
+        len: usize,
+        flags: c_uint,
+    ) -> c_int;
     pub fn squall_request_loop(req: *const squall_request, out: *mut *mut squall_loop) -> c_int;
     pub fn squall_request_call_soon(
         req: *mut squall_request,
