@@ -196,7 +196,7 @@ impl Responder {
     /// If the library refuses it (`InvalidArgument`: nothing applied) the
     /// request is ended here instead: 500 if nothing was given before, else
     /// aborted.  Status or headers once the response is streaming abort it
-    /// (`InvalidState`): the library would finish it without them.
+    /// (`State`): the library would finish it without them.
     fn end_with(mut self, status: c_int, headers: &[sys::squall_header], body: &[u8]) -> Result<()> {
         if self.state == STREAMING && (status != 0 || !headers.is_empty()) {
             self.end_failed();
@@ -332,7 +332,7 @@ impl Responder {
     /// content type) nothing of it is sent and the request is answered with
     /// 500 instead (or aborted, if a response had been begun).  Once the
     /// response is streaming (after a flush) a new status cannot be sent:
-    /// the response is aborted and [`ErrorKind::InvalidState`](crate::ErrorKind)
+    /// the response is aborted and [`ErrorKind::State`](crate::ErrorKind)
     /// returned.
     pub fn respond(self, code: u16, content_type: &str, body: impl AsRef<[u8]>) -> Result<()> {
         if code == 0 {
