@@ -114,6 +114,33 @@ fn http_fields(parts: Option<&http::response::Parts>) -> impl Iterator<Item = (&
     parts.into_iter().flat_map(|p| p.headers.iter()).map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()))
 }
 
+/// The library's apply-time header rules, checked before the call:
+/// no `Transfer-Encoding` (squall frames responses itself), and at most one
+/// `Content-Length` of 1 to 18 digits.  `Ok(true)` if `headers` give one.
+fn check_framing(headers: &[sys::squall_header], length_set: bool) -> Result<bool> {
+    let mut length = length_set;
+    for h in headers {
+        // SAFETY: built from live slices by raw_header.
+        let (name, value) = unsafe { (slice(h.name, h.name_len), slice(h.value, h.value_len)) };
+        if name.len() == 17 && name.eq_ignore_ascii_case(b"transfer-encoding") {
+            return Err(Error::new(
+                sys::SQUALL_EINVAL,
+                "squall frames responses itself; do not set Transfer-Encoding",
+            ));
+        }
+        if name.len() == 14 && name.eq_ignore_ascii_case(b"content-length") {
+            if value.is_empty() || value.len() > 18 || !value.iter().all(u8::is_ascii_digit) {
+                return Err(Error::new(sys::SQUALL_EINVAL, "invalid Content-Length value"));
+            }
+            if length {
+                return Err(Error::new(sys::SQUALL_EINVAL, "Content-Length already set"));
+            }
+            length = true;
+        }
+    }
+    Ok(length && !length_set)
+}
+
 fn bad_status() -> Error {
     Error::new(sys::SQUALL_EINVAL, "status code out of range 100..999")
 }
@@ -139,6 +166,8 @@ fn head_sent() -> Error {
 pub struct Responder {
     raw: NonNull<sys::squall_request>,
     state: u8,
+    /// A Content-Length header was given (the library takes one only).
+    length_set: bool,
 }
 
 // SAFETY: every squall_response_* call is [any thread] until finish, and
@@ -157,18 +186,24 @@ impl Responder {
     }
 
     /// One `squall_response_send`: status (0: as it is), header fields,
-    /// body bytes, then `flags`.  Keeps `state` in step.  The library
-    /// validates everything first: `SQUALL_EINVAL` means nothing was
-    /// applied (and an ending call did not end the request).  After any
+    /// body bytes, then `flags`.  Keeps `state` in step.
+    ///
+    /// `Err` with [`SQUALL_EINVAL`](sys::SQUALL_EINVAL) means nothing was
+    /// applied (and an ending call did not end the request); after any
     /// other result of an ending call (FINISH or ABORT) the request is
-    /// ended.
+    /// ended.  The library validates names, values and the status before
+    /// applying anything, but checks `Transfer-Encoding` and
+    /// `Content-Length` only while applying -- after the status and the
+    /// earlier headers, and an ending call then still ends the request --
+    /// so those two are checked here first, with the library's rules.
     fn send_raw(
         &mut self,
         status: c_int,
         headers: &[sys::squall_header],
         body: &[u8],
         flags: c_int,
-    ) -> c_int {
+    ) -> Result<()> {
+        let length_given = check_framing(headers, self.length_set)?;
         // SAFETY: live, unfinished request; every pointer is valid for the
         // call (the library copies what it keeps).
         let rc = unsafe {
@@ -182,14 +217,16 @@ impl Responder {
                 flags as c_uint,
             )
         };
-        if rc != sys::SQUALL_EINVAL {
-            if flags & SEND_FLUSH != 0 {
-                self.state = STREAMING;
-            } else if self.state == FRESH && (status != 0 || !headers.is_empty() || !body.is_empty()) {
-                self.state = BUFFERED;
-            }
+        if rc == sys::SQUALL_EINVAL {
+            return Err(Error::last(rc));
         }
-        rc
+        self.length_set |= length_given;
+        if flags & SEND_FLUSH != 0 {
+            self.state = STREAMING;
+        } else if self.state == FRESH && (status != 0 || !headers.is_empty() || !body.is_empty()) {
+            self.state = BUFFERED;
+        }
+        check(rc)
     }
 
     /// The ending call: status, headers, body and FINISH in one crossing.
@@ -202,14 +239,16 @@ impl Responder {
             self.end_failed();
             return Err(head_sent());
         }
-        let rc = self.send_raw(status, headers, body, SEND_FINISH);
-        if rc == sys::SQUALL_EINVAL {
-            let err = Error::last(rc);
-            self.end_failed();
-            return Err(err);
+        match self.send_raw(status, headers, body, SEND_FINISH) {
+            Err(e) if e.code() == sys::SQUALL_EINVAL => {
+                self.end_failed();
+                Err(e)
+            }
+            res => {
+                std::mem::forget(self);
+                res
+            }
         }
-        std::mem::forget(self);
-        check(rc)
     }
 
     /// End a request whose ending call could not be made: 500 if nothing
@@ -235,7 +274,7 @@ impl Responder {
         if code == 0 {
             return Err(bad_status());
         }
-        check(self.send_raw(code as c_int, &[], &[], 0))
+        self.send_raw(code as c_int, &[], &[], 0)
     }
 
     /// Set the status code with a custom reason phrase (no CR or LF).
@@ -254,19 +293,19 @@ impl Responder {
     /// of CR, LF and NUL ([`ErrorKind::InvalidArgument`](crate::ErrorKind)).
     /// A `Content-Length` set here is trusted as the framing.
     pub fn add_header(&mut self, name: &str, value: impl AsRef<[u8]>) -> Result<()> {
-        check(self.send_raw(0, &[raw_header(name.as_bytes(), value.as_ref())], &[], 0))
+        self.send_raw(0, &[raw_header(name.as_bytes(), value.as_ref())], &[], 0)
     }
 
     /// Append body bytes (copied; sent on flush or finish).
     pub fn write(&mut self, data: impl AsRef<[u8]>) -> Result<()> {
-        check(self.send_raw(0, &[], data.as_ref(), 0))
+        self.send_raw(0, &[], data.as_ref(), 0)
     }
 
     /// Send what was written so far (the response is then streamed:
     /// chunked for HTTP/1.1 unless a Content-Length was set).  From here on
     /// a drop without [`finish`](Self::finish) aborts the response.
     pub fn flush(&mut self) -> Result<()> {
-        check(self.send_raw(0, &[], &[], SEND_FLUSH))
+        self.send_raw(0, &[], &[], SEND_FLUSH)
     }
 
     /// Like [`flush`](Self::flush), and call `done` on the loop thread once
@@ -308,10 +347,10 @@ impl Responder {
 
     /// End the response (and the request).
     pub fn finish(mut self) -> Result<()> {
-        let rc = self.send_raw(0, &[], &[], SEND_FINISH);
+        let res = self.send_raw(0, &[], &[], SEND_FINISH);
         std::mem::forget(self);
         // FINISH alone cannot be EINVAL: the request is ended.
-        check(rc)
+        res
     }
 
     /// End the request by closing the connection without completing the
@@ -320,9 +359,9 @@ impl Responder {
     /// body that failed midway.  [`on_done`](Self::on_done) reports
     /// `Closed`.
     pub fn abort(mut self) -> Result<()> {
-        let rc = self.send_raw(0, &[], &[], SEND_ABORT);
+        let res = self.send_raw(0, &[], &[], SEND_ABORT);
         std::mem::forget(self);
-        check(rc)
+        res
     }
 
     /// One shot: status, optional `Content-Type`, body, finish -- one call
@@ -370,7 +409,7 @@ impl Responder {
             if self.state == STREAMING && (status != 0 || !h.is_empty()) {
                 return Err(head_sent());
             }
-            check(self.send_raw(status, h, body, 0))
+            self.send_raw(status, h, body, 0)
         })
     }
 
@@ -408,7 +447,7 @@ fn status_result(status: c_int) -> Result<()> {
 }
 
 /// `500 Internal Server Error` through `send`, for an unanswered request.
-fn internal_error(r: &mut Responder) -> c_int {
+fn internal_error(r: &mut Responder) -> Result<()> {
     let ct = [raw_header(b"Content-Type", b"text/plain; charset=utf-8")];
     r.send_raw(500, &ct, INTERNAL_ERROR_BODY, SEND_FINISH)
 }
@@ -418,13 +457,13 @@ impl Drop for Responder {
         // Live, unfinished request (consuming methods forget self).
         match self.state {
             FRESH => {
-                if internal_error(self) == sys::SQUALL_EINVAL {
+                if matches!(internal_error(self), Err(e) if e.code() == sys::SQUALL_EINVAL) {
                     // Cannot happen (constant arguments); end it anyway.
-                    self.send_raw(0, &[], &[], SEND_FINISH);
+                    let _ = self.send_raw(0, &[], &[], SEND_FINISH);
                 }
             }
             BUFFERED => {
-                self.send_raw(0, &[], &[], SEND_FINISH);
+                let _ = self.send_raw(0, &[], &[], SEND_FINISH);
             }
             _ => self.abort_raw(),
         }
@@ -522,7 +561,13 @@ impl Request {
     /// `raw` must be a request handed to a handler (or otherwise owned by
     /// the application and not yet finished), wrapped at most once.
     pub unsafe fn from_raw(raw: *mut sys::squall_request) -> Request {
-        Request { resp: Responder { raw: NonNull::new(raw).expect("squall: NULL request"), state: FRESH } }
+        Request {
+            resp: Responder {
+                raw: NonNull::new(raw).expect("squall: NULL request"),
+                state: FRESH,
+                length_set: false,
+            },
+        }
     }
 
     /// The raw handle (valid until this request is answered).
@@ -935,11 +980,11 @@ impl HeadRequest<'_> {
         let ct = [raw_header(b"Content-Type", content_type.as_bytes())];
         let headers: &[sys::squall_header] = if content_type.is_empty() { &[] } else { &ct };
         // The request is borrowed (ManuallyDrop): its state is not used.
-        let rc = self.req.resp.send_raw(code as c_int, headers, body.as_ref(), SEND_FINISH);
-        if rc != sys::SQUALL_EINVAL {
+        let res = self.req.resp.send_raw(code as c_int, headers, body.as_ref(), SEND_FINISH);
+        if !matches!(&res, Err(e) if e.code() == sys::SQUALL_EINVAL) {
             self.answered = true;
         }
-        check(rc)
+        res
     }
 
     /// Take the body as a stream: `f` gets each decoded piece as it

@@ -214,3 +214,50 @@ fn streamed_then_finished_is_complete() {
     assert!(whole.complete);
     assert!(raw.ends_with(b"0\r\n\r\n"));
 }
+
+#[test]
+fn framing_headers_are_refused_before_anything_is_applied() {
+    // Transfer-Encoding, a bad or second Content-Length: the library checks
+    // these only while applying (after the status and earlier headers, and
+    // it still finishes); the binding refuses them first, so the request is
+    // answered 500 once and the keep-alive connection stays in step.
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let ts = TestServer::start(move |mut req: Request| {
+        let resp = |name: &str, value: &str| {
+            http::Response::builder()
+                .status(http::StatusCode::CREATED)
+                .header("x-before", "1")
+                .header(name, value)
+                .body(b"body".to_vec())
+                .unwrap()
+        };
+        let res = match req.path() {
+            "/te" => req.send(resp("transfer-encoding", "chunked")),
+            "/cl-bad" => req.send(resp("content-length", "4x")),
+            "/cl-twice" => {
+                req.add_header("Content-Length", "4").unwrap();
+                req.send(resp("content-length", "4"))
+            }
+            "/cl-ok" => req.send(resp("content-length", "4")),
+            _ => return demo_handler(req),
+        };
+        tx.lock().unwrap().send(res.map_err(|e| e.kind())).unwrap();
+    });
+    let mut c = Conn::open(ts.port);
+    for path in ["/te", "/cl-bad"] {
+        let r = c.request("GET", path, &[], b"");
+        assert_eq!(r.status, 500, "{path}");
+        assert_eq!(r.header("x-before"), None, "{path}");
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), Err(ErrorKind::InvalidArgument));
+        let r = c.request("GET", "/next", &[], b"");
+        assert_eq!(r.text(), "You requested /next\n", "after {path}");
+    }
+    // Begun with a Content-Length, then refused: aborted (no success).
+    c.send("GET", "/cl-twice", &[], b"");
+    assert!(c.read_until_close().is_empty());
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), Err(ErrorKind::InvalidArgument));
+    let r = get(ts.port, "/cl-ok");
+    assert_eq!((r.status, r.text().as_str(), r.header("content-length")), (201, "body", Some("4")));
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), Ok(()));
+}
