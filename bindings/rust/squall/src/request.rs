@@ -374,13 +374,18 @@ impl Responder {
     /// the response is aborted and [`ErrorKind::State`](crate::ErrorKind)
     /// returned.
     pub fn respond(self, code: u16, content_type: &str, body: impl AsRef<[u8]>) -> Result<()> {
-        if code == 0 {
+        if self.state == STREAMING {
             self.end_failed();
-            return Err(bad_status());
+            return Err(head_sent());
         }
-        let ct = [raw_header(b"Content-Type", content_type.as_bytes())];
-        let headers: &[sys::squall_header] = if content_type.is_empty() { &[] } else { &ct };
-        self.end_with(code as c_int, headers, body.as_ref())
+        let rc = respond_raw(self.ptr(), code, content_type, body.as_ref());
+        if rc == sys::SQUALL_EINVAL {
+            let err = Error::last(rc);
+            self.end_failed();
+            return Err(err);
+        }
+        std::mem::forget(self);
+        check(rc)
     }
 
     /// Send an [`http::Response`] whose body is in memory, and finish: one
@@ -446,10 +451,29 @@ fn status_result(status: c_int) -> Result<()> {
     if status >= 0 { Ok(()) } else { Err(Error::new(status, crate::error::strerror(status))) }
 }
 
-/// `500 Internal Server Error` through `send`, for an unanswered request.
-fn internal_error(r: &mut Responder) -> Result<()> {
-    let ct = [raw_header(b"Content-Type", b"text/plain; charset=utf-8")];
-    r.send_raw(500, &ct, INTERNAL_ERROR_BODY, SEND_FINISH)
+/// `squall_respond`: status, Content-Type (unless empty), body and finish
+/// in one call -- the one-header case of `squall_response_send`, without
+/// its header array.  Everything it takes is validated before anything is
+/// applied (status range, a value free of CR, LF and NUL; Content-Type is
+/// not one of the headers checked only while applying), so `SQUALL_EINVAL`
+/// means nothing was applied.
+fn respond_raw(req: *mut sys::squall_request, code: u16, content_type: &str, body: &[u8]) -> c_int {
+    // SAFETY: the caller's live, unfinished request; strings copied.
+    unsafe {
+        sys::squall_respond(
+            req,
+            c_int::from(code),
+            if content_type.is_empty() { ptr::null() } else { content_type.as_ptr().cast() },
+            content_type.len(),
+            body.as_ptr().cast(),
+            body.len(),
+        )
+    }
+}
+
+/// `500 Internal Server Error`, for an unanswered request.
+fn internal_error(r: &mut Responder) -> c_int {
+    respond_raw(r.ptr(), 500, "text/plain; charset=utf-8", INTERNAL_ERROR_BODY)
 }
 
 impl Drop for Responder {
@@ -457,7 +481,7 @@ impl Drop for Responder {
         // Live, unfinished request (consuming methods forget self).
         match self.state {
             FRESH => {
-                if matches!(internal_error(self), Err(e) if e.code() == sys::SQUALL_EINVAL) {
+                if internal_error(self) == sys::SQUALL_EINVAL {
                     // Cannot happen (constant arguments); end it anyway.
                     let _ = self.send_raw(0, &[], &[], SEND_FINISH);
                 }
@@ -974,17 +998,12 @@ impl HeadRequest<'_> {
         if self.answered {
             return Err(Error::new(sys::SQUALL_ESTATE, "already answered"));
         }
-        if code == 0 {
-            return Err(bad_status());
+        let rc = respond_raw(self.req.as_raw(), code, content_type, body.as_ref());
+        if rc == sys::SQUALL_EINVAL {
+            return Err(Error::last(rc));
         }
-        let ct = [raw_header(b"Content-Type", content_type.as_bytes())];
-        let headers: &[sys::squall_header] = if content_type.is_empty() { &[] } else { &ct };
-        // The request is borrowed (ManuallyDrop): its state is not used.
-        let res = self.req.resp.send_raw(code as c_int, headers, body.as_ref(), SEND_FINISH);
-        if !matches!(&res, Err(e) if e.code() == sys::SQUALL_EINVAL) {
-            self.answered = true;
-        }
-        res
+        self.answered = true;
+        check(rc)
     }
 
     /// Take the body as a stream: `f` gets each decoded piece as it
