@@ -23,9 +23,7 @@ fn main() {
             let Ok((stream, _)) = listener.accept().await else { continue };
             let _ = stream.set_nodelay(true);
             tokio::task::spawn(async move {
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service_fn(hello))
-                    .await;
+                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service_fn(hello)).await;
             });
         }
     });

@@ -18,7 +18,11 @@ fn main() -> Result<(), squall::Error> {
     let lp = Loop::new()?;
     let inline = std::env::args().nth(2).as_deref() == Some("inline");
     let opts = squall::tower::Options::new().poll_on_loop(inline);
-    let srv = Server::with_config(&lp, &Config::new().nodelay(true), squall::tower::handler_with(handle, app, opts))?;
+    let srv = Server::with_config(
+        &lp,
+        &Config::new().nodelay(true),
+        squall::tower::handler_with(handle, app, opts),
+    )?;
     srv.listen("127.0.0.1", port)?;
     lp.run()
 }

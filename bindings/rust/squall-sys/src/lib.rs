@@ -6,7 +6,7 @@
 #![no_std]
 #![allow(non_camel_case_types)]
 
-use core::ffi::{c_char, c_int, c_void};
+use core::ffi::{c_char, c_int, c_uint, c_void};
 use core::marker::{PhantomData, PhantomPinned};
 
 // ---------------------------------------------------------------------------
@@ -155,6 +155,30 @@ pub const SQUALL_ARGS_QUERY: c_int = 1;
 pub const SQUALL_ARGS_BODY: c_int = 2;
 
 // ---------------------------------------------------------------------------
+// enum squall_send_flags (the `flags` of squall_response_send)
+// ---------------------------------------------------------------------------
+
+pub const SQUALL_SEND_FLUSH: c_int = 1;
+pub const SQUALL_SEND_FINISH: c_int = 2;
+pub const SQUALL_SEND_ABORT: c_int = 4;
+
+// ---------------------------------------------------------------------------
+// struct squall_header
+// ---------------------------------------------------------------------------
+
+/// One header field for `squall_response_send`: (pointer, length) pairs; a
+/// length of [`SQUALL_NTS`] means NUL-terminated.  Layout frozen by the
+/// header.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct squall_header {
+    pub name: *const c_char,
+    pub name_len: usize,
+    pub value: *const c_char,
+    pub value_len: usize,
+}
+
+// ---------------------------------------------------------------------------
 // Callback types (nullable function pointers)
 // ---------------------------------------------------------------------------
 
@@ -163,9 +187,8 @@ pub type squall_log_fn =
 pub type squall_release_fn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 pub type squall_callback_fn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 pub type squall_done_fn = Option<unsafe extern "C" fn(status: c_int, user_data: *mut c_void)>;
-pub type squall_read_fn = Option<
-    unsafe extern "C" fn(status: c_int, data: *const c_char, len: usize, user_data: *mut c_void),
->;
+pub type squall_read_fn =
+    Option<unsafe extern "C" fn(status: c_int, data: *const c_char, len: usize, user_data: *mut c_void)>;
 pub type squall_stream_fn = Option<
     unsafe extern "C" fn(
         stream: *mut squall_stream,
@@ -174,8 +197,7 @@ pub type squall_stream_fn = Option<
         user_data: *mut c_void,
     ),
 >;
-pub type squall_handler_fn =
-    Option<unsafe extern "C" fn(req: *mut squall_request, user_data: *mut c_void)>;
+pub type squall_handler_fn = Option<unsafe extern "C" fn(req: *mut squall_request, user_data: *mut c_void)>;
 pub type squall_access_fn = Option<
     unsafe extern "C" fn(
         method: *const c_char,
@@ -296,18 +318,12 @@ unsafe extern "C" {
         user_data: *mut c_void,
         release: squall_release_fn,
     ) -> c_int;
-    pub fn squall_stream_write_buffer_size(stream: *const squall_stream, out: *mut usize)
-    -> c_int;
-    pub fn squall_stream_set_max_buffer_size(stream: *mut squall_stream, max_bytes: usize)
-    -> c_int;
+    pub fn squall_stream_write_buffer_size(stream: *const squall_stream, out: *mut usize) -> c_int;
+    pub fn squall_stream_set_max_buffer_size(stream: *mut squall_stream, max_bytes: usize) -> c_int;
     pub fn squall_stream_set_nodelay(stream: *mut squall_stream, on: c_int) -> c_int;
     pub fn squall_stream_close(stream: *mut squall_stream) -> c_int;
     pub fn squall_stream_closed(stream: *const squall_stream, error: *mut c_int) -> c_int;
-    pub fn squall_stream_peer(
-        stream: *const squall_stream,
-        p: *mut *const c_char,
-        len: *mut usize,
-    ) -> c_int;
+    pub fn squall_stream_peer(stream: *const squall_stream, p: *mut *const c_char, len: *mut usize) -> c_int;
     pub fn squall_stream_free(stream: *mut squall_stream);
     pub fn squall_stream_connect(
         out: *mut *mut squall_stream,
@@ -350,12 +366,7 @@ unsafe extern "C" {
     pub fn squall_config_new(out: *mut *mut squall_config) -> c_int;
     pub fn squall_config_set_int(cfg: *mut squall_config, key: c_int, value: i64) -> c_int;
     pub fn squall_config_get_int(cfg: *const squall_config, key: c_int, value: *mut i64) -> c_int;
-    pub fn squall_config_set_str(
-        cfg: *mut squall_config,
-        key: c_int,
-        s: *const c_char,
-        len: usize,
-    ) -> c_int;
+    pub fn squall_config_set_str(cfg: *mut squall_config, key: c_int, s: *const c_char, len: usize) -> c_int;
     pub fn squall_config_free(cfg: *mut squall_config);
 
     // HTTP server
@@ -508,8 +519,7 @@ unsafe extern "C" {
         user_data: *mut c_void,
         release: squall_release_fn,
     ) -> c_int;
-    pub fn squall_request_detach(req: *mut squall_request, out: *mut *mut squall_stream)
-    -> c_int;
+    pub fn squall_request_detach(req: *mut squall_request, out: *mut *mut squall_stream) -> c_int;
 
     // Responses
     pub fn squall_response_status(
@@ -525,8 +535,7 @@ unsafe extern "C" {
         value: *const c_char,
         value_len: usize,
     ) -> c_int;
-    pub fn squall_response_write(req: *mut squall_request, data: *const c_void, len: usize)
-    -> c_int;
+    pub fn squall_response_write(req: *mut squall_request, data: *const c_void, len: usize) -> c_int;
     pub fn squall_response_flush(
         req: *mut squall_request,
         done: squall_done_fn,
@@ -542,6 +551,15 @@ unsafe extern "C" {
         body_len: usize,
     ) -> c_int;
     pub fn squall_response_abort(req: *mut squall_request) -> c_int;
+    pub fn squall_response_send(
+        req: *mut squall_request,
+        status: c_int,
+        headers: *const squall_header,
+        n_headers: usize,
+        body: *const c_void,
+        len: usize,
+        flags: c_uint,
+    ) -> c_int;
     pub fn squall_request_loop(req: *const squall_request, out: *mut *mut squall_loop) -> c_int;
     pub fn squall_request_call_soon(
         req: *mut squall_request,

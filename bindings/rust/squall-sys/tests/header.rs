@@ -81,3 +81,25 @@ fn version_macros_match_the_header() {
     let loaded = unsafe { squall_sys::squall_version() };
     assert_eq!(loaded >> 16, squall_sys::SQUALL_VERSION_MAJOR);
 }
+
+#[test]
+fn squall_header_layout_matches() {
+    use squall_sys::squall_header;
+    use std::mem::{align_of, offset_of, size_of};
+    let h = header();
+    let flat: String = h.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(
+            "typedef struct squall_header { const char *name; size_t name_len; \
+             const char *value; size_t value_len; } squall_header;"
+        ),
+        "struct squall_header changed in squall.h"
+    );
+    let w = size_of::<usize>();
+    assert_eq!(size_of::<squall_header>(), 4 * w);
+    assert_eq!(align_of::<squall_header>(), align_of::<usize>());
+    assert_eq!(offset_of!(squall_header, name), 0);
+    assert_eq!(offset_of!(squall_header, name_len), w);
+    assert_eq!(offset_of!(squall_header, value), 2 * w);
+    assert_eq!(offset_of!(squall_header, value_len), 3 * w);
+}

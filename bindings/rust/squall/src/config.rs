@@ -125,18 +125,14 @@ impl Config {
         let mut raw = ptr::null_mut();
         // SAFETY: out-pointer to a local.
         check(unsafe { sys::squall_config_new(&mut raw) })?;
-        let raw = RawConfig(
-            NonNull::new(raw).ok_or_else(|| Error::new(sys::SQUALL_ENOMEM, "no config"))?,
-        );
+        let raw = RawConfig(NonNull::new(raw).ok_or_else(|| Error::new(sys::SQUALL_ENOMEM, "no config"))?);
         for &(k, v) in &self.ints {
             // SAFETY: live config, used by this thread only.
             check(unsafe { sys::squall_config_set_int(raw.0.as_ptr(), k, v) })?;
         }
         for (k, s) in &self.strs {
             // SAFETY: string copied by the library.
-            check(unsafe {
-                sys::squall_config_set_str(raw.0.as_ptr(), *k, s.as_ptr().cast(), s.len())
-            })?;
+            check(unsafe { sys::squall_config_set_str(raw.0.as_ptr(), *k, s.as_ptr().cast(), s.len()) })?;
         }
         Ok(raw)
     }

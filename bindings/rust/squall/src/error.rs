@@ -121,9 +121,7 @@ impl Error {
 /// Static English text for a code (`squall_strerror`).
 pub fn strerror(code: i32) -> &'static str {
     // SAFETY: squall_strerror returns static storage, never NULL.
-    unsafe { CStr::from_ptr(sys::squall_strerror(code)) }
-        .to_str()
-        .unwrap_or("unknown error")
+    unsafe { CStr::from_ptr(sys::squall_strerror(code)) }.to_str().unwrap_or("unknown error")
 }
 
 impl fmt::Debug for Error {

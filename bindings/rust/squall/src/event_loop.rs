@@ -47,7 +47,8 @@ impl Loop {
         let mut raw = ptr::null_mut();
         // SAFETY: out-pointer to a local.
         check(unsafe { sys::squall_loop_new(&mut raw) })?;
-        let raw = NonNull::new(raw).ok_or_else(|| Error::new(sys::SQUALL_ERROR, "squall_loop_new returned NULL"))?;
+        let raw = NonNull::new(raw)
+            .ok_or_else(|| Error::new(sys::SQUALL_ERROR, "squall_loop_new returned NULL"))?;
         Ok(Loop {
             raw,
             shared: Arc::new(LoopShared { ptr: RwLock::new(raw.as_ptr()) }),

@@ -88,7 +88,11 @@ where
     ) {
         trampoline::guard("log sink", || {
             // SAFETY: msg valid during the call; ud is a Box<F> alive until release.
-            let bytes = if msg.is_null() { &[][..] } else { unsafe { std::slice::from_raw_parts(msg as *const u8, len) } };
+            let bytes = if msg.is_null() {
+                &[][..]
+            } else {
+                unsafe { std::slice::from_raw_parts(msg as *const u8, len) }
+            };
             let text = String::from_utf8_lossy(bytes);
             unsafe { (*(ud as *const F))(level, &text) };
         });

@@ -5,10 +5,11 @@
 //! `Send`: answer it now on the loop thread, or move it to another thread
 //! and answer it there (the library queues cross-thread response calls to
 //! the loop in call order).  Answering consumes it, so a finished request
-//! cannot be touched again; dropping it unanswered sends `500` (or, if the
-//! response had started, ends it).
+//! cannot be touched again.  Dropping it unanswered sends `500`; dropping
+//! it with a response begun but not flushed finishes that response; dropping
+//! it once the response is streaming aborts it (see [`Responder`]).
 
-use std::ffi::{c_char, c_int, c_void};
+use std::ffi::{c_char, c_int, c_uint, c_void};
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -42,21 +43,131 @@ fn text(b: &[u8]) -> &str {
     std::str::from_utf8(b).unwrap_or("")
 }
 
-/// Response state of a [`Responder`].
+/// Response state of a [`Responder`]: what a drop does.
+///
+/// Nothing given yet: a drop answers 500.
 const FRESH: u8 = 0;
-const STARTED: u8 = 1;
+/// Status, headers or body bytes given, nothing on the wire yet: a drop
+/// finishes the response as it stands.
+const BUFFERED: u8 = 1;
+/// Flushed: the head (and maybe part of the body) is on the wire.  A drop
+/// aborts (closes the connection without completing the framing), so a cut
+/// body never reads as complete.
+const STREAMING: u8 = 2;
+
+const SEND_FLUSH: c_int = sys::SQUALL_SEND_FLUSH;
+const SEND_FINISH: c_int = sys::SQUALL_SEND_FINISH;
+const SEND_ABORT: c_int = sys::SQUALL_SEND_ABORT;
+
+/// Header arrays of up to this many fields are built on the stack.
+const INLINE_HEADERS: usize = 16;
+
+const NO_HEADER: sys::squall_header =
+    sys::squall_header { name: ptr::null(), name_len: 0, value: ptr::null(), value_len: 0 };
+
+#[inline]
+fn raw_header(name: &[u8], value: &[u8]) -> sys::squall_header {
+    // A slice is never SQUALL_NTS (usize::MAX) long.
+    sys::squall_header {
+        name: name.as_ptr().cast(),
+        name_len: name.len(),
+        value: value.as_ptr().cast(),
+        value_len: value.len(),
+    }
+}
+
+/// Call `f` with `fields` as a `squall_header` array (borrowing the bytes),
+/// on the stack when there are at most [`INLINE_HEADERS`].
+fn with_headers<'a, R>(
+    fields: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+    f: impl FnOnce(&[sys::squall_header]) -> R,
+) -> R {
+    let mut fields = fields;
+    let mut inline = [NO_HEADER; INLINE_HEADERS];
+    let mut n = 0;
+    for (name, value) in fields.by_ref() {
+        inline[n] = raw_header(name, value);
+        n += 1;
+        if n == INLINE_HEADERS {
+            break;
+        }
+    }
+    let Some((name, value)) = (if n == INLINE_HEADERS { fields.next() } else { None }) else {
+        return f(&inline[..n]);
+    };
+    let mut all = inline.to_vec();
+    all.push(raw_header(name, value));
+    all.extend(fields.map(|(n, v)| raw_header(n, v)));
+    f(&all)
+}
+
+/// The status argument of squall_response_send for an `http` status: 200
+/// (the default) leaves the status as it is.
+fn http_status(parts: Option<&http::response::Parts>) -> c_int {
+    match parts {
+        Some(p) if p.status != http::StatusCode::OK => p.status.as_u16() as c_int,
+        _ => 0,
+    }
+}
+
+fn http_fields(parts: Option<&http::response::Parts>) -> impl Iterator<Item = (&[u8], &[u8])> {
+    parts.into_iter().flat_map(|p| p.headers.iter()).map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()))
+}
+
+/// The library's apply-time header rules, checked before the call:
+/// no `Transfer-Encoding` (squall frames responses itself), and at most one
+/// `Content-Length` of 1 to 18 digits.  `Ok(true)` if `headers` give one.
+fn check_framing(headers: &[sys::squall_header], length_set: bool) -> Result<bool> {
+    let mut length = length_set;
+    for h in headers {
+        // SAFETY: built from live slices by raw_header.
+        let (name, value) = unsafe { (slice(h.name, h.name_len), slice(h.value, h.value_len)) };
+        if name.len() == 17 && name.eq_ignore_ascii_case(b"transfer-encoding") {
+            return Err(Error::new(
+                sys::SQUALL_EINVAL,
+                "squall frames responses itself; do not set Transfer-Encoding",
+            ));
+        }
+        if name.len() == 14 && name.eq_ignore_ascii_case(b"content-length") {
+            if value.is_empty() || value.len() > 18 || !value.iter().all(u8::is_ascii_digit) {
+                return Err(Error::new(sys::SQUALL_EINVAL, "invalid Content-Length value"));
+            }
+            if length {
+                return Err(Error::new(sys::SQUALL_EINVAL, "Content-Length already set"));
+            }
+            length = true;
+        }
+    }
+    Ok(length && !length_set)
+}
+
+fn bad_status() -> Error {
+    Error::new(sys::SQUALL_EINVAL, "status code out of range 100..999")
+}
+
+fn head_sent() -> Error {
+    Error::new(sys::SQUALL_ESTATE, "the response head was already sent (streaming)")
+}
 
 /// The right (and duty) to answer one request, from any thread.
 ///
 /// Obtained from [`Request::into_responder`] or
 /// [`Request::into_http`](crate::Request::into_http).  Consuming methods
 /// ([`finish`](Self::finish), [`respond`](Self::respond),
-/// [`send`](Self::send)) end the request; dropping an unfinished responder
-/// sends `500 Internal Server Error` if nothing was sent yet, or ends the
-/// response as it stands.
+/// [`send`](Self::send), [`abort`](Self::abort)) end the request; each is
+/// one call into the library (one command to the loop from another
+/// thread).
+///
+/// Dropping an unfinished responder sends `500 Internal Server Error` if
+/// nothing was given yet; ends the response as it stands if status, headers
+/// or body bytes were given but nothing was flushed; and **aborts** it once
+/// it is streaming (after a flush): the connection is closed without
+/// completing the framing, so a cut body never reads as complete.
 pub struct Responder {
     raw: NonNull<sys::squall_request>,
     state: u8,
+    /// A Content-Length header was given (the library takes one only).
+    length_set: bool,
 }
 
 // SAFETY: every squall_response_* call is [any thread] until finish, and
@@ -74,55 +185,127 @@ impl Responder {
         self.ptr()
     }
 
+    /// One `squall_response_send`: status (0: as it is), header fields,
+    /// body bytes, then `flags`.  Keeps `state` in step.
+    ///
+    /// `Err` with [`SQUALL_EINVAL`](sys::SQUALL_EINVAL) means nothing was
+    /// applied (and an ending call did not end the request); after any
+    /// other result of an ending call (FINISH or ABORT) the request is
+    /// ended.  The library validates names, values and the status before
+    /// applying anything, but checks `Transfer-Encoding` and
+    /// `Content-Length` only while applying -- after the status and the
+    /// earlier headers, and an ending call then still ends the request --
+    /// so those two are checked here first, with the library's rules.
+    fn send_raw(
+        &mut self,
+        status: c_int,
+        headers: &[sys::squall_header],
+        body: &[u8],
+        flags: c_int,
+    ) -> Result<()> {
+        let length_given = check_framing(headers, self.length_set)?;
+        // SAFETY: live, unfinished request; every pointer is valid for the
+        // call (the library copies what it keeps).
+        let rc = unsafe {
+            sys::squall_response_send(
+                self.ptr(),
+                status,
+                headers.as_ptr(),
+                headers.len(),
+                body.as_ptr().cast(),
+                body.len(),
+                flags as c_uint,
+            )
+        };
+        if rc == sys::SQUALL_EINVAL {
+            return Err(Error::last(rc));
+        }
+        self.length_set |= length_given;
+        if flags & SEND_FLUSH != 0 {
+            self.state = STREAMING;
+        } else if self.state == FRESH && (status != 0 || !headers.is_empty() || !body.is_empty()) {
+            self.state = BUFFERED;
+        }
+        check(rc)
+    }
+
+    /// The ending call: status, headers, body and FINISH in one crossing.
+    /// If the library refuses it (`InvalidArgument`: nothing applied) the
+    /// request is ended here instead: 500 if nothing was given before, else
+    /// aborted.  Status or headers once the response is streaming abort it
+    /// (`State`): the library would finish it without them.
+    fn end_with(mut self, status: c_int, headers: &[sys::squall_header], body: &[u8]) -> Result<()> {
+        if self.state == STREAMING && (status != 0 || !headers.is_empty()) {
+            self.end_failed();
+            return Err(head_sent());
+        }
+        match self.send_raw(status, headers, body, SEND_FINISH) {
+            Err(e) if e.code() == sys::SQUALL_EINVAL => {
+                self.end_failed();
+                Err(e)
+            }
+            res => {
+                std::mem::forget(self);
+                res
+            }
+        }
+    }
+
+    /// End a request whose ending call could not be made: 500 if nothing
+    /// was given yet, else abort (never a success-looking remainder).
+    fn end_failed(mut self) {
+        if self.state != FRESH {
+            self.abort_raw();
+            std::mem::forget(self);
+        } // else the drop answers 500
+    }
+
+    /// ABORT (ends the request; the caller must not use it again).
+    fn abort_raw(&mut self) {
+        // SAFETY: live, unfinished request; ABORT alone is always valid.
+        unsafe {
+            sys::squall_response_send(self.ptr(), 0, ptr::null(), 0, ptr::null(), 0, SEND_ABORT as c_uint)
+        };
+    }
+
     /// Set the status code (100..=999; default 200) with the standard
     /// reason phrase.
     pub fn set_status(&mut self, code: u16) -> Result<()> {
-        self.state = STARTED;
-        // SAFETY: live request (not finished while self exists).
-        check(unsafe { sys::squall_response_status(self.ptr(), code as c_int, ptr::null(), 0) })
+        if code == 0 {
+            return Err(bad_status());
+        }
+        self.send_raw(code as c_int, &[], &[], 0)
     }
 
     /// Set the status code with a custom reason phrase (no CR or LF).
     pub fn set_status_reason(&mut self, code: u16, reason: &str) -> Result<()> {
-        self.state = STARTED;
         // SAFETY: live request; reason copied.
-        check(unsafe {
+        let rc = unsafe {
             sys::squall_response_status(self.ptr(), code as c_int, reason.as_ptr().cast(), reason.len())
-        })
+        };
+        if rc != sys::SQUALL_EINVAL && self.state == FRESH {
+            self.state = BUFFERED;
+        }
+        check(rc)
     }
 
     /// Add a response header.  The name must be a token and the value free
     /// of CR, LF and NUL ([`ErrorKind::InvalidArgument`](crate::ErrorKind)).
     /// A `Content-Length` set here is trusted as the framing.
     pub fn add_header(&mut self, name: &str, value: impl AsRef<[u8]>) -> Result<()> {
-        let value = value.as_ref();
-        self.state = STARTED;
-        // SAFETY: live request; both strings copied.
-        check(unsafe {
-            sys::squall_response_header(
-                self.ptr(),
-                name.as_ptr().cast(),
-                name.len(),
-                value.as_ptr().cast(),
-                value.len(),
-            )
-        })
+        self.send_raw(0, &[raw_header(name.as_bytes(), value.as_ref())], &[], 0)
     }
 
     /// Append body bytes (copied; sent on flush or finish).
     pub fn write(&mut self, data: impl AsRef<[u8]>) -> Result<()> {
-        let data = data.as_ref();
-        self.state = STARTED;
-        // SAFETY: live request; data copied.
-        check(unsafe { sys::squall_response_write(self.ptr(), data.as_ptr().cast(), data.len()) })
+        self.send_raw(0, &[], data.as_ref(), 0)
     }
 
     /// Send what was written so far (the response is then streamed:
-    /// chunked for HTTP/1.1 unless a Content-Length was set).
+    /// chunked for HTTP/1.1 unless a Content-Length was set).  From here on
+    /// a drop without [`finish`](Self::finish) aborts the response.
     pub fn flush(&mut self) -> Result<()> {
-        self.state = STARTED;
-        // SAFETY: live request; no callback.
-        check(unsafe { sys::squall_response_flush(self.ptr(), None, ptr::null_mut()) })
+        self.send_raw(0, &[], &[], SEND_FLUSH)
     }
 
     /// Like [`flush`](Self::flush), and call `done` on the loop thread once
@@ -132,13 +315,16 @@ impl Responder {
     where
         F: FnOnce(Result<()>) + Send + 'static,
     {
-        self.state = STARTED;
         let req = self.ptr();
-        trampoline::register_done(
+        let res = trampoline::register_done(
             move |status: c_int| done(status_result(status)),
             // SAFETY: live request; one-shot callback.
             |cb, ud| unsafe { sys::squall_response_flush(req, cb, ud) },
-        )
+        );
+        if !matches!(&res, Err(e) if e.code() == sys::SQUALL_EINVAL) {
+            self.state = STREAMING;
+        }
+        res
     }
 
     /// [`flush`](Self::flush) as a future resolving when the bytes reached
@@ -160,64 +346,76 @@ impl Responder {
     }
 
     /// End the response (and the request).
-    pub fn finish(self) -> Result<()> {
-        let p = self.ptr();
+    pub fn finish(mut self) -> Result<()> {
+        let res = self.send_raw(0, &[], &[], SEND_FINISH);
         std::mem::forget(self);
-        // SAFETY: live request; after this call it is ended unless the
-        // library reports ESTATE/EINVAL, which cannot happen for a live,
-        // unfinished handle.
-        check(unsafe { sys::squall_response_finish(p) })
+        // FINISH alone cannot be EINVAL: the request is ended.
+        res
     }
 
-    /// One shot: status, optional `Content-Type`, body, finish.
+    /// End the request by closing the connection without completing the
+    /// response: a streamed body then reads as truncated (no terminating
+    /// chunk; EOF before the Content-Length), never as complete.  For a
+    /// body that failed midway.  [`on_done`](Self::on_done) reports
+    /// `Closed`.
+    pub fn abort(mut self) -> Result<()> {
+        let res = self.send_raw(0, &[], &[], SEND_ABORT);
+        std::mem::forget(self);
+        res
+    }
+
+    /// One shot: status, optional `Content-Type`, body, finish -- one call
+    /// into the library.
     ///
     /// On [`ErrorKind::InvalidArgument`](crate::ErrorKind) (a bad code or
-    /// content type) the request is not finished by this call and is
-    /// answered with 500 instead.
-    pub fn respond(mut self, code: u16, content_type: &str, body: impl AsRef<[u8]>) -> Result<()> {
-        let body = body.as_ref();
-        // SAFETY: live request; strings copied.
-        let rc = unsafe {
-            sys::squall_respond(
-                self.ptr(),
-                code as c_int,
-                if content_type.is_empty() { ptr::null() } else { content_type.as_ptr().cast() },
-                content_type.len(),
-                body.as_ptr().cast(),
-                body.len(),
-            )
-        };
-        if rc == sys::SQUALL_EINVAL || rc == sys::SQUALL_ESTATE {
+    /// content type) nothing of it is sent and the request is answered with
+    /// 500 instead (or aborted, if a response had been begun).  Once the
+    /// response is streaming (after a flush) a new status cannot be sent:
+    /// the response is aborted and [`ErrorKind::State`](crate::ErrorKind)
+    /// returned.
+    pub fn respond(self, code: u16, content_type: &str, body: impl AsRef<[u8]>) -> Result<()> {
+        if self.state == STREAMING {
+            self.end_failed();
+            return Err(head_sent());
+        }
+        let rc = respond_raw(self.ptr(), code, content_type, body.as_ref());
+        if rc == sys::SQUALL_EINVAL {
             let err = Error::last(rc);
-            self.state = if rc == sys::SQUALL_ESTATE { STARTED } else { self.state };
-            drop(self); // finishes it (500, or the response as it stands)
+            self.end_failed();
             return Err(err);
         }
         std::mem::forget(self);
         check(rc)
     }
 
-    /// Send an [`http::Response`] whose body is in memory, and finish.
-    pub fn send<B: AsRef<[u8]>>(mut self, resp: http::Response<B>) -> Result<()> {
+    /// Send an [`http::Response`] whose body is in memory, and finish: one
+    /// call into the library (status, every header, body).  Errors as for
+    /// [`respond`](Self::respond).
+    pub fn send<B: AsRef<[u8]>>(self, resp: http::Response<B>) -> Result<()> {
         let (parts, body) = resp.into_parts();
-        self.send_head(&parts)?;
-        let body = body.as_ref();
-        if !body.is_empty() {
-            self.write(body)?;
-        }
-        self.finish()
+        self.send_http(Some(&parts), body.as_ref())
     }
 
-    /// Status and headers of an [`http`] response head.
+    /// Status and headers of `parts` (if any) and `body`, then finish.
+    pub(crate) fn send_http(self, parts: Option<&http::response::Parts>, body: &[u8]) -> Result<()> {
+        with_headers(http_fields(parts), |h| self.end_with(http_status(parts), h, body))
+    }
+
+    /// Status and headers of an [`http`] response head (one call; not sent
+    /// before a flush or finish).
     pub fn send_head(&mut self, parts: &http::response::Parts) -> Result<()> {
-        if parts.status != http::StatusCode::OK {
-            self.set_status(parts.status.as_u16())?;
-        }
-        for (name, value) in parts.headers.iter() {
-            self.add_header(name.as_str(), value.as_bytes())?;
-        }
-        self.state = STARTED;
-        Ok(())
+        self.write_http(Some(parts), &[])
+    }
+
+    /// Status and headers of `parts` (if any) and `body`, without flags.
+    pub(crate) fn write_http(&mut self, parts: Option<&http::response::Parts>, body: &[u8]) -> Result<()> {
+        let status = http_status(parts);
+        with_headers(http_fields(parts), |h| {
+            if self.state == STREAMING && (status != 0 || !h.is_empty()) {
+                return Err(head_sent());
+            }
+            self.send_raw(status, h, body, 0)
+        })
     }
 
     /// Call `f` on the loop thread once the exchange is over: `Ok(())` when
@@ -229,6 +427,12 @@ impl Responder {
         F: FnOnce(Result<()>) + Send + 'static,
     {
         on_done_raw(self.ptr(), f)
+    }
+
+    /// Whether the response is streaming (flushed at least once), so that
+    /// a drop would abort it.
+    pub fn is_streaming(&self) -> bool {
+        self.state == STREAMING
     }
 }
 
@@ -244,41 +448,60 @@ where
 }
 
 fn status_result(status: c_int) -> Result<()> {
-    if status >= 0 {
-        Ok(())
-    } else {
-        Err(Error::new(status, crate::error::strerror(status)))
+    if status >= 0 { Ok(()) } else { Err(Error::new(status, crate::error::strerror(status))) }
+}
+
+/// `squall_respond`: status, Content-Type (unless empty), body and finish
+/// in one call -- the one-header case of `squall_response_send`, without
+/// its header array.  Everything it takes is validated before anything is
+/// applied (status range, a value free of CR, LF and NUL; Content-Type is
+/// not one of the headers checked only while applying), so `SQUALL_EINVAL`
+/// means nothing was applied.
+fn respond_raw(req: *mut sys::squall_request, code: u16, content_type: &str, body: &[u8]) -> c_int {
+    // SAFETY: the caller's live, unfinished request; strings copied.
+    unsafe {
+        sys::squall_respond(
+            req,
+            c_int::from(code),
+            if content_type.is_empty() { ptr::null() } else { content_type.as_ptr().cast() },
+            content_type.len(),
+            body.as_ptr().cast(),
+            body.len(),
+        )
     }
+}
+
+/// `500 Internal Server Error`, for an unanswered request.
+fn internal_error(r: &mut Responder) -> c_int {
+    respond_raw(r.ptr(), 500, "text/plain; charset=utf-8", INTERNAL_ERROR_BODY)
 }
 
 impl Drop for Responder {
     fn drop(&mut self) {
-        let p = self.ptr();
-        // SAFETY: live, unfinished request.  A 500 if nothing was sent;
-        // otherwise end the response as it stands.
-        unsafe {
-            if self.state == FRESH {
-                let ct = "text/plain; charset=utf-8";
-                let rc = sys::squall_respond(
-                    p,
-                    500,
-                    ct.as_ptr().cast(),
-                    ct.len(),
-                    INTERNAL_ERROR_BODY.as_ptr().cast(),
-                    INTERNAL_ERROR_BODY.len(),
-                );
-                if rc != sys::SQUALL_ESTATE && rc != sys::SQUALL_EINVAL {
-                    return;
+        // Live, unfinished request (consuming methods forget self).
+        match self.state {
+            FRESH => {
+                if internal_error(self) == sys::SQUALL_EINVAL {
+                    // Cannot happen (constant arguments); end it anyway.
+                    let _ = self.send_raw(0, &[], &[], SEND_FINISH);
                 }
             }
-            sys::squall_response_finish(p);
+            BUFFERED => {
+                let _ = self.send_raw(0, &[], &[], SEND_FINISH);
+            }
+            _ => self.abort_raw(),
         }
     }
 }
 
 impl fmt::Debug for Responder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Responder").field("started", &(self.state != FRESH)).finish()
+        let state = match self.state {
+            FRESH => "fresh",
+            BUFFERED => "buffered",
+            _ => "streaming",
+        };
+        f.debug_struct("Responder").field("state", &state).finish()
     }
 }
 
@@ -366,6 +589,7 @@ impl Request {
             resp: Responder {
                 raw: NonNull::new(raw).expect("squall: NULL request"),
                 state: FRESH,
+                length_set: false,
             },
         }
     }
@@ -523,16 +747,21 @@ impl Request {
             let (mut np, mut nl, mut vp, mut vl) = (ptr::null(), 0usize, ptr::null(), 0usize);
             // SAFETY: live request.
             let rc = unsafe {
-                sys::squall_request_argument_at(self.cptr(), source.raw(), i, &mut np, &mut nl, &mut vp, &mut vl)
+                sys::squall_request_argument_at(
+                    self.cptr(),
+                    source.raw(),
+                    i,
+                    &mut np,
+                    &mut nl,
+                    &mut vp,
+                    &mut vl,
+                )
             };
             if rc < 0 {
                 break;
             }
             let (name, value) = unsafe { (slice(np, nl), slice(vp, vl)) };
-            out.push((
-                std::str::from_utf8(name).unwrap_or(""),
-                std::str::from_utf8(value).unwrap_or(""),
-            ));
+            out.push((std::str::from_utf8(name).unwrap_or(""), std::str::from_utf8(value).unwrap_or("")));
         }
         out
     }
@@ -557,7 +786,8 @@ impl Request {
         for i in 0..n {
             let (mut np, mut nl, mut vp, mut vl) = (ptr::null(), 0usize, ptr::null(), 0usize);
             // SAFETY: live request.
-            let rc = unsafe { sys::squall_request_cookie_at(self.cptr(), i, &mut np, &mut nl, &mut vp, &mut vl) };
+            let rc =
+                unsafe { sys::squall_request_cookie_at(self.cptr(), i, &mut np, &mut nl, &mut vp, &mut vl) };
             if rc < 0 {
                 break;
             }
@@ -580,7 +810,16 @@ impl Request {
             // SAFETY: live request.
             let rc = unsafe {
                 sys::squall_request_file_at(
-                    self.cptr(), i, &mut fp, &mut fl, &mut np, &mut nl, &mut cp, &mut cl, &mut dp, &mut dl,
+                    self.cptr(),
+                    i,
+                    &mut fp,
+                    &mut fl,
+                    &mut np,
+                    &mut nl,
+                    &mut cp,
+                    &mut cl,
+                    &mut dp,
+                    &mut dl,
                 )
             };
             if rc < 0 {
@@ -656,6 +895,10 @@ impl Request {
     /// See [`Responder::finish`].
     pub fn finish(self) -> Result<()> {
         self.resp.finish()
+    }
+    /// See [`Responder::abort`].
+    pub fn abort(self) -> Result<()> {
+        self.resp.abort()
     }
     /// See [`Responder::respond`].
     pub fn respond(self, code: u16, content_type: &str, body: impl AsRef<[u8]>) -> Result<()> {
@@ -737,7 +980,9 @@ impl HeadRequest<'_> {
     /// Lower (or raise) this request's body limit.
     pub fn set_max_body_size(&mut self, max: usize) -> Result<()> {
         // SAFETY: live request, headers hook.
-        check(unsafe { sys::squall_request_set_max_body_size(self.req.as_raw(), max.min(i64::MAX as usize) as i64) })
+        check(unsafe {
+            sys::squall_request_set_max_body_size(self.req.as_raw(), max.min(i64::MAX as usize) as i64)
+        })
     }
 
     /// This request's body timeout (zero: none).
@@ -753,21 +998,11 @@ impl HeadRequest<'_> {
         if self.answered {
             return Err(Error::new(sys::SQUALL_ESTATE, "already answered"));
         }
-        let body = body.as_ref();
-        // SAFETY: live request, headers hook; strings copied.
-        let rc = unsafe {
-            sys::squall_respond(
-                self.req.as_raw(),
-                code as c_int,
-                if content_type.is_empty() { ptr::null() } else { content_type.as_ptr().cast() },
-                content_type.len(),
-                body.as_ptr().cast(),
-                body.len(),
-            )
-        };
-        if rc == 0 || rc == sys::SQUALL_ECLOSED {
-            self.answered = true;
+        let rc = respond_raw(self.req.as_raw(), code, content_type, body.as_ref());
+        if rc == sys::SQUALL_EINVAL {
+            return Err(Error::last(rc));
         }
+        self.answered = true;
         check(rc)
     }
 

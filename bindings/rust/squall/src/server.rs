@@ -368,11 +368,7 @@ where
     let grace_ms = grace.map(duration_ms).unwrap_or(-1);
     trampoline::register_done(
         move |status: c_int| {
-            done(if status >= 0 {
-                Ok(())
-            } else {
-                Err(Error::new(status, crate::error::strerror(status)))
-            })
+            done(if status >= 0 { Ok(()) } else { Err(Error::new(status, crate::error::strerror(status))) })
         },
         // SAFETY: live server (caller's guarantee); one-shot callback.
         |cb, ud| unsafe { sys::squall_server_shutdown(srv, grace_ms, cb, ud) },

@@ -5,9 +5,11 @@
 //! runtime (the requests of one loop iteration are spawned together, so the
 //! runtime is woken once per batch, not once per request); the response is
 //! written back from the runtime's thread through the request's `Send`
-//! [`Responder`] (a response whose body is complete goes back to the loop as
-//! one closure).  If the client goes away first the task is aborted (the
-//! future dropped), as hyper does.
+//! [`Responder`]: a response whose body is complete is one
+//! `squall_response_send` call (status, headers, body, finish), which the
+//! library hands to the loop as one command.  A streamed body that fails
+//! midway is aborted, so the client sees it truncated.  If the client goes
+//! away first the task is aborted (the future dropped), as hyper does.
 //!
 //! ```ignore
 //! let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build()?;
@@ -173,7 +175,6 @@ where
         let responder = req.into_responder();
         let raw = responder.as_raw();
         let http_req = http::Request::from_parts(parts, Full::new(body));
-        let lp = LoopHandle::current();
         let mut svc = svc.clone();
         let fut = async move {
             if let Err(e) = poll_fn(|cx| svc.poll_ready(cx)).await {
@@ -181,7 +182,7 @@ where
                 return;
             }
             match svc.call(http_req).await {
-                Ok(resp) => write_response_via(responder, resp, lp).await,
+                Ok(resp) => write_response(responder, resp).await,
                 Err(e) => {
                     let _ = responder.respond(500, "text/plain", format!("500: {e}\n"));
                 }
@@ -235,23 +236,18 @@ where
     }
 }
 
-/// Write an `http::Response` with any body through a [`Responder`]:
-/// status and headers, then the body frames.  A body that ends with its
-/// first frame goes out with the head (Content-Length framing); a longer one
-/// is streamed (chunked) with backpressure.
-pub async fn write_response<B>(responder: Responder, resp: http::Response<B>)
-where
-    B: Body,
-    B::Data: Send + 'static,
-    B::Error: std::fmt::Display,
-{
-    write_response_via(responder, resp, None).await
-}
-
-/// As [`write_response`]; off the loop thread, a response whose body is
-/// complete after one frame is written by one closure queued to `lp` (one
-/// command and one wake-up instead of one per call).
-async fn write_response_via<B>(mut responder: Responder, resp: http::Response<B>, lp: Option<LoopHandle>)
+/// Write an `http::Response` with any body through a [`Responder`].
+///
+/// A body that ends with its first frame goes out with the head in one call
+/// into the library (status, headers, body, finish: Content-Length framing;
+/// from another thread, one command to the loop).  A longer one is
+/// streamed (chunked): the head with the first frame, then each frame
+/// flushed with backpressure, the last one with the finish.  A body that
+/// fails before its first frame is answered with 500; one that fails
+/// midway is aborted (the connection is closed without the terminating
+/// chunk), so the client sees a truncated response, never a complete one.
+/// Trailers are ignored.
+pub async fn write_response<B>(mut responder: Responder, resp: http::Response<B>)
 where
     B: Body,
     B::Data: Send + 'static,
@@ -259,81 +255,67 @@ where
 {
     let (parts, body) = resp.into_parts();
     let mut body = std::pin::pin!(body);
-
-    // First frame (most bodies have exactly one).
-    let mut first: Option<B::Data> = None;
-    if !body.is_end_stream() {
-        loop {
-            match poll_fn(|cx| Pin::as_mut(&mut body).poll_frame(cx)).await {
-                None => break,
-                Some(Err(_)) => {
-                    // Failed before any byte: answer 500.
+    // The head, until it is handed to the library with the first frame.
+    let mut head = Some(parts);
+    loop {
+        let data = if body.is_end_stream() {
+            None
+        } else {
+            match next_data(body.as_mut()).await {
+                Ok(d) => d,
+                Err(()) if head.is_some() => {
                     let _ = responder.respond(500, "text/plain", b"500: response body failed\n");
                     return;
                 }
-                Some(Ok(frame)) => {
-                    if let Ok(d) = frame.into_data() {
-                        first = Some(d);
-                        break;
-                    }
+                Err(()) => {
+                    // Failed midway: truncated, not finished.
+                    let _ = responder.abort();
+                    return;
                 }
             }
-        }
-    }
-
-    if body.is_end_stream() {
-        // Whole response known: one batch.
-        let on_loop = lp.as_ref().is_none_or(|h| h.is_current());
-        let job = move || {
-            if responder.send_head(&parts).is_err() {
-                return;
-            }
-            if let Some(mut d) = first {
-                while d.has_remaining() {
-                    let n = d.chunk().len();
-                    if responder.write(d.chunk()).is_err() {
-                        return;
-                    }
-                    d.advance(n);
-                }
-            }
-            let _ = responder.finish();
         };
-        match lp {
-            Some(h) if !on_loop => {
-                // If the loop is gone the closure is dropped with the
-                // responder, which ends the request (Closed).
-                let _ = h.call_soon(job);
-            }
-            _ => job(),
+        let last = data.is_none() || body.is_end_stream();
+        let parts = head.take();
+        if last {
+            let _ = with_bytes(data, |b| responder.send_http(parts.as_ref(), b));
+            return;
         }
-        return;
+        // More to come: head (first time) and this frame, then a flush whose
+        // completion paces the next poll.  On an error the client is gone;
+        // dropping the responder ends the request.
+        if with_bytes(data, |b| responder.write_http(parts.as_ref(), b)).is_err() {
+            return;
+        }
+        if responder.flush_async().await.is_err() {
+            return;
+        }
     }
+}
 
-    // Streamed.
-    if responder.send_head(&parts).is_err() {
-        return;
-    }
-    let mut next = first;
+/// The next data frame of `body` (`None` at its end), skipping trailers.
+async fn next_data<B: Body>(mut body: Pin<&mut B>) -> Result<Option<B::Data>, ()> {
     loop {
-        if let Some(mut data) = next.take() {
-            while data.has_remaining() {
-                let n = data.chunk().len();
-                if responder.write(data.chunk()).is_err() {
-                    return; // client gone: dropping the responder ends it
+        match poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+            None => return Ok(None),
+            Some(Err(_)) => return Err(()),
+            Some(Ok(frame)) => {
+                if let Ok(d) = frame.into_data() {
+                    return Ok(Some(d));
                 }
-                data.advance(n);
             }
-            if !body.is_end_stream() && responder.flush_async().await.is_err() {
-                return;
-            }
-        }
-        match poll_fn(|cx| Pin::as_mut(&mut body).poll_frame(cx)).await {
-            None => break,
-            Some(Ok(frame)) => next = frame.into_data().ok(), // trailers ignored
-            // The body failed mid-way: end what was sent.
-            Some(Err(_)) => break,
         }
     }
-    let _ = responder.finish();
+}
+
+/// `f` over the bytes of `data` as one slice (copied only if the buffer is
+/// not contiguous).
+fn with_bytes<D: Buf, R>(data: Option<D>, f: impl FnOnce(&[u8]) -> R) -> R {
+    match data {
+        None => f(&[]),
+        Some(d) if d.chunk().len() == d.remaining() => f(d.chunk()),
+        Some(mut d) => {
+            let all = d.copy_to_bytes(d.remaining());
+            f(&all)
+        }
+    }
 }

@@ -151,10 +151,14 @@ fn request_accessors() {
     let tx = std::sync::Mutex::new(tx);
     let ts = TestServer::start(move |req: Request| {
         let mut out = String::new();
-        out += &format!("method={} uri={} path={} query={}\n", req.method(), req.uri(), req.path(), req.query());
+        out +=
+            &format!("method={} uri={} path={} query={}\n", req.method(), req.uri(), req.path(), req.query());
         out += &format!("version={} host={} host_name={}\n", req.version(), req.host(), req.host_name());
         out += &format!("ip={} proto={}\n", req.remote_ip(), req.protocol());
-        out += &format!("x-multi={:?}\n", req.header_all("x-multi").map(|v| String::from_utf8_lossy(v).into_owned()).collect::<Vec<_>>());
+        out += &format!(
+            "x-multi={:?}\n",
+            req.header_all("x-multi").map(|v| String::from_utf8_lossy(v).into_owned()).collect::<Vec<_>>()
+        );
         out += &format!("ua={:?}\n", req.header_str("USER-AGENT"));
         out += &format!("missing={:?}\n", req.header("nope"));
         out += &format!("count={}\n", req.headers().count());
@@ -168,12 +172,20 @@ fn request_accessors() {
     let r = Conn::open(ts.port).request(
         "GET",
         "/p/q?a=1&b=two%20words",
-        &[("X-Multi", "one"), ("User-Agent", "rust-test"), ("X-Multi", "two"), ("Cookie", "sid=abc; theme=dark")],
+        &[
+            ("X-Multi", "one"),
+            ("User-Agent", "rust-test"),
+            ("X-Multi", "two"),
+            ("Cookie", "sid=abc; theme=dark"),
+        ],
         b"",
     );
     assert_eq!(r.status, 204);
     let out = rx.recv_timeout(Duration::from_secs(5)).unwrap();
-    assert!(out.contains("method=GET uri=/p/q?a=1&b=two%20words path=/p/q query=a=1&b=two%20words\n"), "{out}");
+    assert!(
+        out.contains("method=GET uri=/p/q?a=1&b=two%20words path=/p/q query=a=1&b=two%20words\n"),
+        "{out}"
+    );
     assert!(out.contains("version=HTTP/1.1 host=127.0.0.1 host_name=127.0.0.1\n"), "{out}");
     assert!(out.contains("ip=127.0.0.1 proto=http\n"), "{out}");
     assert!(out.contains("x-multi=[\"one\", \"two\"]\n"), "{out}");
@@ -182,7 +194,10 @@ fn request_accessors() {
     assert!(out.contains("count=5\n"), "{out}");
     assert!(out.contains("a=Some(\"1\") b=Some(\"two words\")\n"), "{out}");
     assert!(out.contains("args=[(\"a\", \"1\"), (\"b\", \"two words\")]\n"), "{out}");
-    assert!(out.contains("cookie=Some(\"abc\") cookies=[(\"sid\", \"abc\"), (\"theme\", \"dark\")]\n"), "{out}");
+    assert!(
+        out.contains("cookie=Some(\"abc\") cookies=[(\"sid\", \"abc\"), (\"theme\", \"dark\")]\n"),
+        "{out}"
+    );
 }
 
 #[test]

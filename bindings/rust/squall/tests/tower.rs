@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
-use common::{Conn, TestServer, get as http_get, post as http_post, wait_until};
+use common::{Conn, TestServer, get as http_get, parse_chunked, post as http_post, wait_until};
 
 /// A body of several frames, to exercise the streamed path.
 struct Pieces(Vec<&'static str>);
@@ -39,6 +39,25 @@ impl http_body::Body for Pieces {
     }
 }
 
+/// A body of frames that then fails (`Err`), to exercise truncation.
+struct Failing(Vec<&'static str>);
+
+impl http_body::Body for Failing {
+    type Data = Bytes;
+    type Error = std::io::Error;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        if self.0.is_empty() {
+            Poll::Ready(Some(Err(std::io::Error::other("body failed on purpose"))))
+        } else {
+            let s = self.0.remove(0);
+            Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from_static(s.as_bytes())))))
+        }
+    }
+}
+
 fn router(cancelled: Arc<AtomicBool>) -> Router {
     Router::new()
         .route("/", get(|| async { "Hello, world!\n" }))
@@ -59,7 +78,25 @@ fn router(cancelled: Arc<AtomicBool>) -> Router {
             }),
         )
         .route("/panic", get(|| async { panic_now() }))
-        .route("/stream", get(|| async { Response::new(Body::new(Pieces(vec!["one\n", "two\n", "three\n"]))) }))
+        .route(
+            "/stream",
+            get(|| async { Response::new(Body::new(Pieces(vec!["one\n", "two\n", "three\n"]))) }),
+        )
+        .route("/fail-midway", get(|| async { Response::new(Body::new(Failing(vec!["one\n", "two\n"]))) }))
+        .route("/fail-at-once", get(|| async { Response::new(Body::new(Failing(vec![]))) }))
+        .route(
+            "/many-headers",
+            get(|| async {
+                let mut h = HeaderMap::new();
+                for i in 0..30 {
+                    h.insert(
+                        http::HeaderName::try_from(format!("x-h{i}")).unwrap(),
+                        http::HeaderValue::from(i as u32),
+                    );
+                }
+                (StatusCode::CREATED, h, "many\n")
+            }),
+        )
         .route(
             "/hang",
             get(move || {
@@ -116,6 +153,25 @@ fn check_router(port: u16, cancelled: &AtomicBool) {
     let r = http_get(port, "/stream");
     assert_eq!(r.text(), "one\ntwo\nthree\n");
 
+    // A body that fails midway is cut (no terminating chunk, then EOF),
+    // not finished; one that fails before its first frame gets a 500.
+    let mut c = Conn::open(port);
+    c.send("GET", "/fail-midway", &[], b"");
+    let raw = c.read_until_close();
+    let cut = parse_chunked(&raw);
+    assert!(cut.head.starts_with("HTTP/1.1 200 "), "{}", cut.head);
+    assert_eq!(cut.data, b"one\ntwo\n");
+    assert!(!cut.complete, "a failed body read as complete: {:?}", String::from_utf8_lossy(&raw));
+    assert_eq!(http_get(port, "/fail-at-once").status, 500);
+
+    // A complete response with many headers (one call into the library).
+    let r = http_get(port, "/many-headers");
+    assert_eq!(r.status, 201);
+    assert_eq!(r.text(), "many\n");
+    for i in 0..30 {
+        assert_eq!(r.header(&format!("x-h{i}")), Some(i.to_string().as_str()));
+    }
+
     // Client disconnect aborts the service future.
     let mut c = Conn::open(port);
     c.send("GET", "/hang", &[], b"");
@@ -157,7 +213,8 @@ fn axum_router_polled_on_loop_multi_thread() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_time().build().unwrap();
     let cancelled = Arc::new(AtomicBool::new(false));
     let opts = squall::tower::Options::new().poll_on_loop(true);
-    let ts = TestServer::start(squall::tower::handler_with(rt.handle().clone(), router(cancelled.clone()), opts));
+    let ts =
+        TestServer::start(squall::tower::handler_with(rt.handle().clone(), router(cancelled.clone()), opts));
     check_router(ts.port, &cancelled);
     drop(ts);
     drop(rt);

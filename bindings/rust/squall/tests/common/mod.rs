@@ -261,3 +261,54 @@ pub fn wait_until(secs: u64, mut f: impl FnMut() -> bool) {
         thread::sleep(Duration::from_millis(5));
     }
 }
+
+impl Conn {
+    /// Every byte the server sends until it closes the connection (EOF or
+    /// reset); panics if it keeps it open past the read timeout.
+    pub fn read_until_close(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match self.reader.read(&mut buf) {
+                Ok(0) => return out,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return out,
+                Err(e) => panic!("connection not closed ({e}); got {:?}", String::from_utf8_lossy(&out)),
+            }
+        }
+    }
+}
+
+/// A raw chunked response cut by the server: the head (up to the blank
+/// line), the data of the complete chunks, and whether the terminating
+/// zero-size chunk came.
+#[derive(Debug)]
+pub struct Chunked {
+    pub head: String,
+    pub data: Vec<u8>,
+    pub complete: bool,
+}
+
+pub fn parse_chunked(raw: &[u8]) -> Chunked {
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("no response head") + 4;
+    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+    let mut rest = &raw[end..];
+    let mut data = Vec::new();
+    loop {
+        let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
+            return Chunked { head, data, complete: false };
+        };
+        let size = usize::from_str_radix(std::str::from_utf8(&rest[..eol]).unwrap().trim(), 16)
+            .expect("bad chunk size line");
+        rest = &rest[eol + 2..];
+        if size == 0 {
+            return Chunked { head, data, complete: rest.starts_with(b"\r\n") };
+        }
+        if rest.len() < size + 2 {
+            data.extend_from_slice(&rest[..rest.len().min(size)]);
+            return Chunked { head, data, complete: false };
+        }
+        data.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
+}
