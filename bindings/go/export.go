@@ -13,8 +13,8 @@ import (
 
 // The functions the C side calls directly, on the loop thread, in inline
 // mode only (RawHandler): the handler, done callbacks and the yield.
-// Everything else reaches Go as bridge events (see shim.h).  None may let a panic escape: a Go panic unwinding
-// through C frames kills the process.
+// Everything else reaches Go as bridge events (see shim.h).  None may let a
+// panic escape: a Go panic unwinding through C frames kills the process.
 
 // oneShot is the value behind a handle given with a one-shot command (flush,
 // on_done, close); the dispatcher deletes the handle before firing.
@@ -28,36 +28,16 @@ type doneFunc func(status int)
 func (f doneFunc) fire(status int) { f(status) }
 
 // Inline mode (RawHandler on the loop thread): the bridge calls these on
-// the loop thread.
+// the loop thread.  sqgoGoHandler runs inside the read pass of the
+// request's connection, so an answer given during the call joins the
+// responses the library gathers into one write for a pipelined burst.  It
+// returns 1 if the handler left the request unfinished (handed to a
+// goroutine).
 
 //export sqgoGoHandler
 func sqgoGoHandler(req *C.squall_request, h C.uintptr_t) C.int {
 	if inlineEngine(uintptr(h)).serveRaw(req) {
 		return 1
-	}
-	return 0
-}
-
-//export sqgoGoBatch
-func sqgoGoBatch(h C.uintptr_t) C.int {
-	e := inlineEngine(uintptr(h))
-	if e.batch == nil {
-		e.batch = make([]*C.squall_request, 64)
-	}
-	pending := false
-	for {
-		n := int(C.sqgo_inline_take(cptr(unsafe.Pointer(e.b)), (*C.char)(unsafe.Pointer(&e.batch[0])), C.size_t(len(e.batch))))
-		if n == 0 {
-			break
-		}
-		for _, req := range e.batch[:n] {
-			if e.serveRaw(req) {
-				pending = true
-			}
-		}
-	}
-	if pending && e.yieldOn {
-		return 1 // a handler went asynchronous: let its goroutine run
 	}
 	return 0
 }

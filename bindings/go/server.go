@@ -322,12 +322,11 @@ type engine struct {
 	b    *C.sqgo_bridge
 	efd  *os.File // the bridge's eventfd, watched by Go's netpoller
 
-	inDispatch atomic.Bool         // the dispatcher (or loop thread) is running a RawHandler
-	yieldOn    bool                // GOMAXPROCS=1: yield after handing out a batch
-	inline     bool                // RawHandler runs on the loop thread
-	slab       []Request           // fresh Requests (newRequest)
-	batch      []*C.squall_request // inline mode: requests taken per call
-	inlineID   uintptr             // names e to the inline calls (inlineRef)
+	inDispatch atomic.Bool // the dispatcher (or loop thread) is running a RawHandler
+	yieldOn    bool        // GOMAXPROCS=1: yield after handing out a batch
+	inline     bool        // RawHandler runs on the loop thread
+	slab       []Request   // fresh Requests (newRequest)
+	inlineID   uintptr     // names e to the inline calls (inlineRef)
 
 	// net/http adapter: idle workers wait on work.
 	work        chan *exchange
@@ -489,10 +488,9 @@ func (e *engine) dispatch() {
 		}
 		if workers && e.yieldOn {
 			// One P: let the workers just handed requests run now, so
-			// their responses go to the loop with one wake-up.
+			// their responses reach the loop in one batch.
 			runtime.Gosched()
 		}
-		C.sqgo_bridge_kick(e.b)
 		if _, err := e.efd.Read(buf[:]); err != nil {
 			e.logf("squall: reading the bridge eventfd: %v", err)
 			time.Sleep(time.Millisecond)
