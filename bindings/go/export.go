@@ -28,16 +28,41 @@ type doneFunc func(status int)
 func (f doneFunc) fire(status int) { f(status) }
 
 // Inline mode (RawHandler on the loop thread): the bridge calls these on
-// the loop thread.  sqgoGoHandler runs inside the read pass of the
-// request's connection, so an answer given during the call joins the
-// responses the library gathers into one write for a pipelined burst.  It
-// returns 1 if the handler left the request unfinished (handed to a
-// goroutine).
+// the loop thread: sqgoGoBatch once per loop pass for the requests queued
+// in it, sqgoGoHandler for one request inside the read pass of its
+// connection (while clients pipeline: an answer given during the call
+// joins the responses the library gathers into one write for the burst).
+// sqgoGoHandler returns 1 if the handler left the request unfinished
+// (handed to a goroutine).
 
 //export sqgoGoHandler
 func sqgoGoHandler(req *C.squall_request, h C.uintptr_t) C.int {
 	if inlineEngine(uintptr(h)).serveRaw(req) {
 		return 1
+	}
+	return 0
+}
+
+//export sqgoGoBatch
+func sqgoGoBatch(h C.uintptr_t) C.int {
+	e := inlineEngine(uintptr(h))
+	if e.batch == nil {
+		e.batch = make([]*C.squall_request, 64)
+	}
+	pending := false
+	for {
+		n := int(C.sqgo_inline_take(cptr(unsafe.Pointer(e.b)), (*C.char)(unsafe.Pointer(&e.batch[0])), C.size_t(len(e.batch))))
+		if n == 0 {
+			break
+		}
+		for _, req := range e.batch[:n] {
+			if e.serveRaw(req) {
+				pending = true
+			}
+		}
+	}
+	if pending && e.yieldOn {
+		return 1 // a handler went asynchronous: let its goroutine run
 	}
 	return 0
 }

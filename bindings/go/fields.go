@@ -16,18 +16,19 @@ import (
 // Names and values are copied into one C buffer, so the array handed to C
 // holds only C pointers: no Go pointer crosses, nothing needs pinning, and
 // the library copies what it keeps before the call returns, so the buffer
-// is reused at once.  A fieldBuf is used by one goroutine at a time.
+// is reused at once.  A fieldBuf is used by one goroutine at a time; its
+// zero value is ready (the C memory is allocated at the first field).
 type fieldBuf struct {
 	data unsafe.Pointer // C: names and values, back to back
 	dcap int
 	dlen int
-	hs   unsafe.Pointer // C: the squall_header array (filled by array)
+	hs   unsafe.Pointer // C: the squall_header array over data
 	hcap int
-	lens []int // name and value lengths, in order
+	n    int
 }
 
 var fieldBufs = sync.Pool{New: func() any {
-	f := &fieldBuf{lens: make([]int, 0, 16)}
+	f := new(fieldBuf)
 	runtime.SetFinalizer(f, (*fieldBuf).free)
 	return f
 }}
@@ -48,46 +49,65 @@ func putFieldBuf(f *fieldBuf) {
 func (f *fieldBuf) free() {
 	C.free(f.data)
 	C.free(f.hs)
-	f.data, f.hs = nil, nil
-	f.dcap, f.hcap, f.dlen = 0, 0, 0
-	f.lens = f.lens[:0]
+	*f = fieldBuf{}
 }
 
-func (f *fieldBuf) reset() {
-	f.dlen = 0
-	f.lens = f.lens[:0]
+func (f *fieldBuf) reset() { f.dlen, f.n = 0, 0 }
+
+func (f *fieldBuf) count() int { return f.n }
+
+func (f *fieldBuf) entries() []C.squall_header {
+	return unsafe.Slice((*C.squall_header)(f.hs), f.hcap)
 }
 
-func (f *fieldBuf) count() int { return len(f.lens) / 2 }
-
-// reserve makes room for n more bytes; false if C memory ran out.
-func (f *fieldBuf) reserve(n int) bool {
-	if f.dlen+n <= f.dcap {
-		return true
+// grow makes room for one more field of size bytes; false if C memory ran
+// out.  The fields already there are moved along with the buffer.
+func (f *fieldBuf) grow(size int) bool {
+	if f.n == f.hcap {
+		c := max(2*f.hcap, 8)
+		p := C.realloc(f.hs, C.size_t(c)*C.size_t(unsafe.Sizeof(C.squall_header{})))
+		if p == nil {
+			return false
+		}
+		f.hs, f.hcap = p, c
 	}
-	c := max(2*f.dcap, f.dlen+n, 256)
-	p := C.realloc(f.data, C.size_t(c))
-	if p == nil {
-		return false
+	if f.dlen+size > f.dcap {
+		c := max(2*f.dcap, f.dlen+size, 1024)
+		old := uintptr(f.data)
+		p := C.realloc(f.data, C.size_t(c))
+		if p == nil {
+			return false
+		}
+		f.data, f.dcap = p, c
+		for i, h := range f.entries()[:f.n] { // rebase (old is a number only)
+			e := &f.entries()[i]
+			e.name = (*C.char)(unsafe.Add(p, uintptr(unsafe.Pointer(h.name))-old))
+			e.value = (*C.char)(unsafe.Add(p, uintptr(unsafe.Pointer(h.value))-old))
+		}
 	}
-	f.data, f.dcap = p, c
 	return true
 }
 
-func (f *fieldBuf) put(s string) {
-	copy(unsafe.Slice((*byte)(unsafe.Add(f.data, f.dlen)), len(s)), s)
-	f.dlen += len(s)
+// put appends a field; it returns the value's bytes in the buffer.
+func (f *fieldBuf) put(name, value string) []byte {
+	if !f.grow(len(name) + len(value)) {
+		return nil
+	}
+	np := unsafe.Add(f.data, f.dlen)
+	copy(unsafe.Slice((*byte)(np), len(name)), name)
+	vp := unsafe.Add(np, len(name))
+	v := unsafe.Slice((*byte)(vp), len(value))
+	copy(v, value)
+	f.dlen += len(name) + len(value)
+	e := &f.entries()[f.n]
+	e.name, e.name_len = (*C.char)(np), C.size_t(len(name))
+	e.value, e.value_len = (*C.char)(vp), C.size_t(len(value))
+	f.n++
+	return v
 }
 
 // add appends a field the caller has validated (validToken, validValue).
-func (f *fieldBuf) add(name, value string) {
-	if !f.reserve(len(name) + len(value)) {
-		return
-	}
-	f.put(name)
-	f.put(value)
-	f.lens = append(f.lens, len(name), len(value))
-}
+func (f *fieldBuf) add(name, value string) { f.put(name, value) }
 
 // addHTTP appends a field as net/http writes one: CR and LF in the value
 // become spaces, and a field the library would refuse (a name that is not
@@ -95,54 +115,38 @@ func (f *fieldBuf) add(name, value string) {
 // leaves out invalid fields -- squall_response_send would refuse the whole
 // call for one bad field.
 func (f *fieldBuf) addHTTP(name, value string) {
-	if !validToken(name) || !f.reserve(len(name)+len(value)) {
+	if !validToken(name) {
 		return
 	}
-	start := f.dlen
-	f.put(name)
-	f.put(value)
-	v := unsafe.Slice((*byte)(unsafe.Add(f.data, start+len(name))), len(value))
-	for i, c := range v {
-		if c == '\r' || c == '\n' {
-			v[i] = ' '
-		} else if !validValueByte(c) {
-			f.dlen = start // left out
-			return
+	newline := false
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; c < 0x20 || c == 0x7f {
+			switch c {
+			case '\t':
+			case '\r', '\n':
+				newline = true
+			default:
+				return // left out
+			}
 		}
 	}
-	f.lens = append(f.lens, len(name), len(value))
+	v := f.put(name, value)
+	if newline {
+		for i, c := range v {
+			if c == '\r' || c == '\n' {
+				v[i] = ' '
+			}
+		}
+	}
 }
 
-// array fills the squall_header array (C memory) over the buffer; nil, 0
-// when there is no field.
-func (f *fieldBuf) array() (*C.squall_header, C.size_t) {
-	if f == nil {
-		return nil, 0
+// array is the squall_header array (C memory) as an integer, and its
+// length: 0, 0 when there is no field.
+func (f *fieldBuf) array() (C.uintptr_t, C.size_t) {
+	if f == nil || f.n == 0 {
+		return 0, 0
 	}
-	n := len(f.lens) / 2
-	if n == 0 {
-		return nil, 0
-	}
-	if n > f.hcap {
-		c := max(2*f.hcap, n, 8)
-		p := C.realloc(f.hs, C.size_t(c)*C.size_t(unsafe.Sizeof(C.squall_header{})))
-		if p == nil {
-			return nil, 0
-		}
-		f.hs, f.hcap = p, c
-	}
-	hs := unsafe.Slice((*C.squall_header)(f.hs), n)
-	off := 0
-	for i := range hs {
-		nl, vl := f.lens[2*i], f.lens[2*i+1]
-		hs[i].name = (*C.char)(unsafe.Add(f.data, off))
-		hs[i].name_len = C.size_t(nl)
-		off += nl
-		hs[i].value = (*C.char)(unsafe.Add(f.data, off))
-		hs[i].value_len = C.size_t(vl)
-		off += vl
-	}
-	return &hs[0], C.size_t(n)
+	return cptr(f.hs), C.size_t(f.n)
 }
 
 // validToken: an RFC 9110 token (a header name the library accepts).

@@ -53,6 +53,7 @@ type exchange struct {
 // every time).
 type worker struct {
 	hdrs [inlineHeaders]C.squall_header
+	fb   fieldBuf // response header fields of the exchange it serves
 }
 
 const maxIdleWorkers = 1024
@@ -69,6 +70,7 @@ func (e *engine) dispatchHTTP(req *C.squall_request, ri *C.sqgo_reqinfo) {
 
 func (e *engine) worker(x *exchange) {
 	wk := new(worker)
+	defer wk.fb.free()
 	for {
 		x.serve(wk)
 		if e.idleWorkers.Add(1) > maxIdleWorkers {
@@ -85,7 +87,7 @@ func (e *engine) worker(x *exchange) {
 
 func (x *exchange) serve(wk *worker) {
 	x.ctx.init(x.e, x.req)
-	x.w.init(x)
+	x.w.init(x, &wk.fb)
 	hr, err := x.request(wk)
 	if err != nil {
 		x.w.status = http.StatusBadRequest
@@ -408,7 +410,7 @@ type responseWriter struct {
 	cl          int64 // declared Content-Length, or -1
 	written     int64
 	buf         []byte
-	fb          *fieldBuf // header fields until they are sent
+	fb          *fieldBuf // header fields (the worker's buffer) until sent
 	flushCh     chan int
 	flushing    bool // a flush's done callback is outstanding
 	err         error
@@ -422,20 +424,17 @@ var outbufs = sync.Pool{New: func() any {
 	return &outbuf{body: make([]byte, 0, 1024)}
 }}
 
-func (w *responseWriter) init(x *exchange) {
+func (w *responseWriter) init(x *exchange, fb *fieldBuf) {
 	w.x = x
 	w.cl = -1
 	w.ob = outbufs.Get().(*outbuf)
 	w.buf = w.ob.body[:0]
+	fb.reset()
+	w.fb = fb
 }
 
 // fields is the field buffer of the head not sent yet.
-func (w *responseWriter) fields() *fieldBuf {
-	if w.fb == nil {
-		w.fb = getFieldBuf()
-	}
-	return w.fb
-}
+func (w *responseWriter) fields() *fieldBuf { return w.fb }
 
 // release returns the buffers once the library has copied them.
 func (w *responseWriter) release() {
@@ -448,7 +447,6 @@ func (w *responseWriter) release() {
 		outbufs.Put(ob)
 	}
 	w.buf = nil
-	putFieldBuf(w.fb)
 	w.fb = nil
 }
 
@@ -619,7 +617,7 @@ func (w *responseWriter) fire(status int) {
 // SQUALL_SEND_FLUSH (flush and get a done event), FINISH or ABORT.
 func (w *responseWriter) send(body []byte, flags C.uint) error {
 	status := 0
-	var hp *C.squall_header
+	var hp C.uintptr_t
 	var n C.size_t
 	if !w.sentHeader && flags != C.SQUALL_SEND_ABORT {
 		status = w.status
@@ -639,13 +637,10 @@ func (w *responseWriter) send(body []byte, flags C.uint) error {
 		flags = 0 // the wrapper flushes, with a done event for h
 	}
 	// body may point into a pooled buffer: passed as *C.char (pointer-free
-	// bytes); hp is C memory.
+	// bytes); hp is C memory (an integer).
 	rc := C.sqgo_response_send(cptr(unsafe.Pointer(w.x.e.b)), cptr(unsafe.Pointer(w.x.req)), C.int(status), hp, n,
 		(*C.char)(unsafe.Pointer(unsafe.SliceData(body))), C.size_t(len(body)), flags, C.uintptr_t(h))
-	if w.fb != nil && w.sentHeader {
-		putFieldBuf(w.fb) // copied by the library
-		w.fb = nil
-	}
+
 	if h != 0 {
 		if rc == 0 {
 			w.flushing = true

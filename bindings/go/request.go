@@ -294,10 +294,17 @@ func (r *Request) Respond(code int, contentType string, body []byte) error {
 	if code < 100 || code > 999 || !validValue(contentType) {
 		return &Error{Op: "respond", Code: EINVAL}
 	}
-	if !r.sentHeader {
-		r.status = code
+	if r.sentHeader || len(r.hdrs) > 0 || len(r.body) > 0 {
+		if !r.sentHeader {
+			r.status = code
+		}
+		return codeErr("respond", r.send(contentType, body, C.SQUALL_SEND_FINISH, 0))
 	}
-	return codeErr("respond", r.send(contentType, body, C.SQUALL_SEND_FINISH, 0))
+	req := r.req
+	r.end()
+	return codeErr("respond", C.sqgo_response_send_ct(cptr(unsafe.Pointer(r.e.b)), cptr(unsafe.Pointer(req)), C.int(code),
+		(*C.char)(unsafe.Pointer(unsafe.StringData(contentType))), C.size_t(len(contentType)),
+		(*C.char)(unsafe.Pointer(unsafe.SliceData(body))), C.size_t(len(body))))
 }
 
 // RespondString is Respond with a string body.

@@ -322,11 +322,12 @@ type engine struct {
 	b    *C.sqgo_bridge
 	efd  *os.File // the bridge's eventfd, watched by Go's netpoller
 
-	inDispatch atomic.Bool // the dispatcher (or loop thread) is running a RawHandler
-	yieldOn    bool        // GOMAXPROCS=1: yield after handing out a batch
-	inline     bool        // RawHandler runs on the loop thread
-	slab       []Request   // fresh Requests (newRequest)
-	inlineID   uintptr     // names e to the inline calls (inlineRef)
+	inDispatch atomic.Bool         // the dispatcher (or loop thread) is running a RawHandler
+	yieldOn    bool                // GOMAXPROCS=1: yield after handing out a batch
+	inline     bool                // RawHandler runs on the loop thread
+	slab       []Request           // fresh Requests (newRequest)
+	batch      []*C.squall_request // inline mode: requests taken per call
+	inlineID   uintptr             // names e to the inline calls (inlineRef)
 
 	// net/http adapter: idle workers wait on work.
 	work        chan *exchange

@@ -61,6 +61,13 @@ struct sqgo_bridge {
   uintptr_t inline_handle; /* inline mode: Go's handle for direct calls */
   int yield_on;            /* inline mode: one Go P, yield after readying */
   int yield_scheduled;     /* inline mode, loop thread */
+  /* inline mode, loop thread: requests waiting for the one Go call per
+   * loop pass that serves them all (batch), and how many requests to
+   * answer at once in their read pass instead (direct; see on_handler) */
+  squall_request **iq;
+  size_t iq_head, iq_n, iq_cap;
+  int iq_scheduled, in_batch, batch_pending;
+  long direct_left;
   int efd;
 
   /* events for Go */
@@ -173,13 +180,87 @@ static void push_done(sqgo_bridge *b, int status, uintptr_t handle) {
   push_event(b, &e, 1);
 }
 
+/* Inline mode: one Go call per loop pass serves every request queued in
+ * it, and the ones dispatched while it runs (pipelined requests follow as
+ * soon as the previous response is finished). */
+static void inline_batch(void *user_data) {
+  sqgo_bridge *b = user_data;
+  b->iq_scheduled = 0;
+  if (b->iq_n == 0) return;
+  b->in_batch = 1;
+  b->batch_pending = 0;
+  int yield = sqgoGoBatch(b->inline_handle);
+  b->in_batch = 0;
+  if (yield || (b->batch_pending && b->yield_on)) yield_soon(b);
+}
+
+size_t sqgo_inline_take(uintptr_t bridge, char *out_raw, size_t cap) {
+  sqgo_bridge *b = (sqgo_bridge *)bridge;
+  squall_request **out = (squall_request **)out_raw;
+  size_t n = b->iq_n < cap ? b->iq_n : cap;
+  for (size_t i = 0; i < n; i++) out[i] = b->iq[(b->iq_head + i) % b->iq_cap];
+  if (b->iq_cap) b->iq_head = (b->iq_head + n) % b->iq_cap;
+  b->iq_n -= n;
+  return n;
+}
+
+static int iq_push(sqgo_bridge *b, squall_request *req) {
+  if (b->iq_n == b->iq_cap) {
+    size_t cap = b->iq_cap ? b->iq_cap * 2 : 64;
+    squall_request **nq = malloc(cap * sizeof *nq);
+    if (!nq) return -1;
+    for (size_t i = 0; i < b->iq_n; i++)
+      nq[i] = b->iq[(b->iq_head + i) % b->iq_cap];
+    free(b->iq);
+    b->iq = nq;
+    b->iq_cap = cap;
+    b->iq_head = 0;
+  }
+  b->iq[(b->iq_head + b->iq_n) % b->iq_cap] = req;
+  b->iq_n++;
+  return 0;
+}
+
+/* How many requests are answered in their read pass after pipelining was
+ * last seen (see on_handler). */
+#define DIRECT_SPAN 65536
+
 static void on_handler(squall_request *req, void *user_data) {
   sqgo_bridge *b = user_data;
   __atomic_add_fetch(&b->inflight, 1, __ATOMIC_SEQ_CST);
   if (b->inline_handle) {
-    /* Answered here, inside the read pass of the connection: the library
-     * gathers the responses to a pipelined burst into one write. */
-    if (sqgoGoHandler(req, b->inline_handle) && b->yield_on) yield_soon(b);
+    /* Two ways to call Go.  Batch: queue the request and serve every
+     * request of the loop pass in one Go call at its end (one cgo callback
+     * per pass).  Direct: call Go here, inside the read pass of the
+     * connection, so that the library gathers the responses to a pipelined
+     * burst into one write (answered later, from the batch, the first
+     * response of a burst goes out alone and the rest in a second write).
+     * A request dispatched inside the batch is a pipelined one (the
+     * library read it after the previous response on its connection was
+     * finished): clients pipeline, so the next DIRECT_SPAN requests are
+     * answered directly; then batching is tried again.  Which path a
+     * request takes changes only the number of writes and Go calls. */
+    if (b->in_batch || b->direct_left > 0) {
+      int pending = sqgoGoHandler(req, b->inline_handle);
+      if (b->in_batch) {
+        b->direct_left = DIRECT_SPAN;
+        if (pending) b->batch_pending = 1;
+      } else {
+        b->direct_left--;
+        if (pending && b->yield_on) yield_soon(b);
+      }
+      return;
+    }
+    if (iq_push(b, req) != 0) { /* out of memory: answer in place */
+      if (sqgoGoHandler(req, b->inline_handle) && b->yield_on) yield_soon(b);
+      return;
+    }
+    if (!b->iq_scheduled) {
+      if (squall_loop_call_soon(b->loop, inline_batch, b) == 0)
+        b->iq_scheduled = 1;
+      else
+        inline_batch(b);
+    }
     return;
   }
   sqgo_event e;
@@ -249,11 +330,12 @@ static void ended(sqgo_bridge *b) {
 }
 
 int sqgo_response_send(uintptr_t bridge, uintptr_t request, int status,
-                       const squall_header *headers, size_t n_headers,
+                       uintptr_t headers_raw, size_t n_headers,
                        const char *body, size_t len, unsigned flags,
                        uintptr_t done) {
   sqgo_bridge *b = (sqgo_bridge *)bridge;
   squall_request *req = (squall_request *)request;
+  const squall_header *headers = (const squall_header *)headers_raw;
   if (flags & (SQUALL_SEND_FINISH | SQUALL_SEND_ABORT)) {
     int rc = squall_response_send(req, status, headers, n_headers, body, len,
                                   flags);
@@ -284,6 +366,14 @@ int sqgo_response_send(uintptr_t bridge, uintptr_t request, int status,
   if (rc == 0 || rc == SQUALL_ECLOSED) return 0;
   free(ctx);
   return rc;
+}
+
+int sqgo_response_send_ct(uintptr_t bridge, uintptr_t request, int status,
+                 const char *ct, size_t ct_len, const char *body,
+                 size_t len) {
+  squall_header h = {"Content-Type", 12, ct, ct_len};
+  return sqgo_response_send(bridge, request, status, (uintptr_t)&h,
+                            ct_len ? 1 : 0, body, len, SQUALL_SEND_FINISH, 0);
 }
 
 int sqgo_on_done(sqgo_bridge *b, squall_request *req, uintptr_t handle) {
@@ -422,6 +512,7 @@ void sqgo_bridge_kill(sqgo_bridge *b) {
 
 void sqgo_bridge_free(sqgo_bridge *b) {
   if (!b) return;
+  free(b->iq);
   pthread_mutex_destroy(&b->emu);
   pthread_mutex_destroy(&b->lmu);
   free(b->ev);

@@ -87,14 +87,19 @@ typedef struct sqgo_bridge sqgo_bridge;
  * sqgo_event.info for requests.  *efd receives the eventfd (non-blocking)
  * that becomes readable when events wait; Go owns and closes it.
  *
- * inline_handle != 0 selects inline mode instead: each request calls
- * sqgoGoHandler directly on the loop thread, inside the read pass of its
- * connection (so the responses to a pipelined burst leave in one write),
- * and done callbacks call sqgoGoDone.  Fastest for handlers that answer at
- * once, at the price of the loop thread holding a Go P while it waits. */
+ * inline_handle != 0 selects inline mode instead: requests call Go
+ * directly on the loop thread -- sqgoGoBatch once per loop pass for the
+ * requests queued in it, or sqgoGoHandler inside the read pass of the
+ * connection while clients pipeline (so that the responses to a burst
+ * leave in one write) -- and done callbacks call sqgoGoDone.  Fastest for
+ * handlers that answer at once, at the price of the loop thread holding a
+ * Go P while it waits. */
 sqgo_result sqgo_bridge_new(sqgo_bridge **out, squall_loop *loop,
                             int fill_info, uintptr_t inline_handle,
                             int yield_on, int *efd);
+/* Inline mode, inside sqgoGoBatch: takes up to cap queued requests
+ * (out_raw is a squall_request* array). */
+size_t sqgo_inline_take(uintptr_t bridge, char *out_raw, size_t cap);
 /* Marks the calling thread as the bridge's loop thread (before run). */
 void sqgo_bridge_enter(sqgo_bridge *b);
 /* After the loop is freed (no callback can follow). */
@@ -125,12 +130,19 @@ void sqgo_bridge_kill(sqgo_bridge *b);
  *    ECLOSED (ended, client gone) is returned as 0; if the library refused
  *    the call (SQUALL_EINVAL) the request is finished anyway, since Go has
  *    let it go.
- * bridge and request are C pointers passed as integers (this is the hot
- * call: no cgo pointer check). */
+ * bridge, request and headers (a squall_header array in C memory) are C
+ * pointers passed as integers (this is the hot call: no cgo pointer
+ * check). */
 int sqgo_response_send(uintptr_t bridge, uintptr_t request, int status,
-                       const squall_header *headers, size_t n_headers,
+                       uintptr_t headers, size_t n_headers,
                        const char *body, size_t len, unsigned flags,
                        uintptr_t done);
+/* The same for the common whole response: status, a Content-Type field
+ * (none if ct_len is 0), body, FINISH -- ct and body straight from Go
+ * memory, no header array to build. */
+int sqgo_response_send_ct(uintptr_t bridge, uintptr_t request, int status,
+                 const char *ct, size_t ct_len, const char *body,
+                 size_t len);
 /* squall_request_on_done with a done event for handle [any thread]; the
  * event comes exactly once if this returns 0. */
 int sqgo_on_done(sqgo_bridge *b, squall_request *req, uintptr_t handle);
