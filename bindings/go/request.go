@@ -285,7 +285,8 @@ func (r *Request) Context() context.Context {
 // Respond sends a whole response and finishes the request: status code,
 // Content-Type (omitted if empty), body (framed with Content-Length), plus
 // any fields added with AddHeader, in one library call
-// (squall_response_send).  Date and Server are added by the library.
+// (squall_response_send; squall_respond when Content-Type is the only
+// field).  Date and Server are added by the library.
 // After a Flush only the body is sent (the head is out already).
 func (r *Request) Respond(code int, contentType string, body []byte) error {
 	if r.req == nil {
@@ -302,7 +303,7 @@ func (r *Request) Respond(code int, contentType string, body []byte) error {
 	}
 	req := r.req
 	r.end()
-	return codeErr("respond", C.sqgo_response_send_ct(cptr(unsafe.Pointer(r.e.b)), cptr(unsafe.Pointer(req)), C.int(code),
+	return codeErr("respond", C.sqgo_respond_ct(cptr(unsafe.Pointer(r.e.b)), cptr(unsafe.Pointer(req)), C.int(code),
 		(*C.char)(unsafe.Pointer(unsafe.StringData(contentType))), C.size_t(len(contentType)),
 		(*C.char)(unsafe.Pointer(unsafe.SliceData(body))), C.size_t(len(body))))
 }

@@ -368,12 +368,16 @@ int sqgo_response_send(uintptr_t bridge, uintptr_t request, int status,
   return rc;
 }
 
-int sqgo_response_send_ct(uintptr_t bridge, uintptr_t request, int status,
-                 const char *ct, size_t ct_len, const char *body,
-                 size_t len) {
-  squall_header h = {"Content-Type", 12, ct, ct_len};
-  return sqgo_response_send(bridge, request, status, (uintptr_t)&h,
-                            ct_len ? 1 : 0, body, len, SQUALL_SEND_FINISH, 0);
+int sqgo_respond_ct(uintptr_t bridge, uintptr_t request, int status,
+                    const char *ct, size_t ct_len, const char *body,
+                    size_t len) {
+  sqgo_bridge *b = (sqgo_bridge *)bridge;
+  squall_request *req = (squall_request *)request;
+  int rc = squall_respond(req, status, ct, ct_len, body, len);
+  if (rc == SQUALL_ESTATE) return rc; /* ended before: not ours to count */
+  if (rc == SQUALL_EINVAL) squall_response_finish(req); /* Go let it go */
+  ended(b);
+  return rc == SQUALL_ECLOSED ? 0 : rc;
 }
 
 int sqgo_on_done(sqgo_bridge *b, squall_request *req, uintptr_t handle) {
