@@ -20,13 +20,16 @@
 // takes the P back.  Instead a small C bridge (shim.c)
 // queues the loop's events (new requests, done callbacks) and signals an
 // eventfd that Go's netpoller watches; a dispatcher goroutine takes them in
-// batches.  Responses go back as commands that the loop thread applies in
-// order with direct squall_response_* calls; both directions wake the other
-// side once per batch.  A RawHandler without RawOffLoop is instead called
-// directly on the loop thread through an //export trampoline, and answers
-// there with direct C calls.  Go values the C side must name travel as
-// integers (runtime/cgo.Handle values, deleted when their one-shot event
+// batches.  Each response goes back in one squall_response_send call, which
+// the library accepts from any thread (it queues one command to the loop
+// and wakes it once per batch).  A RawHandler without RawOffLoop is instead
+// called directly on the loop thread through an //export trampoline, and
+// answers there with direct C calls.  Go values the C side must name travel
+// as integers (runtime/cgo.Handle values, deleted when their one-shot event
 // fires), never as Go pointers kept by C.
+//
+// A response that fails after part of it was sent (a handler panics after
+// a Flush) is aborted, never finished: the client sees a truncated body.
 //
 // Shutdown stops gracefully (squall_server_shutdown), Close at once; both
 // make ListenAndServe and Serve return http.ErrServerClosed.

@@ -13,8 +13,8 @@ import (
 
 // The functions the C side calls directly, on the loop thread, in inline
 // mode only (RawHandler): the handler, done callbacks and the yield.
-// Everything else reaches Go as bridge events (see shim.h).  None may let a panic escape: a Go panic unwinding
-// through C frames kills the process.
+// Everything else reaches Go as bridge events (see shim.h).  None may let a
+// panic escape: a Go panic unwinding through C frames kills the process.
 
 // oneShot is the value behind a handle given with a one-shot command (flush,
 // on_done, close); the dispatcher deletes the handle before firing.
@@ -28,7 +28,12 @@ type doneFunc func(status int)
 func (f doneFunc) fire(status int) { f(status) }
 
 // Inline mode (RawHandler on the loop thread): the bridge calls these on
-// the loop thread.
+// the loop thread: sqgoGoBatch once per loop pass for the requests queued
+// in it, sqgoGoHandler for one request inside the read pass of its
+// connection (while clients pipeline: an answer given during the call
+// joins the responses the library gathers into one write for the burst).
+// sqgoGoHandler returns 1 if the handler left the request unfinished
+// (handed to a goroutine).
 
 //export sqgoGoHandler
 func sqgoGoHandler(req *C.squall_request, h C.uintptr_t) C.int {

@@ -7,7 +7,6 @@ import "C"
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -53,7 +52,8 @@ type exchange struct {
 // has grown already; a fresh goroutine per request would grow its stack
 // every time).
 type worker struct {
-	hdrs [inlineHeaders]C.sqgo_header
+	hdrs [inlineHeaders]C.squall_header
+	fb   fieldBuf // response header fields of the exchange it serves
 }
 
 const maxIdleWorkers = 1024
@@ -70,6 +70,7 @@ func (e *engine) dispatchHTTP(req *C.squall_request, ri *C.sqgo_reqinfo) {
 
 func (e *engine) worker(x *exchange) {
 	wk := new(worker)
+	defer wk.fb.free()
 	for {
 		x.serve(wk)
 		if e.idleWorkers.Add(1) > maxIdleWorkers {
@@ -86,12 +87,12 @@ func (e *engine) worker(x *exchange) {
 
 func (x *exchange) serve(wk *worker) {
 	x.ctx.init(x.e, x.req)
-	x.w.init(x)
+	x.w.init(x, &wk.fb)
 	hr, err := x.request(wk)
 	if err != nil {
 		x.w.status = http.StatusBadRequest
 		x.w.wroteHeader = true
-		x.w.hbuf = appendField(x.w.hbuf, "Content-Type", "text/plain; charset=utf-8")
+		x.w.fields().add("Content-Type", "text/plain; charset=utf-8")
 		x.w.buf = append(x.w.buf, "400 Bad Request\n"...)
 		x.finish()
 		return
@@ -100,12 +101,22 @@ func (x *exchange) serve(wk *worker) {
 	x.e.hh.ServeHTTP(&x.w, hr)
 }
 
-// end runs deferred: a panic becomes a 500 (if the status line has not been
-// sent), then the response is finished.
+// end runs deferred: a panic becomes a 500 if nothing has been sent yet;
+// if part of the response is out already, the response is aborted (the
+// connection closes without completing the framing, so the client sees a
+// truncated body, never a complete one).  Otherwise the response is
+// finished.
 func (x *exchange) end(hr *http.Request) {
 	if p := recover(); p != nil {
 		if p != http.ErrAbortHandler {
 			x.e.logPanic(hr.RemoteAddr, p)
+		}
+		if x.w.sentHeader {
+			if p != http.ErrAbortHandler {
+				x.e.logf("squall: response to %s aborted: the handler panicked after part of it was sent", hr.RemoteAddr)
+			}
+			x.abort()
+			return
 		}
 		x.w.failed(p == http.ErrAbortHandler)
 	}
@@ -113,7 +124,7 @@ func (x *exchange) end(hr *http.Request) {
 }
 
 // finish ends the exchange: the rest of the response and the finish go to
-// the loop in one command.
+// the library in one call.
 func (x *exchange) finish() {
 	if x.req == nil {
 		return
@@ -125,8 +136,21 @@ func (x *exchange) finish() {
 		w.WriteHeader(http.StatusOK)
 	}
 	w.waitFlush()
-	w.send(w.buf, C.SQGO_SEND_FINISH)
+	w.send(w.buf, C.SQUALL_SEND_FINISH)
 	w.release()
+	x.req = nil
+}
+
+// abort ends the exchange by aborting the response (squall_response_abort
+// semantics: the connection is closed, the framing left incomplete).
+func (x *exchange) abort() {
+	if x.req == nil {
+		return
+	}
+	x.body.close()
+	x.ctx.finish()
+	x.w.send(nil, C.SQUALL_SEND_ABORT)
+	x.w.release()
 	x.req = nil
 }
 
@@ -154,7 +178,7 @@ func (x *exchange) request(wk *worker) (*http.Request, error) {
 	hs := wk.hdrs[:]
 	n := int(ri.header_count)
 	if n > len(hs) {
-		hs = make([]C.sqgo_header, n)
+		hs = make([]C.squall_header, n)
 	}
 	if n > 0 {
 		var cnt C.size_t
@@ -372,9 +396,9 @@ func (b *bodyReader) close() {
 }
 
 // responseWriter is the http.ResponseWriter (and http.Flusher).  The
-// status line and header fields are encoded when WriteHeader runs (later
+// status line and header fields are taken when WriteHeader runs (later
 // changes to Header() have no effect, as in net/http) and handed to the
-// library with the first body bytes, in one cgo call.
+// library with the first body bytes, in one call (squall_response_send).
 type responseWriter struct {
 	x           *exchange
 	header      http.Header
@@ -386,28 +410,31 @@ type responseWriter struct {
 	cl          int64 // declared Content-Length, or -1
 	written     int64
 	buf         []byte
-	hbuf        []byte
+	fb          *fieldBuf // header fields (the worker's buffer) until sent
 	flushCh     chan int
 	flushing    bool // a flush's done callback is outstanding
 	err         error
 	ob          *outbuf
 }
 
-// outbuf holds a response's buffered body and encoded header fields until
-// the library has copied them.
-type outbuf struct{ body, hdrs []byte }
+// outbuf holds a response's buffered body until the library has copied it.
+type outbuf struct{ body []byte }
 
 var outbufs = sync.Pool{New: func() any {
-	return &outbuf{body: make([]byte, 0, 1024), hdrs: make([]byte, 0, 512)}
+	return &outbuf{body: make([]byte, 0, 1024)}
 }}
 
-func (w *responseWriter) init(x *exchange) {
+func (w *responseWriter) init(x *exchange, fb *fieldBuf) {
 	w.x = x
 	w.cl = -1
 	w.ob = outbufs.Get().(*outbuf)
 	w.buf = w.ob.body[:0]
-	w.hbuf = w.ob.hdrs[:0]
+	fb.reset()
+	w.fb = fb
 }
+
+// fields is the field buffer of the head not sent yet.
+func (w *responseWriter) fields() *fieldBuf { return w.fb }
 
 // release returns the buffers once the library has copied them.
 func (w *responseWriter) release() {
@@ -416,14 +443,11 @@ func (w *responseWriter) release() {
 		if cap(w.buf) <= 2*bufLimit {
 			ob.body = w.buf[:0]
 		}
-		if cap(w.hbuf) <= 16<<10 {
-			ob.hdrs = w.hbuf[:0]
-		}
 		w.ob = nil
 		outbufs.Put(ob)
 	}
 	w.buf = nil
-	w.hbuf = nil
+	w.fb = nil
 }
 
 // Header returns the response header map.
@@ -453,6 +477,7 @@ func (w *responseWriter) WriteHeader(code int) {
 	w.wroteHeader = true
 	w.status = code
 	hasCT := false
+	fb := w.fields()
 	for k, vv := range w.header {
 		switch k {
 		case "Transfer-Encoding", "Trailer":
@@ -467,30 +492,16 @@ func (w *responseWriter) WriteHeader(code int) {
 				continue
 			}
 			w.cl = v
-			w.hbuf = appendField(w.hbuf, k, strings.TrimSpace(vv[0]))
+			fb.add(k, strings.TrimSpace(vv[0]))
 			continue
 		case "Content-Type":
 			hasCT = true
 		}
 		for _, v := range vv {
-			w.hbuf = appendField(w.hbuf, k, v)
+			fb.addHTTP(k, v)
 		}
 	}
 	w.sniff = !hasCT && bodyAllowed(code) && len(w.header["Content-Encoding"]) == 0
-}
-
-func appendField(b []byte, name, value string) []byte {
-	b = binary.NativeEndian.AppendUint32(b, uint32(len(name)))
-	b = binary.NativeEndian.AppendUint32(b, uint32(len(value)))
-	b = append(b, name...)
-	start := len(b)
-	b = append(b, value...)
-	for i := start; i < len(b); i++ { // net/http: newlines become spaces
-		if b[i] == '\r' || b[i] == '\n' {
-			b[i] = ' '
-		}
-	}
-	return b
 }
 
 func bodyAllowed(status int) bool {
@@ -555,12 +566,12 @@ func (w *responseWriter) spill(p []byte) error {
 		return err
 	}
 	if len(w.buf) > 0 {
-		if err := w.send(w.buf, C.SQGO_SEND_WRITE); err != nil {
+		if err := w.send(w.buf, 0); err != nil {
 			return err
 		}
 		w.buf = w.buf[:0]
 	}
-	return w.send(p, C.SQGO_SEND_FLUSH)
+	return w.send(p, C.SQUALL_SEND_FLUSH)
 }
 
 // Flush sends what was written and waits until it reached the kernel.
@@ -577,7 +588,7 @@ func (w *responseWriter) FlushError() error {
 	if err := w.waitFlush(); err != nil {
 		return err
 	}
-	if err := w.send(w.buf, C.SQGO_SEND_FLUSH); err != nil {
+	if err := w.send(w.buf, C.SQUALL_SEND_FLUSH); err != nil {
 		return err
 	}
 	w.buf = w.buf[:0]
@@ -602,31 +613,34 @@ func (w *responseWriter) fire(status int) {
 }
 
 // send hands body to the library, with the status line and header fields
-// the first time.
-func (w *responseWriter) send(body []byte, mode C.int) error {
+// the first time, in one squall_response_send call.  flags: 0 (write),
+// SQUALL_SEND_FLUSH (flush and get a done event), FINISH or ABORT.
+func (w *responseWriter) send(body []byte, flags C.uint) error {
 	status := 0
-	var hb []byte
-	if !w.sentHeader {
+	var hp C.uintptr_t
+	var n C.size_t
+	if !w.sentHeader && flags != C.SQUALL_SEND_ABORT {
 		status = w.status
 		if w.sniff && len(body) > 0 {
-			w.hbuf = appendField(w.hbuf, "Content-Type", http.DetectContentType(body[:min(len(body), 512)]))
+			w.fields().add("Content-Type", http.DetectContentType(body[:min(len(body), 512)]))
 		}
 		w.sniff = false
-		hb = w.hbuf
+		hp, n = w.fb.array()
 		w.sentHeader = true
 	}
 	var h cgo.Handle
-	if mode == C.SQGO_SEND_FLUSH {
+	if flags == C.SQUALL_SEND_FLUSH {
 		if w.flushCh == nil {
 			w.flushCh = make(chan int, 1)
 		}
 		h = cgo.NewHandle(oneShot(w))
+		flags = 0 // the wrapper flushes, with a done event for h
 	}
-	// The slices may point into pooled buffers: passed as *C.char
-	// (pointer-free bytes), cgo does not scan the enclosing object.
-	rc := C.sqgo_send(cptr(unsafe.Pointer(w.x.e.b)), cptr(unsafe.Pointer(w.x.req)), C.int(status),
-		(*C.char)(unsafe.Pointer(unsafe.SliceData(hb))), C.size_t(len(hb)),
-		(*C.char)(unsafe.Pointer(unsafe.SliceData(body))), C.size_t(len(body)), mode, C.uintptr_t(h))
+	// body may point into a pooled buffer: passed as *C.char (pointer-free
+	// bytes); hp is C memory (an integer).
+	rc := C.sqgo_response_send(cptr(unsafe.Pointer(w.x.e.b)), cptr(unsafe.Pointer(w.x.req)), C.int(status), hp, n,
+		(*C.char)(unsafe.Pointer(unsafe.SliceData(body))), C.size_t(len(body)), flags, C.uintptr_t(h))
+
 	if h != 0 {
 		if rc == 0 {
 			w.flushing = true
@@ -643,19 +657,18 @@ func (w *responseWriter) send(body []byte, mode C.int) error {
 	return nil
 }
 
-// failed turns a panicking handler's response into a 500 if nothing has
-// been sent yet.
+// failed turns a panicking handler's response into a 500 (nothing has been
+// sent yet).
 func (w *responseWriter) failed(abort bool) {
-	if w.sentHeader {
-		return // already streaming: the response ends short
-	}
 	w.status = http.StatusInternalServerError
 	w.wroteHeader = true
 	w.sniff = false
-	w.hbuf = appendField(w.hbuf[:0], "Content-Type", "text/plain; charset=utf-8")
-	w.hbuf = appendField(w.hbuf, "X-Content-Type-Options", "nosniff")
+	fb := w.fields()
+	fb.reset()
+	fb.add("Content-Type", "text/plain; charset=utf-8")
+	fb.add("X-Content-Type-Options", "nosniff")
 	if abort {
-		w.hbuf = appendField(w.hbuf, "Connection", "close")
+		fb.add("Connection", "close")
 	}
 	w.buf = append(w.buf[:0], "Internal Server Error\n"...)
 }

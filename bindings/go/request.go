@@ -22,8 +22,8 @@ import (
 // accessors return copies.  A Request is not safe for concurrent use; it
 // may be handed to another goroutine to respond later.
 //
-// The response calls buffer in Go; Respond, Flush and Finish hand the
-// response to the loop in one command each.
+// The response calls buffer in Go; Respond, Flush, Finish and Abort hand
+// the response to the library in one call each (squall_response_send).
 type Request struct {
 	req    *C.squall_request // nil once finished
 	e      *engine
@@ -32,10 +32,10 @@ type Request struct {
 	ended  atomic.Bool     // finished (set before the finishing command)
 	ctx    *reqCtx
 
-	status     int    // 0: not set (200)
-	sentHeader bool   // status and fields handed to the loop
-	hdrs       []byte // encoded fields not sent yet
-	body       []byte // body bytes not sent yet
+	status     int      // 0: not set (200)
+	sentHeader bool     // status and fields handed to the library
+	hdrs       []string // fields not sent yet: name, value, ...
+	body       []byte   // body bytes not sent yet
 	flush      chan int
 }
 
@@ -51,17 +51,18 @@ func (e *engine) serveRaw(req *C.squall_request) (pending bool) {
 		r.inCall.Store(false)
 		if p := recover(); p != nil {
 			if p != http.ErrAbortHandler {
-				addr := "?"
-				if r.req != nil {
-					addr = r.RemoteIP()
-				}
-				e.logPanic(addr, p)
+				e.logPanic(addrOf(r), p)
 			}
 			if r.req != nil {
 				if r.sentHeader {
-					r.Finish()
+					// Part of the response is out: cut it (the client must
+					// not read a truncated body as complete).
+					if p != http.ErrAbortHandler {
+						e.logf("squall: response to %s aborted: the handler panicked after part of it was sent", addrOf(r))
+					}
+					r.Abort()
 				} else {
-					r.hdrs, r.body, r.status = r.hdrs[:0], r.body[:0], 0
+					r.hdrs, r.body, r.status = nil, r.body[:0], 0
 					r.Respond(500, "text/plain; charset=utf-8", []byte("Internal Server Error\n"))
 				}
 			}
@@ -69,6 +70,13 @@ func (e *engine) serveRaw(req *C.squall_request) (pending bool) {
 	}()
 	e.raw.ServeSquall(r)
 	return !r.ended.Load()
+}
+
+func addrOf(r *Request) string {
+	if r.req == nil {
+		return "?"
+	}
+	return r.RemoteIP()
 }
 
 // newRequest takes a Request from a slab: one allocation per 64 requests
@@ -210,12 +218,12 @@ func (r *Request) VisitHeaders(fn func(name, value []byte) bool) {
 	if r.req == nil {
 		return
 	}
-	var one [16]C.sqgo_header
-	var hs []C.sqgo_header
+	var one [16]C.squall_header
+	var hs []C.squall_header
 	if int(r.fields().header_count) <= len(one) {
 		hs = one[:]
 	} else {
-		hs = make([]C.sqgo_header, r.fields().header_count)
+		hs = make([]C.squall_header, r.fields().header_count)
 	}
 	var n C.size_t
 	if C.sqgo_request_headers(r.req, (*C.char)(unsafe.Pointer(&hs[0])), C.size_t(len(hs)), &n) != 0 {
@@ -276,8 +284,10 @@ func (r *Request) Context() context.Context {
 
 // Respond sends a whole response and finishes the request: status code,
 // Content-Type (omitted if empty), body (framed with Content-Length), plus
-// any fields added with AddHeader.  Date and Server are added by the
-// library.
+// any fields added with AddHeader, in one library call
+// (squall_response_send; squall_respond when Content-Type is the only
+// field).  Date and Server are added by the library.
+// After a Flush only the body is sent (the head is out already).
 func (r *Request) Respond(code int, contentType string, body []byte) error {
 	if r.req == nil {
 		return ErrFinished
@@ -285,17 +295,15 @@ func (r *Request) Respond(code int, contentType string, body []byte) error {
 	if code < 100 || code > 999 || !validValue(contentType) {
 		return &Error{Op: "respond", Code: EINVAL}
 	}
-	if len(r.hdrs) > 0 || r.sentHeader || len(r.body) > 0 {
-		if contentType != "" {
-			r.hdrs = appendField(r.hdrs, "Content-Type", contentType)
+	if r.sentHeader || len(r.hdrs) > 0 || len(r.body) > 0 {
+		if !r.sentHeader {
+			r.status = code
 		}
-		r.status = code
-		r.body = append(r.body, body...)
-		return r.Finish()
+		return codeErr("respond", r.send(contentType, body, C.SQUALL_SEND_FINISH, 0))
 	}
 	req := r.req
 	r.end()
-	return codeErr("respond", C.sqgo_respond(cptr(unsafe.Pointer(r.e.b)), cptr(unsafe.Pointer(req)), C.int(code),
+	return codeErr("respond", C.sqgo_respond_ct(cptr(unsafe.Pointer(r.e.b)), cptr(unsafe.Pointer(req)), C.int(code),
 		(*C.char)(unsafe.Pointer(unsafe.StringData(contentType))), C.size_t(len(contentType)),
 		(*C.char)(unsafe.Pointer(unsafe.SliceData(body))), C.size_t(len(body))))
 }
@@ -321,9 +329,9 @@ func (r *Request) SetStatus(code int) error {
 }
 
 // AddHeader adds a response header field, before the first Flush.  Name
-// must be a token, value must not hold CR, LF or NUL (EINVAL).
-// Content-Length set here is trusted as the framing; Transfer-Encoding may
-// not be set.
+// must be a token; value must not hold a control byte other than HTAB
+// (CR, LF, NUL...) (EINVAL).  Content-Length set here is trusted as the
+// framing; Transfer-Encoding may not be set.
 func (r *Request) AddHeader(name, value string) error {
 	if r.req == nil {
 		return ErrFinished
@@ -334,7 +342,7 @@ func (r *Request) AddHeader(name, value string) error {
 	if !validToken(name) || !validValue(value) || strings.EqualFold(name, "Transfer-Encoding") {
 		return &Error{Op: "response_header", Code: EINVAL}
 	}
-	r.hdrs = appendField(r.hdrs, name, value)
+	r.hdrs = append(r.hdrs, name, value)
 	return nil
 }
 
@@ -364,23 +372,19 @@ func (r *Request) Flush() error {
 	if r.req == nil {
 		return ErrFinished
 	}
-	var h cgo.Handle
-	if !r.inCall.Load() {
-		if r.flush == nil {
-			r.flush = make(chan int, 1)
-		}
-		ch := r.flush
-		h = cgo.NewHandle(oneShot(doneFunc(func(status int) { ch <- status })))
+	if r.inCall.Load() {
+		return codeErr("response_flush", r.send("", nil, C.SQUALL_SEND_FLUSH, 0))
 	}
-	rc := r.send(C.SQGO_SEND_FLUSH, h)
-	if h == 0 {
-		return codeErr("response_flush", rc)
+	if r.flush == nil {
+		r.flush = make(chan int, 1)
 	}
-	if rc != 0 {
+	ch := r.flush
+	h := cgo.NewHandle(oneShot(doneFunc(func(status int) { ch <- status })))
+	if rc := r.send("", nil, 0, h); rc != 0 {
 		h.Delete()
 		return codeErr("response_flush", rc)
 	}
-	return codeErr("response_flush", C.int(<-r.flush))
+	return codeErr("response_flush", C.int(<-ch))
 }
 
 // Finish ends the response (and the request).
@@ -388,63 +392,66 @@ func (r *Request) Finish() error {
 	if r.req == nil {
 		return ErrFinished
 	}
-	return codeErr("response_finish", r.send(C.SQGO_SEND_FINISH, 0))
+	return codeErr("response_finish", r.send("", nil, C.SQUALL_SEND_FINISH, 0))
 }
 
-// send hands the buffered status, fields and body to the loop.
-func (r *Request) send(mode C.int, h cgo.Handle) C.int {
+// Abort ends the request without completing the response: the connection
+// is closed, so a client reading a streamed (chunked or close-delimited)
+// body sees it cut short instead of complete.  Use it when a response
+// fails after Flush.  What was buffered and not flushed is dropped.
+func (r *Request) Abort() error {
+	if r.req == nil {
+		return ErrFinished
+	}
+	r.hdrs, r.body = nil, r.body[:0]
+	return codeErr("response_abort", r.send("", nil, C.SQUALL_SEND_ABORT, 0))
+}
+
+// send hands the buffered status, fields and body (plus ct as a
+// Content-Type field and body, if given) to the library in one call; done
+// != 0 asks for a done event after a flush.
+func (r *Request) send(ct string, body []byte, flags C.uint, done cgo.Handle) C.int {
 	status := 0
-	var hb []byte
-	if !r.sentHeader {
+	var fb *fieldBuf
+	if !r.sentHeader && flags != C.SQUALL_SEND_ABORT {
 		status = r.status
-		hb = r.hdrs
+		if len(r.hdrs) > 0 || ct != "" {
+			fb = getFieldBuf()
+			for i := 0; i+1 < len(r.hdrs); i += 2 {
+				fb.add(r.hdrs[i], r.hdrs[i+1])
+			}
+			if ct != "" {
+				fb.add("Content-Type", ct)
+			}
+		}
 		r.sentHeader = true
 	}
+	if len(r.body) > 0 {
+		r.body = append(r.body, body...)
+		body = r.body
+	}
 	req := r.req
-	if mode == C.SQGO_SEND_FINISH {
+	if flags&(C.SQUALL_SEND_FINISH|C.SQUALL_SEND_ABORT) != 0 {
 		r.end()
 	}
-	rc := C.sqgo_send(cptr(unsafe.Pointer(r.e.b)), cptr(unsafe.Pointer(req)), C.int(status),
-		(*C.char)(unsafe.Pointer(unsafe.SliceData(hb))), C.size_t(len(hb)),
-		(*C.char)(unsafe.Pointer(unsafe.SliceData(r.body))), C.size_t(len(r.body)), mode, C.uintptr_t(h))
+	hp, n := fb.array()
+	// body is pointer-free Go memory, hp C memory.
+	rc := C.sqgo_response_send(cptr(unsafe.Pointer(r.e.b)), cptr(unsafe.Pointer(req)), C.int(status), hp, n,
+		(*C.char)(unsafe.Pointer(unsafe.SliceData(body))), C.size_t(len(body)), flags, C.uintptr_t(done))
+	putFieldBuf(fb)
 	r.hdrs = nil
 	r.body = r.body[:0]
 	return rc
 }
 
 // end marks the request finished on the Go side (before the finishing
-// command): the context stops registering and is cancelled.
+// call): the context stops registering and is cancelled.
 func (r *Request) end() {
 	if r.ctx != nil {
 		r.ctx.finish()
 	}
 	r.req = nil
 	r.ended.Store(true)
-}
-
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
-			continue
-		}
-		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
-			return false
-		}
-	}
-	return true
-}
-
-func validValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '\r' || c == '\n' || c == 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func internMethod(s string) string {

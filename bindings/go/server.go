@@ -489,10 +489,9 @@ func (e *engine) dispatch() {
 		}
 		if workers && e.yieldOn {
 			// One P: let the workers just handed requests run now, so
-			// their responses go to the loop with one wake-up.
+			// their responses reach the loop in one batch.
 			runtime.Gosched()
 		}
-		C.sqgo_bridge_kick(e.b)
 		if _, err := e.efd.Read(buf[:]); err != nil {
 			e.logf("squall: reading the bridge eventfd: %v", err)
 			time.Sleep(time.Millisecond)

@@ -38,7 +38,7 @@ void sqgo_request_info(const squall_request *req, sqgo_reqinfo *ri) {
 
 int sqgo_request_headers(const squall_request *req, char *out_raw,
                          size_t cap, size_t *count) {
-  sqgo_header *out = (sqgo_header *)out_raw;
+  squall_header *out = (squall_header *)out_raw;
   size_t n = 0;
   int rc = squall_request_header_count(req, &n);
   if (rc != 0) return rc;
@@ -54,18 +54,6 @@ int sqgo_request_headers(const squall_request *req, char *out_raw,
 
 /* -------------------------------------------------------------- bridge */
 
-enum { CMD_SEND = 1, CMD_ON_DONE = 2, CMD_CLOSE = 3, CMD_SHUTDOWN = 4, CMD_RESPOND = 5 };
-
-typedef struct cmd {
-  struct cmd *next;
-  int kind, status, mode;
-  squall_request *req;
-  uintptr_t handle;
-  int64_t arg;
-  size_t hdrs_len, body_len;
-  char data[]; /* hdrs, then body */
-} cmd;
-
 struct sqgo_bridge {
   squall_loop *loop;
   squall_server *srv; /* loop thread */
@@ -74,34 +62,30 @@ struct sqgo_bridge {
   int yield_on;            /* inline mode: one Go P, yield after readying */
   int yield_scheduled;     /* inline mode, loop thread */
   /* inline mode, loop thread: requests waiting for the one Go call per
-   * loop pass that serves them all */
+   * loop pass that serves them all (batch), and how many requests to
+   * answer at once in their read pass instead (direct; see on_handler) */
   squall_request **iq;
   size_t iq_head, iq_n, iq_cap;
   int iq_scheduled, in_batch, batch_pending;
-  /* Request handles recently seen pipelining (a hint only: libsquall
-   * reuses one handle per connection, so this names connections; a stale
-   * or colliding entry merely picks the other path). */
-  squall_request *pipelining[256];
+  long direct_left;
   int efd;
 
   /* events for Go */
   pthread_mutex_t emu;
   sqgo_event *ev;
   size_t ev_n, ev_cap;
-  int signaled;   /* efd written since the queue was last emptied */
-  int ev_dead;    /* the loop is freed: no event follows */
+  int signaled;           /* efd written since the queue was last emptied */
+  int ev_dead;            /* the loop is freed: no event follows */
   int ev_flush_scheduled; /* loop thread: signal at the end of the pass */
 
-  /* commands for the loop */
-  pthread_mutex_t cmu;
-  cmd *head, *tail;
-  int drain_scheduled;
-  int deferring; /* Go is handling a batch: wake the loop at its end */
-  int cmd_dead;  /* the loop stopped: commands are refused */
+  /* lifecycle: call_soon on the loop only while it is not being freed */
+  pthread_mutex_t lmu;
+  int loop_dead; /* sqgo_bridge_stop ran */
 
-  /* loop thread only */
-  long inflight; /* requests handed to Go and not finished */
-  int stopping, shutdown_started;
+  /* requests handed to Go and not finished (any thread ends them) */
+  long inflight;       /* __atomic */
+  int stopping;        /* __atomic: the server is gone, stop when idle */
+  int shutdown_started; /* loop thread */
 };
 
 typedef struct {
@@ -121,7 +105,9 @@ static void yield_cb(void *user_data) {
   sqgoGoYield(b->inline_handle);
 }
 
-void sqgo_bridge_yield_soon(sqgo_bridge *b) {
+/* Inline mode, loop thread: call sqgoGoYield once at the end of the pass
+ * (so that goroutines readied by the pass can run when Go has one P). */
+static void yield_soon(sqgo_bridge *b) {
   if (b->yield_scheduled || !b->inline_handle) return;
   if (squall_loop_call_soon(b->loop, yield_cb, b) == 0) b->yield_scheduled = 1;
 }
@@ -179,24 +165,19 @@ static void push_event(sqgo_bridge *b, const sqgo_event *e, int deferred) {
   }
 }
 
-static void push_done_ex(sqgo_bridge *b, int status, uintptr_t handle,
-                         int deferred) {
+/* A done event for a Go handle, from a loop callback. */
+static void push_done(sqgo_bridge *b, int status, uintptr_t handle) {
+  if (b->inline_handle) {
+    sqgoGoDone(status, handle);
+    if (b->yield_on) yield_soon(b);
+    return;
+  }
   sqgo_event e;
   memset(&e, 0, sizeof e);
   e.kind = SQGO_EV_DONE;
   e.status = status;
   e.handle = handle;
-  push_event(b, &e, deferred);
-}
-
-/* From a loop callback. */
-static void push_done(sqgo_bridge *b, int status, uintptr_t handle) {
-  if (b->inline_handle) {
-    sqgoGoDone(status, handle);
-    if (b->yield_on) sqgo_bridge_yield_soon(b);
-  } else {
-    push_done_ex(b, status, handle, 1);
-  }
+  push_event(b, &e, 1);
 }
 
 /* Inline mode: one Go call per loop pass serves every request queued in
@@ -210,7 +191,7 @@ static void inline_batch(void *user_data) {
   b->batch_pending = 0;
   int yield = sqgoGoBatch(b->inline_handle);
   b->in_batch = 0;
-  if (yield || (b->batch_pending && b->yield_on)) sqgo_bridge_yield_soon(b);
+  if (yield || (b->batch_pending && b->yield_on)) yield_soon(b);
 }
 
 size_t sqgo_inline_take(uintptr_t bridge, char *out_raw, size_t cap) {
@@ -218,7 +199,7 @@ size_t sqgo_inline_take(uintptr_t bridge, char *out_raw, size_t cap) {
   squall_request **out = (squall_request **)out_raw;
   size_t n = b->iq_n < cap ? b->iq_n : cap;
   for (size_t i = 0; i < n; i++) out[i] = b->iq[(b->iq_head + i) % b->iq_cap];
-  b->iq_head = (b->iq_head + n) % (b->iq_cap ? b->iq_cap : 1);
+  if (b->iq_cap) b->iq_head = (b->iq_head + n) % b->iq_cap;
   b->iq_n -= n;
   return n;
 }
@@ -228,7 +209,8 @@ static int iq_push(sqgo_bridge *b, squall_request *req) {
     size_t cap = b->iq_cap ? b->iq_cap * 2 : 64;
     squall_request **nq = malloc(cap * sizeof *nq);
     if (!nq) return -1;
-    for (size_t i = 0; i < b->iq_n; i++) nq[i] = b->iq[(b->iq_head + i) % b->iq_cap];
+    for (size_t i = 0; i < b->iq_n; i++)
+      nq[i] = b->iq[(b->iq_head + i) % b->iq_cap];
     free(b->iq);
     b->iq = nq;
     b->iq_cap = cap;
@@ -239,40 +221,41 @@ static int iq_push(sqgo_bridge *b, squall_request *req) {
   return 0;
 }
 
-static size_t pipe_slot(const squall_request *req) {
-  uint64_t x = (uint64_t)(uintptr_t)req;
-  x ^= x >> 17;
-  x *= 0x9E3779B97F4A7C15ull;
-  return (size_t)(x >> 56);
-}
+/* How many requests are answered in their read pass after pipelining was
+ * last seen (see on_handler). */
+#define DIRECT_SPAN 65536
 
 static void on_handler(squall_request *req, void *user_data) {
   sqgo_bridge *b = user_data;
+  __atomic_add_fetch(&b->inflight, 1, __ATOMIC_SEQ_CST);
   if (b->inline_handle) {
-    b->inflight++;
-    if (b->in_batch) {
-      /* Dispatched by a response finished in the batch: a pipelined
-       * request on the same connection.  Answering it right here, inside
-       * the connection's processing, lets the library gather the responses
-       * of the following pipelined requests into one write. */
-      b->pipelining[pipe_slot(req)] = req;
-      if (sqgoGoHandler(req, b->inline_handle)) b->batch_pending = 1;
+    /* Two ways to call Go.  Batch: queue the request and serve every
+     * request of the loop pass in one Go call at its end (one cgo callback
+     * per pass).  Direct: call Go here, inside the read pass of the
+     * connection, so that the library gathers the responses to a pipelined
+     * burst into one write (answered later, from the batch, the first
+     * response of a burst goes out alone and the rest in a second write).
+     * A request dispatched inside the batch is a pipelined one (the
+     * library read it after the previous response on its connection was
+     * finished): clients pipeline, so the next DIRECT_SPAN requests are
+     * answered directly; then batching is tried again.  Which path a
+     * request takes changes only the number of writes and Go calls. */
+    if (b->in_batch || b->direct_left > 0) {
+      int pending = sqgoGoHandler(req, b->inline_handle);
+      if (b->in_batch) {
+        b->direct_left = DIRECT_SPAN;
+        if (pending) b->batch_pending = 1;
+      } else {
+        b->direct_left--;
+        if (pending && b->yield_on) yield_soon(b);
+      }
       return;
     }
-    if (b->pipelining[pipe_slot(req)] == req) {
-      /* A connection that pipelines: answer in its read pass, so that all
-       * the responses to one burst leave in one write (a response finished
-       * later, from the batch, is written on its own). */
-      if (sqgoGoHandler(req, b->inline_handle) && b->yield_on)
-        sqgo_bridge_yield_soon(b);
+    if (iq_push(b, req) != 0) { /* out of memory: answer in place */
+      if (sqgoGoHandler(req, b->inline_handle) && b->yield_on) yield_soon(b);
       return;
     }
-    if (iq_push(b, req) != 0) { /* out of memory: answer 503 here */
-      squall_respond(req, 503, NULL, 0, NULL, 0);
-      b->inflight--;
-      return;
-    }
-    if (!b->in_batch && !b->iq_scheduled) {
+    if (!b->iq_scheduled) {
       if (squall_loop_call_soon(b->loop, inline_batch, b) == 0)
         b->iq_scheduled = 1;
       else
@@ -289,7 +272,8 @@ static void on_handler(squall_request *req, void *user_data) {
     sqgo_request_info(req, &e.info);
   else
     memset(&e.info, 0, sizeof e.info);
-  b->inflight++;
+  e.text = NULL;
+  e.text_len = e.peer_len = 0;
   push_event(b, &e, 1);
 }
 
@@ -298,24 +282,24 @@ static void on_done(int status, void *user_data) {
   sqgo_bridge *b = c->b;
   uintptr_t h = c->handle;
   free(c);
-  if (b->inline_handle) {
-    sqgoGoDone(status, h);
-    if (b->yield_on) sqgo_bridge_yield_soon(b);
-  } else {
-    push_done(b, status, h);
-  }
+  push_done(b, status, h);
 }
 
+/* Loop thread. */
 static void maybe_stop(sqgo_bridge *b) {
-  if (b->stopping && !b->srv && b->inflight == 0) squall_loop_stop(b->loop);
+  if (__atomic_load_n(&b->stopping, __ATOMIC_SEQ_CST) && !b->srv &&
+      __atomic_load_n(&b->inflight, __ATOMIC_SEQ_CST) == 0)
+    squall_loop_stop(b->loop);
 }
+
+static void maybe_stop_cb(void *user_data) { maybe_stop(user_data); }
 
 static void free_server(sqgo_bridge *b) {
   if (b->srv) {
     squall_server_free(b->srv);
     b->srv = NULL;
   }
-  b->stopping = 1;
+  __atomic_store_n(&b->stopping, 1, __ATOMIC_SEQ_CST);
   maybe_stop(b);
 }
 
@@ -324,246 +308,133 @@ static void on_shutdown_done(int status, void *user_data) {
   free_server(user_data);
 }
 
-static uint32_t get32(const char *p) {
-  uint32_t v;
-  memcpy(&v, p, sizeof v);
-  return v;
+/* Run fn on the loop thread unless the loop is stopping for good. */
+static int lifecycle_call(sqgo_bridge *b, squall_callback_fn fn, void *arg) {
+  int rc = SQUALL_ECLOSED;
+  pthread_mutex_lock(&b->lmu);
+  if (!b->loop_dead) rc = squall_loop_call_soon(b->loop, fn, arg);
+  pthread_mutex_unlock(&b->lmu);
+  return rc;
 }
 
-/* direct: called from Go on the loop thread; a failed flush is reported
- * by the return value, not by a done call back into Go. */
-static int apply_send_parts(sqgo_bridge *b, cmd *c, const char *hdrs,
-                            const char *body, int direct) {
-  squall_request *req = c->req;
-  int failed = 0, ret = 0;
-  if (c->status > 0 && squall_response_status(req, c->status, NULL, 0) != 0)
-    failed = 1;
-  for (size_t off = 0; !failed && off + 8 <= c->hdrs_len;) {
-    uint32_t nl = get32(hdrs + off), vl = get32(hdrs + off + 4);
-    if (off + 8 + (size_t)nl + vl > c->hdrs_len) break;
-    int rc = squall_response_header(req, hdrs + off + 8, nl, hdrs + off + 8 + nl, vl);
-    if (rc != 0 && rc != SQUALL_EINVAL) failed = 1;
-    off += 8 + (size_t)nl + vl;
-  }
-  if (!failed && c->body_len > 0 &&
-      squall_response_write(req, body, c->body_len) != 0)
-    failed = 1;
-  switch (c->mode) {
-    case SQGO_SEND_FLUSH: {
-      int rc = SQUALL_ECLOSED;
-      cbctx *ctx = NULL;
-      if (c->handle) {
-        ctx = malloc(sizeof *ctx);
-        if (ctx) {
-          ctx->b = b;
-          ctx->handle = c->handle;
-        }
-      }
-      if (!failed) rc = squall_response_flush(req, ctx ? on_done : NULL, ctx);
-      if (rc != 0) {
-        free(ctx);
-        if (direct) return rc;
-        if (c->handle) push_done(b, rc, c->handle);
-      }
-      break;
-    }
-    case SQGO_SEND_FINISH:
-      ret = squall_response_finish(req); /* ends the request whatever happened */
-      if (ret == SQUALL_ECLOSED) ret = 0;
-      b->inflight--;
-      maybe_stop(b);
-      break;
-  }
-  return ret;
-}
-
-static void apply_send(sqgo_bridge *b, cmd *c) {
-  apply_send_parts(b, c, c->data, c->data + c->hdrs_len, 0);
-}
-
-static void apply(sqgo_bridge *b, cmd *c) {
-  switch (c->kind) {
-    case CMD_SEND:
-      apply_send(b, c);
-      break;
-    case CMD_ON_DONE: {
-      cbctx *ctx = malloc(sizeof *ctx);
-      int rc = SQUALL_ENOMEM;
-      if (ctx) {
-        ctx->b = b;
-        ctx->handle = c->handle;
-        rc = squall_request_on_done(c->req, on_done, ctx);
-      }
-      if (rc != 0) {
-        free(ctx);
-        push_done(b, rc, c->handle);
-      }
-      break;
-    }
-    case CMD_CLOSE:
-      free_server(b);
-      if (c->handle) push_done(b, 0, c->handle);
-      break;
-    case CMD_RESPOND:
-      squall_respond(c->req, c->status, c->data, c->hdrs_len,
-                     c->data + c->hdrs_len, c->body_len);
-      b->inflight--;
-      maybe_stop(b);
-      break;
-    case CMD_SHUTDOWN:
-      if (b->srv && !b->shutdown_started) {
-        b->shutdown_started = 1;
-        if (squall_server_shutdown(b->srv, c->arg, on_shutdown_done, b) != 0)
-          free_server(b);
-      }
-      break;
-  }
-}
-
-static void drain(void *user_data) {
-  sqgo_bridge *b = user_data;
-  pthread_mutex_lock(&b->cmu);
-  cmd *c = b->head;
-  b->head = b->tail = NULL;
-  b->drain_scheduled = 0;
-  pthread_mutex_unlock(&b->cmu);
-  while (c) {
-    cmd *next = c->next;
-    apply(b, c);
-    free(c);
-    c = next;
-  }
-}
-
-static int push_cmd(sqgo_bridge *b, cmd *c) {
-  int wake = 0;
-  c->next = NULL;
-  pthread_mutex_lock(&b->cmu);
-  if (b->cmd_dead) {
-    pthread_mutex_unlock(&b->cmu);
-    free(c);
-    return SQUALL_ECLOSED;
-  }
-  if (b->tail)
-    b->tail->next = c;
+/* A request handed to Go has been finished (any thread). */
+static void ended(sqgo_bridge *b) {
+  /* seq_cst: either this sees stopping, or free_server sees inflight 0 */
+  if (__atomic_sub_fetch(&b->inflight, 1, __ATOMIC_SEQ_CST) != 0 ||
+      !__atomic_load_n(&b->stopping, __ATOMIC_SEQ_CST))
+    return;
+  if (tl_loop == b)
+    maybe_stop(b);
   else
-    b->head = c;
-  b->tail = c;
-  if (!b->drain_scheduled && !b->deferring) {
-    b->drain_scheduled = 1;
-    wake = 1;
-  }
-  /* call_soon under the lock: the loop cannot be freed meanwhile (the loop
-   * goroutine takes this lock to refuse commands before freeing it). */
-  if (wake && squall_loop_call_soon(b->loop, drain, b) != 0)
-    b->drain_scheduled = 0;
-  pthread_mutex_unlock(&b->cmu);
-  return 0;
+    lifecycle_call(b, maybe_stop_cb, b); /* after the finish queued before */
 }
 
-static cmd *new_cmd(int kind, squall_request *req, size_t extra) {
-  cmd *c = malloc(sizeof *c + extra);
-  if (!c) return NULL;
-  memset(c, 0, sizeof *c);
-  c->kind = kind;
-  c->req = req;
-  return c;
-}
-
-int sqgo_send(uintptr_t bridge, uintptr_t request, int status,
-              const char *hdrs, size_t hdrs_len, const char *body,
-              size_t body_len, int mode, uintptr_t handle) {
+int sqgo_response_send(uintptr_t bridge, uintptr_t request, int status,
+                       uintptr_t headers_raw, size_t n_headers,
+                       const char *body, size_t len, unsigned flags,
+                       uintptr_t done) {
   sqgo_bridge *b = (sqgo_bridge *)bridge;
   squall_request *req = (squall_request *)request;
-  if (tl_loop == b) { /* inline mode, on the loop thread: at once */
-    cmd c;
-    memset(&c, 0, sizeof c);
-    c.kind = CMD_SEND;
-    c.req = req;
-    c.status = status;
-    c.mode = mode;
-    c.handle = handle;
-    c.hdrs_len = hdrs_len;
-    c.body_len = body_len;
-    return apply_send_parts(b, &c, hdrs, body, 1);
+  const squall_header *headers = (const squall_header *)headers_raw;
+  if (flags & (SQUALL_SEND_FINISH | SQUALL_SEND_ABORT)) {
+    int rc = squall_response_send(req, status, headers, n_headers, body, len,
+                                  flags);
+    if (rc == SQUALL_ESTATE) return rc; /* ended before: not ours to count */
+    if (rc == SQUALL_EINVAL) {
+      /* Refused, nothing applied; Go has let the request go: end it. */
+      if (flags & SQUALL_SEND_ABORT)
+        squall_response_abort(req);
+      else
+        squall_response_finish(req);
+    }
+    ended(b);
+    return rc == SQUALL_ECLOSED ? 0 : rc;
   }
-  cmd *c = new_cmd(CMD_SEND, req, hdrs_len + body_len);
-  if (!c) return SQUALL_ENOMEM;
-  c->status = status;
-  c->mode = mode;
-  c->handle = handle;
-  c->hdrs_len = hdrs_len;
-  c->body_len = body_len;
-  if (hdrs_len) memcpy(c->data, hdrs, hdrs_len);
-  if (body_len) memcpy(c->data + hdrs_len, body, body_len);
-  return push_cmd(b, c);
+  if (!done)
+    return squall_response_send(req, status, headers, n_headers, body, len,
+                                flags);
+  int rc = squall_response_send(req, status, headers, n_headers, body, len, 0);
+  if (rc != 0) return rc;
+  cbctx *ctx = malloc(sizeof *ctx);
+  if (!ctx) return SQUALL_ENOMEM;
+  ctx->b = b;
+  ctx->handle = done;
+  rc = squall_response_flush(req, on_done, ctx);
+  /* SQUALL_ECLOSED: the connection is known to be gone, yet done still
+   * runs (with SQUALL_ECLOSED) -- the loop outlives every request handed
+   * to Go, so the library never drops the call for a missing loop here. */
+  if (rc == 0 || rc == SQUALL_ECLOSED) return 0;
+  free(ctx);
+  return rc;
+}
+
+int sqgo_respond_ct(uintptr_t bridge, uintptr_t request, int status,
+                    const char *ct, size_t ct_len, const char *body,
+                    size_t len) {
+  sqgo_bridge *b = (sqgo_bridge *)bridge;
+  squall_request *req = (squall_request *)request;
+  int rc = squall_respond(req, status, ct, ct_len, body, len);
+  if (rc == SQUALL_ESTATE) return rc; /* ended before: not ours to count */
+  if (rc == SQUALL_EINVAL) squall_response_finish(req); /* Go let it go */
+  ended(b);
+  return rc == SQUALL_ECLOSED ? 0 : rc;
 }
 
 int sqgo_on_done(sqgo_bridge *b, squall_request *req, uintptr_t handle) {
-  if (tl_loop == b) { /* at once; a failure is returned, not called back */
-    cbctx *ctx = malloc(sizeof *ctx);
-    if (!ctx) return SQUALL_ENOMEM;
-    ctx->b = b;
-    ctx->handle = handle;
-    int rc = squall_request_on_done(req, on_done, ctx);
-    if (rc != 0) free(ctx);
-    return rc;
+  cbctx *ctx = malloc(sizeof *ctx);
+  if (!ctx) return SQUALL_ENOMEM;
+  ctx->b = b;
+  ctx->handle = handle;
+  int rc = squall_request_on_done(req, on_done, ctx);
+  if (rc != 0) free(ctx);
+  return rc;
+}
+
+typedef struct {
+  sqgo_bridge *b;
+  uintptr_t handle;
+  int64_t grace_ms;
+} lifecycle;
+
+static void close_cb(void *user_data) {
+  lifecycle *l = user_data;
+  sqgo_bridge *b = l->b;
+  uintptr_t h = l->handle;
+  free(l);
+  free_server(b);
+  if (h) push_done(b, 0, h);
+}
+
+static void shutdown_cb(void *user_data) {
+  lifecycle *l = user_data;
+  sqgo_bridge *b = l->b;
+  int64_t grace = l->grace_ms;
+  free(l);
+  if (b->srv && !b->shutdown_started) {
+    b->shutdown_started = 1;
+    if (squall_server_shutdown(b->srv, grace, on_shutdown_done, b) != 0)
+      free_server(b);
   }
-  cmd *c = new_cmd(CMD_ON_DONE, req, 0);
-  if (!c) return SQUALL_ENOMEM;
-  c->handle = handle;
-  return push_cmd(b, c);
+}
+
+static int lifecycle_push(sqgo_bridge *b, squall_callback_fn fn,
+                          uintptr_t handle, int64_t grace_ms) {
+  lifecycle *l = malloc(sizeof *l);
+  if (!l) return SQUALL_ENOMEM;
+  l->b = b;
+  l->handle = handle;
+  l->grace_ms = grace_ms;
+  int rc = lifecycle_call(b, fn, l);
+  if (rc != 0) free(l);
+  return rc;
 }
 
 int sqgo_close(sqgo_bridge *b, uintptr_t handle) {
-  cmd *c = new_cmd(CMD_CLOSE, NULL, 0);
-  if (!c) return SQUALL_ENOMEM;
-  c->handle = handle;
-  return push_cmd(b, c);
-}
-
-int sqgo_respond(uintptr_t bridge, uintptr_t request, int code,
-                 const char *ct, size_t ct_len, const char *body,
-                 size_t body_len) {
-  sqgo_bridge *b = (sqgo_bridge *)bridge;
-  squall_request *req = (squall_request *)request;
-  if (tl_loop == b) { /* inline mode, on the loop thread: at once */
-    int rc = squall_respond(req, code, ct, ct_len, body, body_len);
-    if (rc != SQUALL_ESTATE && rc != SQUALL_EINVAL) {
-      b->inflight--;
-      maybe_stop(b);
-      return rc == SQUALL_ECLOSED ? 0 : rc;
-    }
-    /* refused: Go has already let the request go; end it anyway */
-    squall_response_finish(req);
-    b->inflight--;
-    maybe_stop(b);
-    return rc;
-  }
-  cmd *c = new_cmd(CMD_RESPOND, req, ct_len + body_len);
-  if (!c) return SQUALL_ENOMEM;
-  c->status = code;
-  c->hdrs_len = ct_len; /* the content type */
-  c->body_len = body_len;
-  if (ct_len) memcpy(c->data, ct, ct_len);
-  if (body_len) memcpy(c->data + ct_len, body, body_len);
-  return push_cmd(b, c);
+  return lifecycle_push(b, close_cb, handle, 0);
 }
 
 int sqgo_shutdown(sqgo_bridge *b, int64_t grace_ms) {
-  cmd *c = new_cmd(CMD_SHUTDOWN, NULL, 0);
-  if (!c) return SQUALL_ENOMEM;
-  c->arg = grace_ms;
-  return push_cmd(b, c);
-}
-
-void sqgo_bridge_kick(sqgo_bridge *b) {
-  pthread_mutex_lock(&b->cmu);
-  b->deferring = 0;
-  if (b->head && !b->drain_scheduled && !b->cmd_dead) {
-    if (squall_loop_call_soon(b->loop, drain, b) == 0) b->drain_scheduled = 1;
-  }
-  pthread_mutex_unlock(&b->cmu);
+  return lifecycle_push(b, shutdown_cb, 0, grace_ms);
 }
 
 long sqgo_bridge_poll(sqgo_bridge *b, char *out_raw, size_t cap) {
@@ -577,11 +448,6 @@ long sqgo_bridge_poll(sqgo_bridge *b, char *out_raw, size_t cap) {
   if (b->ev_n == 0) b->signaled = 0;
   int dead = b->ev_dead && n == 0;
   pthread_mutex_unlock(&b->emu);
-  if (n > 0) {
-    pthread_mutex_lock(&b->cmu);
-    b->deferring = 1;
-    pthread_mutex_unlock(&b->cmu);
-  }
   return dead ? -1 : (long)n;
 }
 
@@ -607,7 +473,7 @@ sqgo_result sqgo_bridge_new(sqgo_bridge **out, squall_loop *loop,
     return r;
   }
   pthread_mutex_init(&b->emu, NULL);
-  pthread_mutex_init(&b->cmu, NULL);
+  pthread_mutex_init(&b->lmu, NULL);
   b->loop = loop;
   b->fill_info = fill_info;
   b->inline_handle = inline_handle;
@@ -624,27 +490,18 @@ sqgo_result sqgo_bridge_server_new(sqgo_bridge *b, const squall_config *cfg) {
 squall_server *sqgo_bridge_server(sqgo_bridge *b) { return b->srv; }
 
 /* Called by the loop goroutine after squall_loop_run returned and before
- * squall_loop_free: commands are refused from now on (the stop condition
- * guarantees none is needed), then after the free no event follows. */
+ * squall_loop_free: lifecycle calls are refused from now on (the stop
+ * condition guarantees none is needed; those already queued run inside
+ * squall_loop_free), then after the free no event follows. */
 void sqgo_bridge_stop(sqgo_bridge *b) {
   if (b->srv) {
     squall_server_free(b->srv);
     b->srv = NULL;
   }
-  pthread_mutex_lock(&b->cmu);
-  b->cmd_dead = 1;
-  cmd *c = b->head;
-  b->head = b->tail = NULL;
-  pthread_mutex_unlock(&b->cmu);
-  while (c) {
-    cmd *next = c->next;
-    if (c->kind == CMD_SEND && c->mode == SQGO_SEND_FLUSH && c->handle)
-      push_done_ex(b, SQUALL_ECLOSED, c->handle, 0);
-    if ((c->kind == CMD_ON_DONE || c->kind == CMD_CLOSE) && c->handle)
-      push_done_ex(b, SQUALL_ECLOSED, c->handle, 0);
-    free(c);
-    c = next;
-  }
+  __atomic_store_n(&b->stopping, 1, __ATOMIC_SEQ_CST);
+  pthread_mutex_lock(&b->lmu);
+  b->loop_dead = 1;
+  pthread_mutex_unlock(&b->lmu);
 }
 
 void sqgo_bridge_kill(sqgo_bridge *b) {
@@ -661,7 +518,7 @@ void sqgo_bridge_free(sqgo_bridge *b) {
   if (!b) return;
   free(b->iq);
   pthread_mutex_destroy(&b->emu);
-  pthread_mutex_destroy(&b->cmu);
+  pthread_mutex_destroy(&b->lmu);
   free(b->ev);
   free(b);
 }

@@ -1,19 +1,25 @@
 /*
  * C side of the Go binding.
  *
- * The loop thread never runs Go code: a Go callback there would make the
- * thread take a Go P and keep it (in "syscall" state) while it blocks in
- * epoll, so the rest of the Go program waits for the runtime's sysmon to
- * take it back (tens of microseconds to milliseconds).  Instead a bridge
- * connects the two sides:
+ * Responses need no help from here: squall_response_send (and
+ * squall_response_flush) may be called from any thread; off the loop thread
+ * the library copies the call into one command for the loop and wakes it
+ * once per batch.  Go calls them through sqgo_response_send, a thin wrapper
+ * that adds the bridge's bookkeeping (requests in flight, the flush done
+ * event) in the same C call.
  *
- *   loop -> Go: events (a new request, a done callback) are queued and an
- *               eventfd that Go's netpoller watches is signalled (once per
- *               batch); a Go goroutine takes them in batches.
- *   Go -> loop: commands (a response to send, an on_done registration, a
- *               shutdown) are queued and the loop is woken with
- *               squall_loop_call_soon (once per batch); the loop thread
- *               applies them in order, calling squall_response_* directly.
+ * What remains is the way back to Go.  With the net/http adapter (and
+ * RawOffLoop) the loop thread never runs Go code: a Go callback there would
+ * make the thread take a Go P and keep it (in "syscall" state) while it
+ * blocks in epoll, so the rest of the Go program waits for the runtime's
+ * sysmon to take it back (tens of microseconds to milliseconds).  Instead
+ * events (a new request, a done callback, an error report) are queued and
+ * an eventfd that Go's netpoller watches is signalled (once per loop pass);
+ * a Go goroutine takes them in batches.  With an inline RawHandler the loop
+ * thread calls Go directly instead (sqgoGoHandler, sqgoGoDone).
+ *
+ * The server's lifecycle (close, graceful shutdown) is applied on the loop
+ * thread through squall_loop_call_soon.
  *
  * Go callback handles (runtime/cgo.Handle) travel as uintptr_t.
  * Declarations only: this header is included by Go files that //export.
@@ -50,13 +56,6 @@ typedef struct {
   size_t header_count;
 } sqgo_reqinfo;
 
-typedef struct {
-  const char *name;
-  size_t name_len;
-  const char *value;
-  size_t value_len;
-} sqgo_header;
-
 /* Status plus a copy of squall_last_error() taken in the same C call, so the
  * message is read on the thread that failed.  msg is malloc'd or NULL. */
 typedef struct {
@@ -88,12 +87,13 @@ typedef struct sqgo_bridge sqgo_bridge;
  * sqgo_event.info for requests.  *efd receives the eventfd (non-blocking)
  * that becomes readable when events wait; Go owns and closes it.
  *
- * inline_handle != 0 selects inline mode instead: requests and done
- * callbacks call Go directly on the loop thread (sqgoGoBatch once per
- * loop pass for the requests queued in it, sqgoGoDone), and commands
- * issued there are applied at once.  Fastest for handlers that answer at once (pipelined requests are
- * answered in the same pass), at the price of the loop thread holding a Go
- * P while it waits. */
+ * inline_handle != 0 selects inline mode instead: requests call Go
+ * directly on the loop thread -- sqgoGoBatch once per loop pass for the
+ * requests queued in it, or sqgoGoHandler inside the read pass of the
+ * connection while clients pipeline (so that the responses to a burst
+ * leave in one write) -- and done callbacks call sqgoGoDone.  Fastest for
+ * handlers that answer at once, at the price of the loop thread holding a
+ * Go P while it waits. */
 sqgo_result sqgo_bridge_new(sqgo_bridge **out, squall_loop *loop,
                             int fill_info, uintptr_t inline_handle,
                             int yield_on, int *efd);
@@ -102,9 +102,6 @@ sqgo_result sqgo_bridge_new(sqgo_bridge **out, squall_loop *loop,
 size_t sqgo_inline_take(uintptr_t bridge, char *out_raw, size_t cap);
 /* Marks the calling thread as the bridge's loop thread (before run). */
 void sqgo_bridge_enter(sqgo_bridge *b);
-/* Inline mode, loop thread: call sqgoGoYield once at the end of the pass
- * (so that goroutines readied by the pass can run when Go has one P). */
-void sqgo_bridge_yield_soon(sqgo_bridge *b);
 /* After the loop is freed (no callback can follow). */
 void sqgo_bridge_free(sqgo_bridge *b);
 
@@ -114,45 +111,54 @@ squall_server *sqgo_bridge_server(sqgo_bridge *b);
 
 /* Takes up to cap events (out_raw is a sqgo_event array, typed char* so
  * that cgo does not scan it).  Returns the number taken, or -1 once the
- * loop is gone and the queue is empty (no event will follow).  When it
- * returns events, commands stop waking the loop until sqgo_bridge_kick:
- * Go handles the batch, then wakes the loop once for all its responses. */
+ * loop is gone and the queue is empty (no event will follow). */
 long sqgo_bridge_poll(sqgo_bridge *b, char *out_raw, size_t cap);
-void sqgo_bridge_kick(sqgo_bridge *b);
 /* After squall_loop_run returned, before squall_loop_free: frees the server
- * if still there and refuses further commands. */
+ * if still there and refuses further lifecycle calls. */
 void sqgo_bridge_stop(sqgo_bridge *b);
 /* After squall_loop_free: no event follows; wakes the poller. */
 void sqgo_bridge_kill(sqgo_bridge *b);
 
-/* Commands (any thread; copied; applied in call order on the loop thread).
- * They return 0, or SQUALL_ECLOSED if the loop is gone (nothing done). */
-
-/* Response: status > 0 sets the status; hdrs are header fields encoded as
- * [u32 name_len][u32 value_len][name][value] (native byte order; fields the
- * library rejects as invalid are skipped, as net/http skips them); body is
- * appended; then by mode: WRITE nothing, FLUSH squall_response_flush with a
- * done event for handle (0: none), FINISH squall_response_finish. */
-enum { SQGO_SEND_WRITE = 0, SQGO_SEND_FLUSH = 1, SQGO_SEND_FINISH = 2 };
-/* (The two hot calls take the bridge and request as uintptr_t: C pointers
- * passed as integers spare cgo its pointer check on every call.) */
-int sqgo_send(uintptr_t bridge, uintptr_t request, int status,
-              const char *hdrs, size_t hdrs_len, const char *body,
-              size_t body_len, int mode, uintptr_t handle);
-/* squall_respond (status, Content-Type, body, finish). */
-int sqgo_respond(uintptr_t bridge, uintptr_t request, int code,
-                 const char *ct, size_t ct_len, const char *body,
-                 size_t body_len);
-/* squall_request_on_done with a done event for handle. */
+/* squall_response_send(req, status, headers, n_headers, body, len, flags)
+ * [any thread], plus:
+ *  - done != 0 (only without FINISH/ABORT): then squall_response_flush
+ *    with a done event for the Go handle done.  The event comes exactly
+ *    once if this returns 0 (with SQUALL_ECLOSED if the client went away),
+ *    never otherwise.
+ *  - FINISH/ABORT: the request counts as finished for the bridge (the loop
+ *    stops only once every request handed to Go is finished).  SQUALL_
+ *    ECLOSED (ended, client gone) is returned as 0; if the library refused
+ *    the call (SQUALL_EINVAL) the request is finished anyway, since Go has
+ *    let it go.
+ * bridge, request and headers (a squall_header array in C memory) are C
+ * pointers passed as integers (this is the hot call: no cgo pointer
+ * check). */
+int sqgo_response_send(uintptr_t bridge, uintptr_t request, int status,
+                       uintptr_t headers, size_t n_headers,
+                       const char *body, size_t len, unsigned flags,
+                       uintptr_t done);
+/* The common whole response in one call: squall_respond (status, a
+ * Content-Type field unless ct_len is 0, body, finish), with the same
+ * bookkeeping and return value as an ending sqgo_response_send.  (It is
+ * squall_response_send with one field, minus the token check of the fixed
+ * name "Content-Type": about 100 instructions a request.) */
+int sqgo_respond_ct(uintptr_t bridge, uintptr_t request, int status,
+                    const char *ct, size_t ct_len, const char *body,
+                    size_t len);
+/* squall_request_on_done with a done event for handle [any thread]; the
+ * event comes exactly once if this returns 0. */
 int sqgo_on_done(sqgo_bridge *b, squall_request *req, uintptr_t handle);
-/* Server lifecycle: CLOSE frees the server now; SHUTDOWN is graceful
- * (grace_ms < 0: wait forever).  The loop stops once the server is gone
- * and every request handed out has been finished. */
+/* Server lifecycle, applied on the loop thread (squall_loop_call_soon):
+ * CLOSE frees the server now; SHUTDOWN is graceful (grace_ms < 0: wait
+ * forever).  The loop stops once the server is gone and every request
+ * handed out has been finished.  They return 0, or SQUALL_ECLOSED once the
+ * loop stopped (nothing done). */
 int sqgo_close(sqgo_bridge *b, uintptr_t handle); /* done event: freed */
 int sqgo_shutdown(sqgo_bridge *b, int64_t grace_ms);
 
 /* Requests (any thread until finished). */
 void sqgo_request_info(const squall_request *req, sqgo_reqinfo *ri);
+/* The header fields (borrowed) into out_raw, a squall_header array. */
 int sqgo_request_headers(const squall_request *req, char *out_raw,
                          size_t cap, size_t *count);
 
