@@ -12,7 +12,13 @@
 
 namespace squall::capi {
 
-enum class Ends { kNo, kYes };  // does the call end the application's part?
+// What a call does to the application's part of the request:
+//   kNo        nothing (status, header, write, flush): refused with
+//              SQUALL_ECLOSED, and not applied, once the connection is gone
+//   kYes       ends it (finish, respond, abort, send with FINISH/ABORT)
+//   kRegister  registers a callback that must run once whatever happens to
+//              the connection (on_done): applied even when it is gone
+enum class Ends { kNo, kYes, kRegister };
 
 // The loop is gone: end the request without touching the loop.
 inline int abandon(http::Request* r) {
@@ -29,9 +35,9 @@ inline int abandon(http::Request* r) {
 // make_queued() is called instead on another thread and returns a callable
 // taking the connection that owns copies of what it needs.  An ending call
 // claims the request first (SQUALL_ESTATE if it was already ended); a call
-// that finds the loop gone returns SQUALL_ECLOSED (and an ending call ends
-// the request).  A queued call returns SQUALL_ECLOSED if the connection is
-// already known to be closed, else 0.
+// that finds the loop gone returns SQUALL_ECLOSED, having done nothing (an
+// ending call ends the request).  A queued ending call returns
+// SQUALL_ECLOSED if the connection is already known to be closed, else 0.
 template <class Now, class MakeQueued>
 int on_loop(http::Request* r, Ends ends, Now&& now, MakeQueued&& make_queued) {
   if (ends == Ends::kYes) {
@@ -41,6 +47,7 @@ int on_loop(http::Request* r, Ends ends, Now&& now, MakeQueued&& make_queued) {
     return fail(kState, "the response was already finished");
   }
   http::HTTP1Connection* c = r->conn;
+  if (ends == Ends::kNo && c->is_closed()) return fail(kClosed, "client connection closed");
   const auto& tok = c->token();
   {
     std::unique_lock<std::mutex> lk(tok->mu);
@@ -50,7 +57,7 @@ int on_loop(http::Request* r, Ends ends, Now&& now, MakeQueued&& make_queued) {
       return now(c);
     }
     if (l) {
-      bool closed = c->is_closed();
+      bool closed = ends == Ends::kYes && c->is_closed();
       if (l->add_callback_threadsafe([c, q = make_queued()]() mutable { q(c); }))
         return closed ? fail(kClosed, "client connection closed") : kOk;
     }

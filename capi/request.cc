@@ -216,20 +216,14 @@ SQUALL_API int squall_request_on_done(squall_request* req, squall_done_fn fn, vo
     SQ_CHECK_ARG(req && fn, "request and fn are required");
     Request* r = R(req);
     if (r->app.on_done_set.exchange(true)) return fail(kState, "on_done already registered");
-    {
-      std::lock_guard<std::mutex> lk(r->conn->token()->mu);
-      if (!r->conn->token()->loop) {
-        r->app.on_done_set.store(false);
-        return fail(kClosed, "the request's loop is gone");
-      }
-    }
     auto reg = [fn, user_data](HTTP1Connection* c) -> int {
       c->set_on_done([fn, user_data](int st) { fn(st, user_data); });
       return kOk;
     };
-    int rc = capi::on_loop(r, capi::Ends::kNo, reg, [&] { return reg; });
-    if (rc == kState) r->app.on_done_set.store(false);
-    return rc == kClosed ? kOk : rc;  // registered: fn runs once (ECLOSED if the client is gone)
+    // 0: fn runs once (SQUALL_ECLOSED if the client is gone); else never.
+    int rc = capi::on_loop(r, capi::Ends::kRegister, reg, [&] { return reg; });
+    if (rc != kOk) r->app.on_done_set.store(false);
+    return rc;
   });
 }
 

@@ -630,6 +630,12 @@ void HTTP1Connection::end_request() {
       }
     }
   } else {
+    // Closed, closing or aborted: the done callback learns it now (the
+    // stream's close callback will find the request already reset).
+    if (r.out.on_done && !r.out.done_fired) {
+      r.out.done_fired = true;
+      loop_->add_callback([d = std::move(r.out.on_done)] { d(kClosed); });
+    }
     r.reset();
   }
   if (was_dispatched) unref();

@@ -430,6 +430,18 @@ void test_connection__abort_after_streaming_truncates(void**) {
   assert_int_equal(c.d.reports.size(), 1);
 }
 
+void test_connection__abort_tells_on_done(void**) {
+  std::vector<int> done;
+  Client c(1 << 20, [&](Request* r) {
+    r->conn->set_on_done([&](int st) { done.push_back(st); });
+    r->conn->abort();
+  });
+  c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  c.pump();
+  assert_int_equal(done.size(), 1);
+  assert_int_equal(done[0], kClosed);
+}
+
 void test_connection__abort_stops_the_pipeline(void**) {
   // Requests read after an aborted one are not dispatched, and nothing
   // counts the aborted exchange as a sent response.
@@ -516,6 +528,7 @@ int main(void) {
       cmocka_unit_test(test_connection__no_body_statuses),
       cmocka_unit_test(test_connection__http10_streamed_is_close_delimited),
       cmocka_unit_test(test_connection__abort_after_streaming_truncates),
+      cmocka_unit_test(test_connection__abort_tells_on_done),
       cmocka_unit_test(test_connection__abort_stops_the_pipeline),
       cmocka_unit_test(test_connection__declared_length_mismatch_closes),
       cmocka_unit_test(test_connection__rejects_then_closes),

@@ -804,8 +804,9 @@ SQUALL_API int squall_request_detach(squall_request *req, squall_stream **out);
  * act at once; from another thread the bytes are copied into a command
  * queued to the loop in call order (the loop is woken once per batch).
  * They return SQUALL_ECLOSED once the connection is known to be gone (the
- * application must still finish the request), SQUALL_ESTATE when out of
- * order (a header after the body started, anything after finish).
+ * call then does nothing, but the application must still finish the
+ * request), SQUALL_ESTATE when out of order (a status or header after the
+ * head was sent).  After the request is finished the handle is invalid.
  */
 
 /**
@@ -816,8 +817,11 @@ SQUALL_API int squall_response_status(squall_request *req, int code,
                                       const char *reason, size_t reason_len);
 
 /**
- * Add a header field.  Name must be an RFC 9110 token, value must not hold
- * CR, LF or NUL (SQUALL_EINVAL).  Content-Length set here is trusted as
+ * Add a header field.  Name must be an RFC 9110 token; the value may hold
+ * visible ASCII, SP, HTAB and bytes >= 0x80, but no other control byte
+ * (CR, LF, NUL, ...) nor DEL (SQUALL_EINVAL).  Transfer-Encoding is
+ * refused (squall frames responses itself), as is a Content-Length that
+ * is not 1 to 18 digits.  Content-Length set here is trusted as
  * the framing (a mismatch with the bytes written closes the connection);
  * without it squall picks Content-Length (whole body known at finish),
  * chunked (HTTP/1.1 streamed) or close-delimited (HTTP/1.0 streamed).
@@ -834,7 +838,8 @@ SQUALL_API int squall_response_write(squall_request *req, const void *data,
 /**
  * Send what was written so far (headers first; the response is then
  * streamed).  done (may be NULL) runs once when those bytes reached the
- * kernel (0) or the connection closed (SQUALL_ECLOSED): backpressure.
+ * kernel (0) or the connection closed (SQUALL_ECLOSED): backpressure.  It
+ * runs if and only if this call returned 0.
  */
 SQUALL_API int squall_response_flush(squall_request *req, squall_done_fn done,
                                      void *user_data);

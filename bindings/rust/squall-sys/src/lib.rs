@@ -61,7 +61,7 @@ pub const SQUALL_ECLOSED: c_int = -6;
 pub const SQUALL_ENOTFOUND: c_int = -7;
 pub const SQUALL_ENOTSUP: c_int = -8;
 pub const SQUALL_EADDRINUSE: c_int = -9;
-pub const SQUALL_ETLS: c_int = -10;
+// -10 is reserved for TLS failures (not built yet).
 pub const SQUALL_ETIMEDOUT: c_int = -11;
 pub const SQUALL_ETOOBIG: c_int = -12;
 pub const SQUALL_EIO: c_int = -13;
@@ -107,7 +107,7 @@ pub const SQUALL_OPT_TRUSTED_DOWNSTREAM: c_int = 100;
 pub const SQUALL_ERRKIND_PARSE: c_int = 1;
 pub const SQUALL_ERRKIND_LIMIT: c_int = 2;
 pub const SQUALL_ERRKIND_TIMEOUT: c_int = 3;
-pub const SQUALL_ERRKIND_TLS: c_int = 4;
+// Error kind 4 is reserved for TLS (not built yet).
 pub const SQUALL_ERRKIND_IO: c_int = 5;
 pub const SQUALL_ERRKIND_APPLICATION: c_int = 6;
 

@@ -27,8 +27,6 @@ pub enum ErrorKind {
     NotSupported,
     /// Address already in use.
     AddrInUse,
-    /// TLS failure.
-    Tls,
     /// A timeout expired.
     TimedOut,
     /// A size limit was exceeded.
@@ -56,7 +54,6 @@ impl ErrorKind {
             sys::SQUALL_ENOTFOUND => ErrorKind::NotFound,
             sys::SQUALL_ENOTSUP => ErrorKind::NotSupported,
             sys::SQUALL_EADDRINUSE => ErrorKind::AddrInUse,
-            sys::SQUALL_ETLS => ErrorKind::Tls,
             sys::SQUALL_ETIMEDOUT => ErrorKind::TimedOut,
             sys::SQUALL_ETOOBIG => ErrorKind::TooBig,
             sys::SQUALL_EIO => ErrorKind::Io,
