@@ -81,6 +81,18 @@ int list_find(const List* l, const char* name, size_t name_len, size_t nth, cons
 
 bool same(std::string_view a, std::string_view b) { return a == b; }
 
+// A change to the request's body intake: headers hook only.
+template <class Fn>
+int in_hook(squall_request* req, bool arg_ok, Fn fn) {
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(req && arg_ok, "bad argument");
+    Request* r = R(req);
+    if (!r->app.in_hook) return fail(kState, "only inside the headers hook");
+    fn(r);
+    return kOk;
+  });
+}
+
 }  // namespace
 
 extern "C" {
@@ -228,23 +240,11 @@ SQUALL_API int squall_request_on_done(squall_request* req, squall_done_fn fn, vo
 }
 
 SQUALL_API int squall_request_set_max_body_size(squall_request* req, int64_t max_bytes) {
-  return guard([&]() -> int {
-    SQ_CHECK_ARG(req && max_bytes >= 0, "bad argument");
-    Request* r = R(req);
-    if (!r->app.in_hook) return fail(kState, "only inside the headers hook");
-    r->max_body_size = uint64_t(max_bytes);
-    return kOk;
-  });
+  return in_hook(req, max_bytes >= 0, [&](Request* r) { r->max_body_size = uint64_t(max_bytes); });
 }
 
 SQUALL_API int squall_request_set_body_timeout(squall_request* req, int64_t timeout_ms) {
-  return guard([&]() -> int {
-    SQ_CHECK_ARG(req && timeout_ms >= 0, "bad argument");
-    Request* r = R(req);
-    if (!r->app.in_hook) return fail(kState, "only inside the headers hook");
-    r->body_timeout_ms = timeout_ms;
-    return kOk;
-  });
+  return in_hook(req, timeout_ms >= 0, [&](Request* r) { r->body_timeout_ms = timeout_ms; });
 }
 
 SQUALL_API int squall_request_stream_body(squall_request* req, squall_body_fn fn, void* user_data,

@@ -104,49 +104,53 @@ struct Send {
     return rc;
   }
 
-  // A copy owning its bytes, for the loop: one buffer, spans as offsets.
+  // A copy owning its bytes, for the loop: one buffer that holds the header
+  // spans (offset, length) first, then the names, values and body.
   struct Owned {
-    struct Span {
-      size_t off, len;
-    };
     std::string bytes;
     int status = 0;
     unsigned flags = 0;
-    std::vector<std::pair<Span, Span>> headers;
-    Span body{0, 0};
+    size_t nh = 0;
+    size_t body_off = 0, body_len = 0;
+
     void operator()(HTTP1Connection* c) const {
       const char* b = bytes.data();
-      std::vector<squall_header> hv;
-      hv.reserve(headers.size());
-      for (const auto& h : headers)
-        hv.push_back({b + h.first.off, h.first.len, b + h.second.off, h.second.len});
+      squall_header small[16];
+      std::vector<squall_header> big;
+      squall_header* hv = nh <= 16 ? small : (big.resize(nh), big.data());
+      for (size_t i = 0; i < nh; i++) {
+        size_t sp[4];
+        memcpy(sp, b + i * sizeof sp, sizeof sp);
+        hv[i] = {b + sp[0], sp[1], b + sp[2], sp[3]};
+      }
       Send s;
       s.status = status;
       s.flags = flags;
-      s.hs = hv.data();
-      s.nh = hv.size();
-      s.body = std::string_view(b + body.off, body.len);
+      s.hs = hv;
+      s.nh = nh;
+      s.body = std::string_view(b + body_off, body_len);
       s.apply(c, true);
     }
   };
   Owned copy() const {
     Owned o;
-    size_t total = body.size();
+    size_t total = nh * 4 * sizeof(size_t) + body.size();
     for (size_t i = 0; i < nh; i++) total += name(i).size() + value(i).size();
+    o.bytes.resize(nh * 4 * sizeof(size_t));
     o.bytes.reserve(total);
-    auto keep = [&o](std::string_view v) {
-      Owned::Span sp{o.bytes.size(), v.size()};
+    for (size_t i = 0; i < nh; i++) {
+      std::string_view n = name(i), v = value(i);
+      size_t sp[4] = {o.bytes.size(), n.size(), o.bytes.size() + n.size(), v.size()};
+      memcpy(&o.bytes[i * sizeof sp], sp, sizeof sp);
+      o.bytes.append(n.data(), n.size());
       o.bytes.append(v.data(), v.size());
-      return sp;
-    };
+    }
+    o.body_off = o.bytes.size();
+    o.body_len = body.size();
+    o.bytes.append(body.data(), body.size());
     o.status = status;
     o.flags = flags;
-    o.headers.reserve(nh);
-    for (size_t i = 0; i < nh; i++) {
-      Owned::Span n = keep(name(i));
-      o.headers.emplace_back(n, keep(value(i)));
-    }
-    o.body = keep(body);
+    o.nh = nh;
     return o;
   }
 
