@@ -16,6 +16,7 @@
 #include "core/http/delegate.h"
 #include "core/status.h"
 #include "core/transport.h"
+#include "tests/core/pipe_peer.h"
 
 // cmocka last: its fail() macro collides with std::basic_ios::fail.
 extern "C" {
@@ -101,18 +102,7 @@ struct Client {
       loop.run_until_idle();
     }
   }
-  std::string take() {
-    std::string out;
-    char buf[65536];
-    int err = 0;
-    for (;;) {
-      ssize_t n = peer->read(buf, sizeof buf, &err);
-      if (n <= 0) break;
-      out.append(buf, size_t(n));
-      loop.run_until_idle();
-    }
-    return out;
-  }
+  std::string take() { return squall::test::read_all(peer.get(), &loop); }
   void pump() { loop.run_until_idle(); }
 };
 

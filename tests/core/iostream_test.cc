@@ -15,6 +15,7 @@
 #include "core/iostream.h"
 #include "core/status.h"
 #include "core/transport.h"
+#include "tests/core/pipe_peer.h"
 
 // cmocka last: its fail() macro collides with std::basic_ios::fail.
 extern "C" {
@@ -45,17 +46,7 @@ struct Pair {
     assert_int_equal(peer->writev(&iov, 1, &err), ssize_t(s.size()));
   }
   // Everything the stream wrote so far.
-  std::string take() {
-    std::string out;
-    char buf[65536];
-    int err = 0;
-    for (;;) {
-      ssize_t n = peer->read(buf, sizeof buf, &err);
-      if (n <= 0) break;
-      out.append(buf, size_t(n));
-    }
-    return out;
-  }
+  std::string take() { return squall::test::read_all(peer.get()); }
   void pump() { loop.run_until_idle(); }
 };
 
