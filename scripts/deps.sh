@@ -31,6 +31,12 @@ PACKAGES=(
   curl python3 netcat-openbsd nginx-light
   clang-format
 )
+# What the bindings' tests need besides Go and Rust (one line per binding;
+# installed unless SQUALL_BINDINGS=OFF).
+BINDING_PACKAGES=(
+  swig python3-dev python3-venv          # bindings/swig, bindings/python
+  liblua5.4-dev lua5.4 lua-busted luarocks # bindings/lua
+)
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -195,6 +201,7 @@ ensure_cargo() {
 if [[ $extra == 1 ]]; then
   PACKAGES+=(clang libclang-rt-14-dev)
 fi
+[[ $bindings == ON ]] && PACKAGES+=("${BINDING_PACKAGES[@]}")
 ensure_packages
 if [[ $bindings == ON ]]; then
   ensure_go
