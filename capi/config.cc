@@ -3,6 +3,7 @@
 #include "capi/guard.h"
 #include "capi/handles.h"
 #include "core/http/server.h"
+#include "core/tls.h"
 
 using namespace squall;
 using capi::guard;
@@ -19,6 +20,27 @@ struct IntOption {
   int64_t (*get)(const http::HTTPConfig&);
   void (*set)(http::HTTPConfig&, int64_t);
 };
+
+// The config's TLS options, made on first use and copied before a change
+// when a server made from the config shares them (the ticket keys stay
+// shared: they belong to the options' lineage).
+TLSOptions& tls_of(http::HTTPConfig& c) {
+  if (!c.tls)
+    c.tls = std::make_shared<TLSOptions>();
+  else if (c.tls.use_count() > 1)
+    c.tls = std::make_shared<TLSOptions>(*c.tls);
+  return *c.tls;
+}
+
+#define SQ_TLS_INT_OPTION(key, lo, hi, field, conv)                                            \
+  IntOption {                                                                                  \
+    key, lo, hi,                                                                               \
+        [](const http::HTTPConfig& c) {                                                        \
+          static const TLSOptions d;                                                 \
+          return int64_t(c.tls ? c.tls->field : d.field);                                      \
+        },                                                                                     \
+        [](http::HTTPConfig& c, int64_t v) { tls_of(c).field = conv(v); }                      \
+  }
 
 #define SQ_INT_OPTION(key, lo, hi, field)                                      \
   IntOption {                                                                  \
@@ -43,7 +65,12 @@ const IntOption kIntOptions[] = {
     SQ_INT_OPTION(SQUALL_OPT_MAX_URI_SIZE, 16, 16 << 20, conn.limits.max_uri_size),
     SQ_INT_OPTION(SQUALL_OPT_ERROR_RATE, 0, 1000000, error_rate),
     SQ_INT_OPTION(SQUALL_OPT_NODELAY, 0, 1, conn.nodelay),
+    SQ_TLS_INT_OPTION(SQUALL_OPT_TLS_CLIENT_AUTH, 0, 2, client_auth, ClientAuth),
+    SQ_TLS_INT_OPTION(SQUALL_OPT_TLS_SESSION_TICKETS, 0, 1, session_tickets, bool),
+    SQ_TLS_INT_OPTION(SQUALL_OPT_TLS_HANDSHAKE_TIMEOUT_MS, 0, kMaxMs, handshake_timeout_ms,
+                      int64_t),
 };
+#undef SQ_TLS_INT_OPTION
 #undef SQ_INT_OPTION
 
 const IntOption* find_int(int key) {
@@ -51,6 +78,15 @@ const IntOption* find_int(int key) {
     if (o.key == key) return &o;
   fail(kNotSup, "unknown integer option " + std::to_string(key));
   return nullptr;
+}
+
+// Change the TLS options only if fn succeeds (a failed setter changes nothing).
+template <class Fn>
+int cow_tls(squall_config* cfg, Fn fn) {
+  TLSOptions o = cfg->c.tls ? *cfg->c.tls : TLSOptions();
+  if (int st = fn(o)) return st;
+  tls_of(cfg->c) = std::move(o);
+  return kOk;
 }
 
 }  // namespace
@@ -109,8 +145,43 @@ SQUALL_API int squall_config_set_str(squall_config* cfg, int key, const char* s,
         }
         return kOk;
       }
+      case SQUALL_OPT_TLS_MIN_VERSION: return cow_tls(cfg, [&](TLSOptions& o) { return o.set_min_version(v); });
+      case SQUALL_OPT_TLS_CIPHERS: return cow_tls(cfg, [&](TLSOptions& o) { return o.set_ciphers(v); });
+      case SQUALL_OPT_TLS_CIPHERSUITES:
+        return cow_tls(cfg, [&](TLSOptions& o) { return o.set_ciphersuites(v); });
+      case SQUALL_OPT_TLS_CLIENT_CA:
+        return cow_tls(cfg, [&](TLSOptions& o) { return o.set_client_ca(std::string(v)); });
       default: return fail(kNotSup, "unknown string option " + std::to_string(key));
     }
+  });
+}
+
+SQUALL_API int squall_config_add_tls_cert(squall_config* cfg, const char* cert_file,
+                                          const char* key_file) {
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(cfg && cert_file && key_file, "config, certificate and key files are required");
+    return cow_tls(cfg, [&](TLSOptions& o) { return o.add_cert_files(cert_file, key_file); });
+  });
+}
+
+SQUALL_API int squall_config_add_tls_cert_pem(squall_config* cfg, const char* cert_pem,
+                                              size_t cert_len, const char* key_pem,
+                                              size_t key_len) {
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(cfg && cert_pem && key_pem, "config, certificate and key PEM are required");
+    std::string_view c(cert_pem, capi::slen(cert_pem, cert_len));
+    std::string_view k(key_pem, capi::slen(key_pem, key_len));
+    return cow_tls(cfg, [&](TLSOptions& o) { return o.add_cert_pem(c, k); });
+  });
+}
+
+SQUALL_API int squall_config_set_tls_key_password(squall_config* cfg, const char* password) {
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(cfg, "config is NULL");
+    return cow_tls(cfg, [&](TLSOptions& o) {
+      o.key_password = password ? password : "";
+      return kOk;
+    });
   });
 }
 

@@ -8,7 +8,8 @@ using namespace squall;
 
 static_assert(int(SQUALL_EINVAL) == int(kInval) && int(SQUALL_ECLOSED) == int(kClosed) &&
                   int(SQUALL_EBUSY) == int(kBusy) && int(SQUALL_ETOOBIG) == int(kTooBig) &&
-                  int(SQUALL_EPERM) == int(kPerm) && int(SQUALL_EIO) == int(kIO),
+                  int(SQUALL_EPERM) == int(kPerm) && int(SQUALL_EIO) == int(kIO) &&
+                  int(SQUALL_ETLS) == int(kTLS),
               "core Status values must equal the public codes");
 
 extern "C" {

@@ -8,6 +8,7 @@
 #include "capi/on_loop.h"
 #include "core/http/connection.h"
 #include "core/http/request.h"
+#include "core/tls.h"
 
 using namespace squall;
 using namespace squall::http;
@@ -95,6 +96,13 @@ int in_hook(squall_request* req, bool arg_ok, Fn fn) {
 
 }  // namespace
 
+namespace {
+int tls_field(const Request* r, std::string TLSInfo::*m, const char** p, size_t* len) {
+  if (!r->tls) return fail(kNotFound, "not a TLS connection");
+  return out_view(r->tls->*m, p, len);
+}
+}  // namespace
+
 extern "C" {
 
 SQUALL_API int squall_request_get(const squall_request* req, int field, const char** p,
@@ -113,6 +121,15 @@ SQUALL_API int squall_request_get(const squall_request* req, int field, const ch
       case SQUALL_REQ_PROTOCOL: return out_view(r->protocol, p, len);
       case SQUALL_REQ_FULL_URL: return out_view(r->full_url(), p, len);
       case SQUALL_REQ_HOST_NAME: return out_view(r->terminated().host_name, p, len);
+      case SQUALL_REQ_TLS_VERSION: return tls_field(r, &TLSInfo::version, p, len);
+      case SQUALL_REQ_TLS_CIPHER: return tls_field(r, &TLSInfo::cipher, p, len);
+      case SQUALL_REQ_TLS_SERVER_NAME: return tls_field(r, &TLSInfo::server_name, p, len);
+      case SQUALL_REQ_TLS_ALPN: return tls_field(r, &TLSInfo::alpn, p, len);
+      case SQUALL_REQ_TLS_PEER_SUBJECT: return tls_field(r, &TLSInfo::peer_subject, p, len);
+      case SQUALL_REQ_TLS_PEER_CERT: return tls_field(r, &TLSInfo::peer_pem, p, len);
+      case SQUALL_REQ_TLS_RESUMED:
+        if (!r->tls) return fail(kNotFound, "not a TLS connection");
+        return out_view(r->tls->resumed ? "1" : "0", p, len);
       default: return fail(kInval, "unknown request field " + std::to_string(field));
     }
   });

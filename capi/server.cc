@@ -1,5 +1,7 @@
 // squall_server_*: the C face of core/http/server -- the application side
 // delegate (Tornado's _CallableAdapter) calling the C handler and hooks.
+#include <mutex>
+
 #include "capi/guard.h"
 #include "capi/handles.h"
 #include "capi/listening.h"
@@ -84,6 +86,10 @@ class CServer : public http::ServerDelegate, public LoopObject {
   Hook<squall_access_fn> access_;
   Hook<squall_error_hook_fn> error_;
   bool freed = false;
+  // TLS reload: the ticket keys the server encrypts under now (the next
+  // reload derives its keys from them), guarded for any-thread reloads.
+  std::mutex tls_mu;
+  std::shared_ptr<TicketKeys> tickets;
 
  private:
   std::unique_ptr<http::HTTPServer> srv_;
@@ -111,9 +117,48 @@ extern "C" {
 SQUALL_API int squall_server_new(squall_server** out, squall_loop* loop, const squall_config* cfg,
                                  squall_handler_fn handler, void* user_data,
                                  squall_release_fn release) {
+  std::shared_ptr<const TLSContext> tls;
+  if (cfg && cfg->c.tls) {
+    if (int st = guard([&] { return TLSContext::create(*cfg->c.tls, &tls); })) {
+      if (out) *out = nullptr;
+      return st;
+    }
+  }
   return new_server(out, loop, handler != nullptr, [&](IOLoop* l) {
     http::HTTPConfig c = cfg ? cfg->c : http::HTTPConfig();
-    return new squall_server{new CServer(l, std::move(c), handler, user_data, release)};
+    auto* s = new squall_server{new CServer(l, std::move(c), handler, user_data, release)};
+    if (tls) {
+      s->c->tickets = cfg->c.tls->tickets;
+      s->c->srv()->set_tls(std::move(tls));
+    }
+    return s;
+  });
+}
+
+SQUALL_API int squall_server_reload_tls(squall_server* srv, const squall_config* cfg) {
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(srv && cfg, "server and config are required");
+    if (!cfg->c.tls || cfg->c.tls->certs.empty())
+      return fail(kInval, "the config has no TLS certificate");
+    CServer* c = srv->c;
+    IOLoop* l = c->srv()->loop();
+    if (!l) return fail(kClosed, "the server's loop is gone");
+    std::lock_guard<std::mutex> lock(c->tls_mu);
+    if (!c->tickets) return fail(kState, "the server was made without TLS");
+    TLSOptions o = *cfg->c.tls;
+    o.tickets = c->tickets->next();
+    std::shared_ptr<const TLSContext> ctx;
+    if (int st = TLSContext::create(o, &ctx)) return st;
+    c->tickets = o.tickets;
+    if (l->in_loop_thread()) {
+      c->srv()->set_tls(std::move(ctx));
+      return kOk;
+    }
+    auto run = [c, ctx] {
+      if (!c->freed && c->srv()->loop()) c->srv()->set_tls(ctx);
+    };
+    if (!IOLoop::post(l->token(), run)) return fail(kClosed, "the server's loop is gone");
+    return kOk;
   });
 }
 

@@ -2,6 +2,7 @@
 #include "core/ioloop.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/time.h>
 #include <sys/eventfd.h>
@@ -28,7 +29,24 @@ int64_t wall_us() {
   return int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
+namespace {
+// A write to a socket whose peer left must fail with EPIPE, not end the
+// process: SIGPIPE is ignored unless the application chose a handler.
+// (Our own sockets use MSG_NOSIGNAL; OpenSSL's socket BIO uses write(2).)
+void ignore_sigpipe_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, nullptr, &sa) == 0 && sa.sa_handler == SIG_DFL &&
+        !(sa.sa_flags & SA_SIGINFO)) {
+      signal(SIGPIPE, SIG_IGN);
+    }
+  });
+}
+}  // namespace
+
 IOLoop::IOLoop() {
+  ignore_sigpipe_once();
   event_config* cfg = event_config_new();
   if (!cfg) return;
   // One loop per thread and no libevent locking: the only cross-thread entry

@@ -95,6 +95,7 @@ class IOStream : public LoopObject,
   const std::string& peer() const { return transport_->peer(); }
   std::string_view peer_ip() const { return transport_->peer_ip(); }
   bool peer_is_local() const { return transport_->peer_is_local(); }
+  Transport& transport() { return *transport_; }
 
  private:
   IOStream(IOLoop* loop, std::unique_ptr<Transport> t);

@@ -41,6 +41,7 @@ const char* status_text(int code) {
     case kNotFound: return "not found";
     case kNotSup: return "not supported";
     case kAddrInUse: return "address in use";
+    case kTLS: return "TLS error";
     case kTimedOut: return "timed out";
     case kTooBig: return "size limit exceeded";
     case kIO: return "I/O error";

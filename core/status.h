@@ -19,7 +19,7 @@ enum Status : int {
   kNotFound = -7,
   kNotSup = -8,
   kAddrInUse = -9,
-  // -10 is reserved for TLS failures (SQUALL_E* values are ABI)
+  kTLS = -10,
   kTimedOut = -11,
   kTooBig = -12,
   kIO = -13,

@@ -78,8 +78,14 @@ void TCPServer::on_connection(int fd) {
     ::close(fd);
     return;
   }
-  auto stream = IOStream::create(loop_, fd);
-  handle_stream(std::move(stream));
+  if (tls_) {
+    int err = 0;
+    auto t = TLSTransport::accept(loop_, fd, tls_, &err);
+    if (!t) return;  // the fd is closed with it; OpenSSL is out of memory
+    handle_stream(IOStream::create(loop_, std::move(t)));
+    return;
+  }
+  handle_stream(IOStream::create(loop_, fd));
 }
 
 void TCPServer::stop() {

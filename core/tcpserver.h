@@ -9,6 +9,7 @@
 
 #include "core/iostream.h"
 #include "core/netutil.h"
+#include "core/tls.h"
 
 namespace squall {
 
@@ -33,6 +34,11 @@ class TCPServer {
   int port() const;
   IOLoop* loop() const { return loop_; }
 
+  // Serve TLS on every connection accepted from now on (nullptr: plain).
+  // Connections already open keep what they started with.  [loop thread]
+  void set_tls(std::shared_ptr<const TLSContext> ctx) { tls_ = std::move(ctx); }
+  const std::shared_ptr<const TLSContext>& tls() const { return tls_; }
+
   // Max-connections support: pause/resume every accept handler.
   void pause_accepting();
   void resume_accepting();
@@ -53,6 +59,7 @@ class TCPServer {
   std::vector<int> fds_;
   std::vector<std::string> unix_paths_;
   bool accepting_paused_ = false;
+  std::shared_ptr<const TLSContext> tls_;
 };
 
 }  // namespace squall

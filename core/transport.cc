@@ -92,7 +92,15 @@ ssize_t SocketTransport::read(char* buf, size_t len, int* err) {
 }
 
 ssize_t SocketTransport::writev(const struct iovec* iov, int n, int* err) {
-  return io([&] { return ::writev(fd_, iov, std::min(n, IOV_MAX)); }, kWantWrite, "write", err);
+  // sendmsg with MSG_NOSIGNAL: a peer that went away is EPIPE, never SIGPIPE.
+  msghdr m{};
+  m.msg_iov = const_cast<struct iovec*>(iov);
+  m.msg_iovlen = size_t(std::min(n, IOV_MAX));
+  return io([&] { return ::sendmsg(fd_, &m, MSG_NOSIGNAL); }, kWantWrite, "write", err);
+}
+
+void SocketTransport::kick_read() {
+  if (fd_ >= 0 && added_ && (mask_ & EV_READ)) event_active(&ev_, EV_READ, 0);
 }
 
 void SocketTransport::shutdown_write() {

@@ -4,9 +4,9 @@
 // IOStream keeps the buffering, watermarks and callbacks; a transport only
 // moves bytes.  Implementations: SocketTransport (a non-blocking socket on
 // the loop's event_base) and MemoryTransport (an in-memory loopback pair,
-// for socket-free tests).  TLS is the next one: its read may need the
-// socket writable and its write readable, which is why readiness is asked
-// for per call (kWantRead / kWantWrite) instead of being assumed.
+// for socket-free tests), and TLSTransport (core/tls.h), whose read may
+// need the socket writable and its write readable, which is why readiness is
+// asked for per call (kWantRead / kWantWrite) instead of being assumed.
 #pragma once
 
 #include <sys/types.h>
@@ -19,6 +19,8 @@
 #include "core/ioloop.h"
 
 namespace squall {
+
+struct TLSInfo;
 
 class Transport {
  public:
@@ -61,6 +63,13 @@ class Transport {
   virtual int connect_result() { return 0; }
   virtual void set_nodelay(bool on) {}
 
+  // TLS (core/tls.h): whether this is a TLS connection; why its handshake
+  // failed (nullptr if it did not); what a request may ask about it
+  // (nullptr until the handshake is done, or if not TLS).
+  virtual bool is_tls() const { return false; }
+  virtual const char* tls_failure() const { return nullptr; }
+  virtual std::shared_ptr<const TLSInfo> tls_info() { return nullptr; }
+
   // Who is at the other end: "ip:port", "[v6]:port", a unix path, or a name.
   const std::string& peer() const { return peer_; }
   // The address part of peer() (no port, no brackets).
@@ -100,6 +109,9 @@ class SocketTransport final : public Transport {
   int connect_result() override;
   void set_nodelay(bool on) override;
   int fd() const { return fd_; }
+  // Report readability on the next loop pass even if the socket has nothing
+  // (a layer above holds bytes already read); only while reading is watched.
+  void kick_read();
   // Read the peer's address (after accept, or once a connect completed).
   void fill_peer();
 

@@ -7,6 +7,9 @@
  *
  * Flags: --address ADDR (127.0.0.1)  --port N (8888; 0 = ephemeral)
  *        --xheaders (trust X-Real-IP / X-Forwarded-For / X-Scheme)
+ *        --tls-cert FILE --tls-key FILE (serve HTTPS; PEM chain and key)
+ *        --tls-ca FILE (require client certificates signed by these CAs;
+ *        --tls-client-auth request: ask for one without requiring it)
  * Stops on SIGINT/SIGTERM.
  */
 #include <signal.h>
@@ -75,14 +78,18 @@ static void on_signal(int sig) {
 }
 
 static int usage(const char *argv0) {
-  fprintf(stderr, "usage: %s [--address ADDR] [--port N] [--xheaders]\n",
+  fprintf(stderr,
+          "usage: %s [--address ADDR] [--port N] [--xheaders]\n"
+          "          [--tls-cert FILE --tls-key FILE [--tls-ca FILE]\n"
+          "           [--tls-client-auth request|require]]\n",
           argv0);
   return 2;
 }
 
 int main(int argc, char **argv) {
   const char *address = "127.0.0.1";
-  int port = 8888, xheaders = 0, i;
+  const char *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL;
+  int port = 8888, xheaders = 0, client_auth = SQUALL_TLS_CLIENT_REQUIRE, i;
   squall_config *cfg;
   squall_server *srv;
   uint16_t bound = 0;
@@ -97,6 +104,20 @@ int main(int argc, char **argv) {
       port = (int)v;
     } else if (!strcmp(argv[i], "--xheaders")) {
       xheaders = 1;
+    } else if (!strcmp(argv[i], "--tls-cert") && i + 1 < argc) {
+      tls_cert = argv[++i];
+    } else if (!strcmp(argv[i], "--tls-key") && i + 1 < argc) {
+      tls_key = argv[++i];
+    } else if (!strcmp(argv[i], "--tls-ca") && i + 1 < argc) {
+      tls_ca = argv[++i];
+    } else if (!strcmp(argv[i], "--tls-client-auth") && i + 1 < argc) {
+      i++;
+      if (!strcmp(argv[i], "request"))
+        client_auth = SQUALL_TLS_CLIENT_REQUEST;
+      else if (!strcmp(argv[i], "require"))
+        client_auth = SQUALL_TLS_CLIENT_REQUIRE;
+      else
+        return usage(argv[0]);
     } else {
       return usage(argv[0]);
     }
@@ -107,6 +128,16 @@ int main(int argc, char **argv) {
     return 1;
   }
   squall_config_set_int(cfg, SQUALL_OPT_XHEADERS, xheaders);
+  if (!tls_cert != !tls_key || (tls_ca && !tls_cert)) return usage(argv[0]);
+  if ((tls_cert && squall_config_add_tls_cert(cfg, tls_cert, tls_key) != 0) ||
+      (tls_ca &&
+       (squall_config_set_str(cfg, SQUALL_OPT_TLS_CLIENT_CA, tls_ca,
+                              SQUALL_NTS) != 0 ||
+        squall_config_set_int(cfg, SQUALL_OPT_TLS_CLIENT_AUTH, client_auth) !=
+            0))) {
+    fprintf(stderr, "demo: %s\n", squall_last_error());
+    return 1;
+  }
   if (squall_server_new(&srv, g_loop, cfg, handle, NULL, NULL) != 0) {
     fprintf(stderr, "demo: %s\n", squall_last_error());
     return 1;
@@ -121,7 +152,7 @@ int main(int argc, char **argv) {
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
   signal(SIGPIPE, SIG_IGN);
-  printf("listening on http://%s:%u/\n",
+  printf("listening on %s://%s:%u/\n", tls_cert ? "https" : "http",
          strchr(address, ':') ? "[::1]" : address, bound);
   fflush(stdout);
   squall_loop_run(g_loop);

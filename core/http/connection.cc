@@ -74,6 +74,7 @@ HTTP1Connection::HTTP1Connection(const ConnectionParams* params, ConnectionDeleg
       stream_(std::move(stream)) {
   evtimer_assign(&timer_, loop_->base(), &HTTP1Connection::on_timer, this);
   req_.conn = this;
+  tls_ = stream_->transport().is_tls();
 }
 
 HTTP1Connection::~HTTP1Connection() {
@@ -296,7 +297,13 @@ void HTTP1Connection::start_request(size_t head_size) {
     req_.remote_ip = "127.0.0.1";
   else
     req_.remote_ip = stream_->peer_ip();
-  req_.protocol = "http";
+  if (tls_) {
+    if (!tls_info_) tls_info_ = stream_->transport().tls_info();
+    req_.tls = tls_info_.get();
+    req_.protocol = "https";
+  } else {
+    req_.protocol = "http";
+  }
   if (params_->xheaders) apply_xheaders();
   req_.max_body_size = params_->max_body_size;
   req_.body_timeout_ms = params_->body_timeout_ms;
@@ -741,9 +748,14 @@ void HTTP1Connection::on_stream_closed(int err) {
   if (closed_.exchange(true)) return;
   arm_timer(0);
   delegate_->connection_closed(this);
-  // The transport failed under a request (not a clean end): say so.
-  if (err != 0 && err != kClosed && (state_ != kIdle || req_.app.dispatched))
+  const char* tls_failed = tls_ && stream_ ? stream_->transport().tls_failure() : nullptr;
+  if (tls_failed) {
+    counters_->add(kStatTLSHandshakeFailures);
+    report(kErrTLS, 0, tls_failed);
+  } else if (err != 0 && err != kClosed && (state_ != kIdle || req_.app.dispatched)) {
+    // The transport failed under a request (not a clean end): say so.
     report(kErrIO, 0, std::string("connection lost: ") + status_text(err));
+  }
   Request& r = req_;
   if (r.app.dispatched && !r.out.finished && r.out.on_done && !r.out.done_fired) {
     r.out.done_fired = true;

@@ -49,6 +49,7 @@ enum Stat {
   kStatRejectedLimit,
   kStatTimeouts,
   kStatAcceptPauses,
+  kStatTLSHandshakeFailures,
   kStatCount
 };
 
@@ -66,6 +67,7 @@ enum ErrorKind {
   kErrParse = 1,       // malformed request (4xx sent)
   kErrLimit = 2,       // a size or count limit (413/414/431)
   kErrTimeout = 3,     // header / body / idle timeout
+  kErrTLS = 4,         // a TLS handshake failed or timed out
   kErrIO = 5,          // the transport failed under a request (reset, ...)
   kErrApplication = 6  // the application misused a response
 };

@@ -23,6 +23,10 @@
 #include "core/http/encoder.h"
 #include "core/http/parser.h"
 
+namespace squall {
+struct TLSInfo;
+}
+
 namespace squall::http {
 
 class HTTP1Connection;
@@ -37,6 +41,7 @@ class RequestData {
   std::string_view version;    // "HTTP/1.0" / "HTTP/1.1" (static)
   std::string_view host;       // Host header or absolute-form authority
   std::string_view host_name;  // host without :port
+  const TLSInfo* tls = nullptr;  // the connection's TLS session (nullptr: plain)
   int64_t start_wall_us = 0;
   int64_t start_mono_us = 0;
 

@@ -24,6 +24,9 @@ struct HTTPConfig {
   size_t max_connections = 0;
   int error_rate = 10;
   ConnectionParams conn;  // what each connection is given
+  // TLS settings (nullptr: plain HTTP); shared by copies of one config, so
+  // their ticket keys are too.  Copied on write by the C setters.
+  std::shared_ptr<TLSOptions> tls;
 };
 
 // The application side.

@@ -102,7 +102,8 @@ enum squall_error {
   SQUALL_ENOTFOUND = -7,  /**< no such host, header, argument, file */
   SQUALL_ENOTSUP = -8,    /**< unknown option key or unsupported feature */
   SQUALL_EADDRINUSE = -9, /**< address already in use */
-  /* -10 is reserved for TLS failures (not built yet) */
+  SQUALL_ETLS = -10,      /**< TLS: bad certificate, key, version, cipher,
+                               or a failed handshake */
   SQUALL_ETIMEDOUT = -11, /**< a timeout expired */
   SQUALL_ETOOBIG = -12,   /**< a size limit (max_bytes, buffer) was exceeded */
   SQUALL_EIO = -13,       /**< socket error (reset, refused, broken pipe) */
@@ -169,7 +170,10 @@ typedef struct squall_timer squall_timer;
 
 /**
  * Create a loop (one libevent event_base).  Returns 0, SQUALL_ENOMEM or
- * SQUALL_ERROR.  [any thread]
+ * SQUALL_ERROR.  The first call sets SIGPIPE to SIG_IGN if it was SIG_DFL
+ * (a peer that goes away must be an error, not the end of the process;
+ * OpenSSL writes to its sockets with write(2)); a handler you installed is
+ * left alone.  [any thread]
  */
 SQUALL_API int squall_loop_new(squall_loop **out);
 
@@ -455,9 +459,29 @@ enum squall_option {
   SQUALL_OPT_MAX_URI_SIZE = 14,    /**< request target bytes, 8 KiB; 414 */
   SQUALL_OPT_ERROR_RATE = 15,      /**< error hook calls per second, 10 */
   SQUALL_OPT_NODELAY = 16,         /**< TCP_NODELAY on accept, default 1 */
+  /* TLS int options (see "TLS" below) */
+  SQUALL_OPT_TLS_CLIENT_AUTH = 50, /**< squall_tls_client_auth, default NONE */
+  SQUALL_OPT_TLS_SESSION_TICKETS = 51, /**< 1 (default): resumption by
+                                            tickets; 0: full handshakes */
+  SQUALL_OPT_TLS_HANDSHAKE_TIMEOUT_MS = 52, /**< 10 s (h2o's); 0 = none */
   /* string options */
-  SQUALL_OPT_TRUSTED_DOWNSTREAM = 100 /**< add proxy IPs (comma separated)
-                                           skipped in X-Forwarded-For */
+  SQUALL_OPT_TRUSTED_DOWNSTREAM = 100, /**< add proxy IPs (comma separated)
+                                            skipped in X-Forwarded-For */
+  SQUALL_OPT_TLS_MIN_VERSION = 150,  /**< "1.2" (default) or "1.3"; 1.0 and
+                                          1.1 are refused (SQUALL_ETLS) */
+  SQUALL_OPT_TLS_CIPHERS = 151,      /**< TLS 1.2 cipher list (OpenSSL
+                                          syntax); "" = OpenSSL's default */
+  SQUALL_OPT_TLS_CIPHERSUITES = 152, /**< TLS 1.3 suites, colon separated */
+  SQUALL_OPT_TLS_CLIENT_CA = 153     /**< PEM file of the CAs that client
+                                          certificates must chain to */
+};
+
+/** Values of SQUALL_OPT_TLS_CLIENT_AUTH (as nginx's ssl_verify_client). */
+enum squall_tls_client_auth {
+  SQUALL_TLS_CLIENT_NONE = 0,    /**< no certificate asked for */
+  SQUALL_TLS_CLIENT_REQUEST = 1, /**< asked for; a client without one is
+                                      served, one with a bad one is refused */
+  SQUALL_TLS_CLIENT_REQUIRE = 2  /**< a verified certificate is required */
 };
 
 /** Create a config with the defaults above.  [any thread] */
@@ -481,6 +505,49 @@ SQUALL_API int squall_config_set_str(squall_config *cfg, int key, const char *s,
 
 /** Free a config (servers made from it keep their own copy). */
 SQUALL_API void squall_config_free(squall_config *cfg);
+
+/*
+ * TLS.  A config with a certificate serves HTTPS: every connection of a
+ * server made from it does a TLS handshake first (TLS 1.2 or 1.3, ALPN
+ * "http/1.1", session tickets on), and request fields say "https".  Each
+ * setter checks what it is given at once and returns SQUALL_ETLS with the
+ * file and OpenSSL's reason in squall_last_error() (a missing file, a key
+ * that does not match its certificate, an unknown version or cipher).
+ *
+ * Session tickets are encrypted under keys derived from a secret made with
+ * the config's first TLS setting: servers made from one config -- on N
+ * loops, or in processes forked after it was set -- resume each other's
+ * sessions.  Make the config before forking.
+ */
+
+/**
+ * Add a certificate chain (PEM: the leaf first, then intermediates) and its
+ * private key (PEM, maybe encrypted: see squall_config_set_tls_key_password).
+ * The first certificate added is the default; when a client names a server
+ * (SNI) that another certificate's names match (subjectAltName, wildcards
+ * included), that one is used, as Go's crypto/tls does.  Returns 0,
+ * SQUALL_EINVAL (NULL) or SQUALL_ETLS.  [any thread, one at a time]
+ */
+SQUALL_API int squall_config_add_tls_cert(squall_config *cfg,
+                                          const char *cert_file,
+                                          const char *key_file);
+
+/**
+ * The same from PEM text in memory (read at once, not kept; SQUALL_NTS as
+ * a length for a NUL-terminated string).  [any thread, one at a time]
+ */
+SQUALL_API int squall_config_add_tls_cert_pem(squall_config *cfg,
+                                              const char *cert_pem,
+                                              size_t cert_len,
+                                              const char *key_pem,
+                                              size_t key_len);
+
+/**
+ * Password for the encrypted private keys added after this call (copied;
+ * NULL or "" for none).  Never prompts on a terminal.  [any thread]
+ */
+SQUALL_API int squall_config_set_tls_key_password(squall_config *cfg,
+                                                  const char *password);
 
 /* ------------------------------------------------------------------------ */
 /* HTTP server (HTTPServer)                                                 */
@@ -552,7 +619,8 @@ enum squall_error_kind {
   SQUALL_ERRKIND_PARSE = 1,   /**< malformed request (4xx sent) */
   SQUALL_ERRKIND_LIMIT = 2,   /**< a size or count limit (413/414/431) */
   SQUALL_ERRKIND_TIMEOUT = 3, /**< header/body/idle timeout */
-  /* 4 is reserved for TLS handshake or record errors (not built yet) */
+  SQUALL_ERRKIND_TLS = 4,        /**< a TLS handshake failed or timed out
+                                      (or plain HTTP on the TLS port) */
   SQUALL_ERRKIND_IO = 5,         /**< the connection failed (reset, I/O
                                       error) while a request was in progress */
   SQUALL_ERRKIND_APPLICATION = 6 /**< application misuse (e.g. unfinished) */
@@ -610,6 +678,21 @@ SQUALL_API int squall_server_shutdown(squall_server *srv, int64_t grace_ms,
  */
 SQUALL_API void squall_server_free(squall_server *srv);
 
+/**
+ * Reload TLS without a restart: the server's certificates, keys and TLS
+ * settings become those of cfg.  Handshakes that start after the swap use
+ * them; open connections keep theirs.  The new settings are built on the
+ * calling thread before anything changes, so on failure (SQUALL_ETLS and
+ * squall_last_error(): a bad file, a key that does not match) the old ones
+ * keep serving.  Ticket keys rotate: the next secret is derived from the
+ * server's current one (processes that reload alike stay alike) and
+ * tickets under the previous secret are still accepted.  SQUALL_ESTATE if
+ * the server was made without TLS, SQUALL_EINVAL if cfg has no
+ * certificate, SQUALL_ECLOSED if its loop is gone.  [any thread]
+ */
+SQUALL_API int squall_server_reload_tls(squall_server *srv,
+                                        const squall_config *cfg);
+
 /** Indexes of squall_server_stats. */
 enum squall_stat {
   SQUALL_STAT_CONNECTIONS_ACCEPTED = 0,
@@ -626,7 +709,8 @@ enum squall_stat {
   SQUALL_STAT_REJECTED_LIMIT = 11,
   SQUALL_STAT_TIMEOUTS = 12,
   SQUALL_STAT_ACCEPT_PAUSES = 13,
-  SQUALL_STAT_COUNT = 14
+  SQUALL_STAT_TLS_HANDSHAKE_FAILURES = 14, /**< failed or timed out */
+  SQUALL_STAT_COUNT = 15
 };
 
 /**
@@ -658,7 +742,16 @@ enum squall_request_field {
   SQUALL_REQ_REMOTE_IP = 7, /**< peer IP (or X-Real-IP with xheaders) */
   SQUALL_REQ_PROTOCOL = 8,  /**< "http" or "https" (X-Scheme with xheaders) */
   SQUALL_REQ_FULL_URL = 9,  /**< protocol://host/uri */
-  SQUALL_REQ_HOST_NAME = 10 /**< host without port, brackets of v6 kept */
+  SQUALL_REQ_HOST_NAME = 10, /**< host without port, brackets of v6 kept */
+  /* TLS connections only (SQUALL_ENOTFOUND on plain HTTP): */
+  SQUALL_REQ_TLS_VERSION = 20,      /**< "TLSv1.3" */
+  SQUALL_REQ_TLS_CIPHER = 21,       /**< "TLS_AES_128_GCM_SHA256" */
+  SQUALL_REQ_TLS_SERVER_NAME = 22,  /**< SNI sent by the client ("" if none) */
+  SQUALL_REQ_TLS_ALPN = 23,         /**< "http/1.1" ("" if not negotiated) */
+  SQUALL_REQ_TLS_PEER_SUBJECT = 24, /**< verified client certificate's
+                                         subject, RFC 2253 ("" if none) */
+  SQUALL_REQ_TLS_PEER_CERT = 25,    /**< that certificate in PEM ("" if none) */
+  SQUALL_REQ_TLS_RESUMED = 26       /**< "1" if the session was resumed */
 };
 
 /** One field of the request; SQUALL_EINVAL for an unknown field. */
