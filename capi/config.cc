@@ -32,14 +32,14 @@ TLSOptions& tls_of(http::HTTPConfig& c) {
   return *c.tls;
 }
 
-#define SQ_TLS_INT_OPTION(key, lo, hi, field, conv)                                            \
-  IntOption {                                                                                  \
-    key, lo, hi,                                                                               \
-        [](const http::HTTPConfig& c) {                                                        \
-          static const TLSOptions d;                                                 \
-          return int64_t(c.tls ? c.tls->field : d.field);                                      \
-        },                                                                                     \
-        [](http::HTTPConfig& c, int64_t v) { tls_of(c).field = conv(v); }                      \
+#define SQ_TLS_INT_OPTION(key, lo, hi, field, conv)                       \
+  IntOption {                                                             \
+    key, lo, hi,                                                          \
+        [](const http::HTTPConfig& c) {                                   \
+          static const TLSOptions d;                                      \
+          return int64_t(c.tls ? c.tls->field : d.field);                 \
+        },                                                                \
+        [](http::HTTPConfig& c, int64_t v) { tls_of(c).field = conv(v); } \
   }
 
 #define SQ_INT_OPTION(key, lo, hi, field)                                      \
@@ -145,8 +145,10 @@ SQUALL_API int squall_config_set_str(squall_config* cfg, int key, const char* s,
         }
         return kOk;
       }
-      case SQUALL_OPT_TLS_MIN_VERSION: return cow_tls(cfg, [&](TLSOptions& o) { return o.set_min_version(v); });
-      case SQUALL_OPT_TLS_CIPHERS: return cow_tls(cfg, [&](TLSOptions& o) { return o.set_ciphers(v); });
+      case SQUALL_OPT_TLS_MIN_VERSION:
+        return cow_tls(cfg, [&](TLSOptions& o) { return o.set_min_version(v); });
+      case SQUALL_OPT_TLS_CIPHERS:
+        return cow_tls(cfg, [&](TLSOptions& o) { return o.set_ciphers(v); });
       case SQUALL_OPT_TLS_CIPHERSUITES:
         return cow_tls(cfg, [&](TLSOptions& o) { return o.set_ciphersuites(v); });
       case SQUALL_OPT_TLS_CLIENT_CA:

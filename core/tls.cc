@@ -67,8 +67,8 @@ int load_cert_key(BIO* cert_bio, BIO* key_bio, const std::string& cert_name,
   ck->chain.push_back(leaf);
   while (X509* x = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr)) ck->chain.push_back(x);
   ERR_clear_error();  // the end of the file reads as "no start line"
-  ck->key = PEM_read_bio_PrivateKey(key_bio, nullptr, password_cb,
-                                    const_cast<std::string*>(&password));
+  ck->key =
+      PEM_read_bio_PrivateKey(key_bio, nullptr, password_cb, const_cast<std::string*>(&password));
   if (!ck->key) return tls_fail("cannot read the private key from " + key_name);
   if (X509_check_private_key(leaf, ck->key) != 1)
     return tls_fail("the private key in " + key_name + " does not match the certificate in " +
@@ -169,8 +169,8 @@ bool TicketKeys::derive(const Secret& s, uint64_t epoch, unsigned char name[16],
                    mac, 32, &n) != nullptr;
 }
 
-int TicketKeys::callback(unsigned char name[16], unsigned char* iv, void* cipher_ctx,
-                         void* mac_ctx, int enc) const {
+int TicketKeys::callback(unsigned char name[16], unsigned char* iv, void* cipher_ctx, void* mac_ctx,
+                         int enc) const {
   auto* cctx = static_cast<EVP_CIPHER_CTX*>(cipher_ctx);
   auto* mctx = static_cast<EVP_MAC_CTX*>(mac_ctx);
   uint64_t now = uint64_t(time(nullptr)) / kTicketPeriodS;
@@ -225,8 +225,8 @@ int TLSOptions::add_cert_pem(std::string_view cert_pem, std::string_view key_pem
   BioPtr kb(BIO_new_mem_buf(key_pem.data(), int(key_pem.size())));
   if (!cb || !kb) return fail(kNoMem, "out of memory");
   std::shared_ptr<const CertKey> ck;
-  if (int st = load_cert_key(cb.get(), kb.get(), "the certificate PEM", "the key PEM",
-                             key_password, &ck))
+  if (int st = load_cert_key(cb.get(), kb.get(), "the certificate PEM", "the key PEM", key_password,
+                             &ck))
     return st;
   certs.push_back(std::move(ck));
   return kOk;
@@ -349,8 +349,8 @@ TLSContext::~TLSContext() {
 
 SSL_CTX* TLSContext::ctx_for(std::string_view server_name) const {
   for (size_t i = 0; i < certs_.size(); i++) {
-    if (X509_check_host(certs_[i]->chain[0], server_name.data(), server_name.size(), 0,
-                        nullptr) == 1)
+    if (X509_check_host(certs_[i]->chain[0], server_name.data(), server_name.size(), 0, nullptr) ==
+        1)
       return ctxs_[i];
   }
   return nullptr;
@@ -392,7 +392,8 @@ void TLSTransport::on_ready(bool readable, bool writable) { ready(readable, writ
 void TLSTransport::on_handshake_timeout() {
   hs_timer_.reset();
   if (handshake_done_ || fail_status_ || closed()) return;
-  failure_ = "TLS handshake timed out after " + std::to_string(ctx_->handshake_timeout_ms()) + " ms";
+  failure_ =
+      "TLS handshake timed out after " + std::to_string(ctx_->handshake_timeout_ms()) + " ms";
   fail_status_ = kTimedOut;
   ready(true, true);  // the stream reads, meets the failure, and closes
 }
@@ -430,9 +431,8 @@ ssize_t TLSTransport::ssl_failed(int ret, const char* op, int* err) {
   }
   unsigned long code = ERR_peek_last_error();
   std::string why;
-  if (ERR_GET_LIB(code) == ERR_LIB_SSL &&
-      (ERR_GET_REASON(code) == SSL_R_HTTP_REQUEST ||
-       ERR_GET_REASON(code) == SSL_R_HTTPS_PROXY_REQUEST)) {
+  if (ERR_GET_LIB(code) == ERR_LIB_SSL && (ERR_GET_REASON(code) == SSL_R_HTTP_REQUEST ||
+                                           ERR_GET_REASON(code) == SSL_R_HTTPS_PROXY_REQUEST)) {
     // As nginx: a plain-text request on the TLS port gets a plain 400.
     static const char kBody[] = "The plain HTTP request was sent to a TLS port.\n";
     std::string resp =
@@ -474,7 +474,7 @@ ssize_t TLSTransport::read(char* buf, size_t len, int* err) {
     if (e == SSL_ERROR_WANT_READ) return total ? ssize_t(total) : kWantRead;
     if (e == SSL_ERROR_WANT_WRITE) return total ? ssize_t(total) : kWantWrite;
     if (e == SSL_ERROR_ZERO_RETURN) return ssize_t(total);  // close_notify
-    if (total) return ssize_t(total);                     // the failure comes next time
+    if (total) return ssize_t(total);                       // the failure comes next time
     return ssl_failed(r, "read", err);
   }
   // The caller's buffer is full; what OpenSSL still holds is reported as a

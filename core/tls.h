@@ -37,8 +37,8 @@ namespace squall {
 // A certificate chain and its private key, loaded and matched.
 struct CertKey {
   ~CertKey();
-  std::string name;                  // where it came from (file or "memory")
-  std::vector<x509_st*> chain;       // leaf first
+  std::string name;             // where it came from (file or "memory")
+  std::vector<x509_st*> chain;  // leaf first
   evp_pkey_st* key = nullptr;
 };
 

@@ -130,11 +130,10 @@ int main(int argc, char **argv) {
   squall_config_set_int(cfg, SQUALL_OPT_XHEADERS, xheaders);
   if (!tls_cert != !tls_key || (tls_ca && !tls_cert)) return usage(argv[0]);
   if ((tls_cert && squall_config_add_tls_cert(cfg, tls_cert, tls_key) != 0) ||
-      (tls_ca &&
-       (squall_config_set_str(cfg, SQUALL_OPT_TLS_CLIENT_CA, tls_ca,
-                              SQUALL_NTS) != 0 ||
-        squall_config_set_int(cfg, SQUALL_OPT_TLS_CLIENT_AUTH, client_auth) !=
-            0))) {
+      (tls_ca && (squall_config_set_str(cfg, SQUALL_OPT_TLS_CLIENT_CA, tls_ca,
+                                        SQUALL_NTS) != 0 ||
+                  squall_config_set_int(cfg, SQUALL_OPT_TLS_CLIENT_AUTH,
+                                        client_auth) != 0))) {
     fprintf(stderr, "demo: %s\n", squall_last_error());
     return 1;
   }

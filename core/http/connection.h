@@ -102,14 +102,14 @@ class HTTP1Connection {
   std::shared_ptr<IOLoop::Token> token_;
   IOStreamPtr stream_;
   std::shared_ptr<const TLSInfo> tls_info_;  // copied once, after the handshake
-  std::atomic<int> refs_{1};  // stream side; +1 while the app owns the request
+  std::atomic<int> refs_{1};                 // stream side; +1 while the app owns the request
   std::atomic<bool> closed_{false};
   std::atomic<bool> close_requested_{false};  // close_now ran; callback pending
   State state_ = kIdle;
   bool in_batch_ = false;
   bool eof_ = false;
   bool detached_ = false;
-  bool tls_ = false;  // the stream is TLS
+  bool tls_ = false;          // the stream is TLS
   bool body_unread_ = false;  // a body that will not be read (early answer)
   bool keep_alive_ = true;    // decided when the response head is built
   bool body_error_ = false;

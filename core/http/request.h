@@ -33,14 +33,14 @@ class HTTP1Connection;
 
 class RequestData {
  public:
-  RequestHead head;            // views into head_buf (or static strings)
-  std::string head_buf;        // this request's copy of the head bytes
-  std::string body;            // decoded body (empty when streamed)
-  std::string remote_ip;       // peer IP, or X-Real-IP/X-Forwarded-For (xheaders)
-  std::string_view protocol;   // "http" / "https" (static)
-  std::string_view version;    // "HTTP/1.0" / "HTTP/1.1" (static)
-  std::string_view host;       // Host header or absolute-form authority
-  std::string_view host_name;  // host without :port
+  RequestHead head;              // views into head_buf (or static strings)
+  std::string head_buf;          // this request's copy of the head bytes
+  std::string body;              // decoded body (empty when streamed)
+  std::string remote_ip;         // peer IP, or X-Real-IP/X-Forwarded-For (xheaders)
+  std::string_view protocol;     // "http" / "https" (static)
+  std::string_view version;      // "HTTP/1.0" / "HTTP/1.1" (static)
+  std::string_view host;         // Host header or absolute-form authority
+  std::string_view host_name;    // host without :port
   const TLSInfo* tls = nullptr;  // the connection's TLS session (nullptr: plain)
   int64_t start_wall_us = 0;
   int64_t start_mono_us = 0;

@@ -85,24 +85,22 @@ static void test_errors__version_matches_macros(void **state) {
 
 static void test_errors__strerror_every_code(void **state) {
   static const int codes[] = {
-      SQUALL_OK,      SQUALL_ERROR,      SQUALL_ENOMEM,      SQUALL_EINVAL,
-      SQUALL_ESTATE,  SQUALL_ETHREAD,    SQUALL_ECLOSED,     SQUALL_ENOTFOUND,
-      SQUALL_ENOTSUP, SQUALL_EADDRINUSE, -10 /* reserved */, SQUALL_ETIMEDOUT,
-      SQUALL_ETOOBIG, SQUALL_EIO,        SQUALL_EBUSY,       SQUALL_EPERM};
-  static const int unknown[] = {1, 2, -10, -16, -100, INT_MIN, INT_MAX};
+      SQUALL_OK,      SQUALL_ERROR,      SQUALL_ENOMEM,  SQUALL_EINVAL,
+      SQUALL_ESTATE,  SQUALL_ETHREAD,    SQUALL_ECLOSED, SQUALL_ENOTFOUND,
+      SQUALL_ENOTSUP, SQUALL_EADDRINUSE, SQUALL_ETLS,    SQUALL_ETIMEDOUT,
+      SQUALL_ETOOBIG, SQUALL_EIO,        SQUALL_EBUSY,   SQUALL_EPERM};
+  static const int unknown[] = {1, 2, -16, -100, INT_MIN, INT_MAX};
   const size_t n = sizeof codes / sizeof codes[0];
   size_t i, j;
   /* The ABI values are fixed. */
   for (i = 0; i < n; i++) assert_int_equal(codes[i], -(int)i);
   for (i = 0; i < n; i++) {
     const char *s = squall_strerror(codes[i]);
-    if (codes[i] == -10) continue; /* reserved for TLS: "unknown error" */
     assert_non_null(s);
     assert_true(strlen(s) > 0);
     assert_string_not_equal(s, "unknown error");
     for (j = 0; j < i; j++)
-      if (codes[j] != -10)
-        assert_string_not_equal(s, squall_strerror(codes[j]));
+      assert_string_not_equal(s, squall_strerror(codes[j]));
   }
   for (i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
     assert_non_null(squall_strerror(unknown[i]));

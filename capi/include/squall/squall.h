@@ -461,19 +461,19 @@ enum squall_option {
   SQUALL_OPT_NODELAY = 16,         /**< TCP_NODELAY on accept, default 1 */
   /* TLS int options (see "TLS" below) */
   SQUALL_OPT_TLS_CLIENT_AUTH = 50, /**< squall_tls_client_auth, default NONE */
-  SQUALL_OPT_TLS_SESSION_TICKETS = 51, /**< 1 (default): resumption by
-                                            tickets; 0: full handshakes */
+  SQUALL_OPT_TLS_SESSION_TICKETS = 51,      /**< 1 (default): resumption by
+                                                 tickets; 0: full handshakes */
   SQUALL_OPT_TLS_HANDSHAKE_TIMEOUT_MS = 52, /**< 10 s (h2o's); 0 = none */
   /* string options */
   SQUALL_OPT_TRUSTED_DOWNSTREAM = 100, /**< add proxy IPs (comma separated)
                                             skipped in X-Forwarded-For */
-  SQUALL_OPT_TLS_MIN_VERSION = 150,  /**< "1.2" (default) or "1.3"; 1.0 and
-                                          1.1 are refused (SQUALL_ETLS) */
-  SQUALL_OPT_TLS_CIPHERS = 151,      /**< TLS 1.2 cipher list (OpenSSL
-                                          syntax); "" = OpenSSL's default */
-  SQUALL_OPT_TLS_CIPHERSUITES = 152, /**< TLS 1.3 suites, colon separated */
-  SQUALL_OPT_TLS_CLIENT_CA = 153     /**< PEM file of the CAs that client
-                                          certificates must chain to */
+  SQUALL_OPT_TLS_MIN_VERSION = 150,    /**< "1.2" (default) or "1.3"; 1.0 and
+                                            1.1 are refused (SQUALL_ETLS) */
+  SQUALL_OPT_TLS_CIPHERS = 151,        /**< TLS 1.2 cipher list (OpenSSL
+                                            syntax); "" = OpenSSL's default */
+  SQUALL_OPT_TLS_CIPHERSUITES = 152,   /**< TLS 1.3 suites, colon separated */
+  SQUALL_OPT_TLS_CLIENT_CA = 153       /**< PEM file of the CAs that client
+                                            certificates must chain to */
 };
 
 /** Values of SQUALL_OPT_TLS_CLIENT_AUTH (as nginx's ssl_verify_client). */
@@ -616,9 +616,9 @@ SQUALL_API int squall_server_set_access_hook(squall_server *srv,
 
 /** Kinds reported by the error hook. */
 enum squall_error_kind {
-  SQUALL_ERRKIND_PARSE = 1,   /**< malformed request (4xx sent) */
-  SQUALL_ERRKIND_LIMIT = 2,   /**< a size or count limit (413/414/431) */
-  SQUALL_ERRKIND_TIMEOUT = 3, /**< header/body/idle timeout */
+  SQUALL_ERRKIND_PARSE = 1,      /**< malformed request (4xx sent) */
+  SQUALL_ERRKIND_LIMIT = 2,      /**< a size or count limit (413/414/431) */
+  SQUALL_ERRKIND_TIMEOUT = 3,    /**< header/body/idle timeout */
   SQUALL_ERRKIND_TLS = 4,        /**< a TLS handshake failed or timed out
                                       (or plain HTTP on the TLS port) */
   SQUALL_ERRKIND_IO = 5,         /**< the connection failed (reset, I/O
@@ -733,15 +733,15 @@ SQUALL_API int squall_server_stats(const squall_server *srv, uint64_t *values,
 
 /** Fields of squall_request_get. */
 enum squall_request_field {
-  SQUALL_REQ_METHOD = 1,    /**< "GET" */
-  SQUALL_REQ_URI = 2,       /**< request target as sent */
-  SQUALL_REQ_PATH = 3,      /**< path part, not decoded ("/a%20b") */
-  SQUALL_REQ_QUERY = 4,     /**< after '?', without it ("" if none) */
-  SQUALL_REQ_VERSION = 5,   /**< "HTTP/1.1" */
-  SQUALL_REQ_HOST = 6,      /**< Host header or absolute-form authority */
-  SQUALL_REQ_REMOTE_IP = 7, /**< peer IP (or X-Real-IP with xheaders) */
-  SQUALL_REQ_PROTOCOL = 8,  /**< "http" or "https" (X-Scheme with xheaders) */
-  SQUALL_REQ_FULL_URL = 9,  /**< protocol://host/uri */
+  SQUALL_REQ_METHOD = 1,     /**< "GET" */
+  SQUALL_REQ_URI = 2,        /**< request target as sent */
+  SQUALL_REQ_PATH = 3,       /**< path part, not decoded ("/a%20b") */
+  SQUALL_REQ_QUERY = 4,      /**< after '?', without it ("" if none) */
+  SQUALL_REQ_VERSION = 5,    /**< "HTTP/1.1" */
+  SQUALL_REQ_HOST = 6,       /**< Host header or absolute-form authority */
+  SQUALL_REQ_REMOTE_IP = 7,  /**< peer IP (or X-Real-IP with xheaders) */
+  SQUALL_REQ_PROTOCOL = 8,   /**< "http" or "https" (X-Scheme with xheaders) */
+  SQUALL_REQ_FULL_URL = 9,   /**< protocol://host/uri */
   SQUALL_REQ_HOST_NAME = 10, /**< host without port, brackets of v6 kept */
   /* TLS connections only (SQUALL_ENOTFOUND on plain HTTP): */
   SQUALL_REQ_TLS_VERSION = 20,      /**< "TLSv1.3" */
