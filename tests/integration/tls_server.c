@@ -25,14 +25,14 @@
 
 #define MAX_CERTS 4
 
-static squall_loop *g_loop;
-static squall_server *g_srv;
+static squall_loop* g_loop;
+static squall_server* g_srv;
 static int g_argc;
-static char **g_argv;
+static char** g_argv;
 
-static void add_tls_header(squall_request *req, squall_header *h, size_t *n,
-                           const char *name, int field) {
-  const char *v;
+static void add_tls_header(squall_request* req, squall_header* h, size_t* n, const char* name,
+                           int field) {
+  const char* v;
   size_t len;
   if (squall_request_get(req, field, &v, &len) != 0) return;
   h[*n].name = name;
@@ -42,7 +42,7 @@ static void add_tls_header(squall_request *req, squall_header *h, size_t *n,
   (*n)++;
 }
 
-static void handle(squall_request *req, void *user_data) {
+static void handle(squall_request* req, void* user_data) {
   const char *method, *path, *uri, *query;
   size_t method_len, path_len, uri_len, query_len, n = 0;
   squall_header h[12];
@@ -53,14 +53,14 @@ static void handle(squall_request *req, void *user_data) {
   squall_request_get(req, SQUALL_REQ_URI, &uri, &uri_len);
   squall_request_get(req, SQUALL_REQ_QUERY, &query, &query_len);
   if (method_len == 4 && !memcmp(method, "POST", 4)) {
-    const void *body;
+    const void* body;
     size_t len;
     squall_request_body(req, &body, &len);
     squall_respond(req, 200, "application/octet-stream", SQUALL_NTS, body, len);
     return;
   }
   if (path_len == 4 && !memcmp(path, "/pem", 4)) {
-    const char *pem = "";
+    const char* pem = "";
     size_t len = 0;
     squall_request_get(req, SQUALL_REQ_TLS_PEER_CERT, &pem, &len);
     squall_respond(req, 200, "text/plain", SQUALL_NTS, pem, len);
@@ -68,7 +68,7 @@ static void handle(squall_request *req, void *user_data) {
   }
   if (path_len == 4 && !memcmp(path, "/big", 4)) {
     size_t len = (size_t)strtoul(query, NULL, 10);
-    char *body = malloc(len ? len : 1);
+    char* body = malloc(len ? len : 1);
     if (!body) {
       squall_respond(req, 500, NULL, 0, NULL, 0);
       return;
@@ -98,8 +98,8 @@ static void handle(squall_request *req, void *user_data) {
   squall_response_send(req, 200, h, n, buf, strlen(buf), SQUALL_SEND_FINISH);
 }
 
-static void on_error(int kind, int status, const char *msg, size_t msg_len,
-                     const char *peer, size_t peer_len, void *user_data) {
+static void on_error(int kind, int status, const char* msg, size_t msg_len, const char* peer,
+                     size_t peer_len, void* user_data) {
   (void)peer;
   (void)peer_len;
   (void)user_data;
@@ -113,9 +113,9 @@ static int usage(void) {
 }
 
 /* Build a config from the command line; 0 or the failing call's code. */
-static int make_config(squall_config **out, int *port) {
-  squall_config *cfg;
-  const char *cert = NULL;
+static int make_config(squall_config** out, int* port) {
+  squall_config* cfg;
+  const char* cert = NULL;
   int i, rc = 0;
   if (squall_config_new(&cfg) != 0) return -1;
   for (i = 1; i < g_argc && rc == 0; i++) {
@@ -139,11 +139,9 @@ static int make_config(squall_config **out, int *port) {
     } else if (!strcmp(a, "--client-auth")) {
       rc = squall_config_set_int(cfg, SQUALL_OPT_TLS_CLIENT_AUTH, atoi(v));
     } else if (!strcmp(a, "--handshake-timeout-ms")) {
-      rc = squall_config_set_int(cfg, SQUALL_OPT_TLS_HANDSHAKE_TIMEOUT_MS,
-                                 atoi(v));
+      rc = squall_config_set_int(cfg, SQUALL_OPT_TLS_HANDSHAKE_TIMEOUT_MS, atoi(v));
     } else if (!strcmp(a, "--min-version")) {
-      rc = squall_config_set_str(cfg, SQUALL_OPT_TLS_MIN_VERSION, v,
-                                 SQUALL_NTS);
+      rc = squall_config_set_str(cfg, SQUALL_OPT_TLS_MIN_VERSION, v, SQUALL_NTS);
     } else if (!strcmp(a, "--tickets")) {
       rc = squall_config_set_int(cfg, SQUALL_OPT_TLS_SESSION_TICKETS, atoi(v));
     } else {
@@ -159,11 +157,11 @@ static int make_config(squall_config **out, int *port) {
 }
 
 /* Signals arrive here (blocked everywhere else): SIGHUP reloads. */
-static void *signals(void *arg) {
-  sigset_t *set = arg;
+static void* signals(void* arg) {
+  sigset_t* set = arg;
   for (;;) {
     int sig = 0, port = 0;
-    squall_config *cfg;
+    squall_config* cfg;
     if (sigwait(set, &sig) != 0) continue;
     if (sig != SIGHUP) {
       squall_loop_stop(g_loop);
@@ -182,9 +180,9 @@ static void *signals(void *arg) {
   }
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   static sigset_t set;
-  squall_config *cfg;
+  squall_config* cfg;
   pthread_t th;
   uint16_t bound = 0;
   int port = 0;
