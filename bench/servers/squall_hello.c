@@ -1,7 +1,10 @@
 /*
  * squall_hello.c -- hello-world benchmark server over squall's C API.
  *
- *   squall_hello PORT
+ *   squall_hello PORT [CERT KEY [TICKETS]]
+ *
+ * With CERT and KEY (PEM files) it serves HTTPS (bench/tls/run.sh); TICKETS
+ * 0 turns session tickets off (full handshakes only).
  *
  * One loop on one thread, listening on 127.0.0.1:PORT; every request (any
  * method, any path) gets 200, Content-Type: text/plain, body
@@ -48,13 +51,14 @@ static void *signal_thread(void *arg) {
 int main(int argc, char **argv) {
   squall_loop *loop;
   squall_server *srv;
+  squall_config *cfg = NULL;
   pthread_t tid;
   sigset_t set;
   char *end;
   long port;
 
-  if (argc != 2) {
-    fprintf(stderr, "usage: %s PORT\n", argv[0]);
+  if (argc != 2 && argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: %s PORT [CERT KEY [TICKETS]]\n", argv[0]);
     return 2;
   }
   port = strtol(argv[1], &end, 10);
@@ -74,7 +78,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "squall_hello: loop: %s\n", squall_last_error());
     return 1;
   }
-  if (squall_server_new(&srv, loop, NULL, handle, NULL, NULL) != 0) {
+  if (argc >= 4 &&
+      (squall_config_new(&cfg) != 0 || squall_config_add_tls_cert(cfg, argv[2], argv[3]) != 0 ||
+       (argc == 5 &&
+        squall_config_set_int(cfg, SQUALL_OPT_TLS_SESSION_TICKETS, atoi(argv[4])) != 0))) {
+    fprintf(stderr, "squall_hello: tls: %s\n", squall_last_error());
+    return 1;
+  }
+  if (squall_server_new(&srv, loop, cfg, handle, NULL, NULL) != 0) {
     fprintf(stderr, "squall_hello: server: %s\n", squall_last_error());
     return 1;
   }
@@ -86,7 +97,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "squall_hello: cannot start the signal thread\n");
     return 1;
   }
-  fprintf(stderr, "squall_hello: %s on http://127.0.0.1:%ld/\n", squall_version_string(), port);
+  squall_config_free(cfg);
+  fprintf(stderr, "squall_hello: %s on %s://127.0.0.1:%ld/\n", squall_version_string(),
+          argc >= 4 ? "https" : "http", port);
 
   squall_loop_run(loop);
 
