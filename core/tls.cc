@@ -111,6 +111,18 @@ int sni_select(SSL* s, int*, void* arg) {
   return SSL_TLSEXT_ERR_OK;
 }
 
+// Told after each recv OpenSSL makes on a connection's socket: a read that
+// got fewer bytes than it asked for drained the socket (as a short read does
+// on plain TCP), so the stream need not try again until epoll says so.
+long socket_read_seen(BIO* b, int oper, const char*, size_t len, int, long, int ret,
+                      size_t* processed) {
+  if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
+    auto* drained = reinterpret_cast<bool*>(BIO_get_callback_arg(b));
+    *drained = ret > 0 && processed && *processed < len;
+  }
+  return ret;
+}
+
 int ticket_key(SSL* s, unsigned char name[16], unsigned char* iv, EVP_CIPHER_CTX* cctx,
                EVP_MAC_CTX* mctx, int enc) {
   auto* c = static_cast<const TLSContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(s)));
@@ -369,6 +381,9 @@ std::unique_ptr<TLSTransport> TLSTransport::accept(IOLoop* loop, int fd,
     return nullptr;
   }
   SSL_set_accept_state(t->ssl_);
+  BIO* rb = SSL_get_rbio(t->ssl_);
+  BIO_set_callback_arg(rb, reinterpret_cast<char*>(&t->drained_));
+  BIO_set_callback_ex(rb, socket_read_seen);
   if (int64_t ms = t->ctx_->handshake_timeout_ms(); ms > 0) {
     TLSTransport* raw = t.get();
     t->hs_timer_ = loop->call_later(ms * 1000, [raw] { raw->on_handshake_timeout(); });
@@ -464,10 +479,14 @@ ssize_t TLSTransport::read(char* buf, size_t len, int* err) {
     size_t n = 0;
     ERR_clear_error();
     errno = 0;
+    drained_ = false;
     int r = SSL_read_ex(ssl_, buf + total, len - total, &n);
     if (!handshake_done_ && SSL_is_init_finished(ssl_)) handshake_finished();
     if (r == 1) {
       total += n;
+      // The socket gave its last bytes and OpenSSL holds none: done, with
+      // no extra recv to meet EAGAIN (one read per batch, as plain TCP).
+      if (drained_ && !SSL_has_pending(ssl_)) return ssize_t(total);
       continue;
     }
     int e = SSL_get_error(ssl_, r);

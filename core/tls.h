@@ -163,6 +163,7 @@ class TLSTransport final : public Transport, private Transport::Handler {
   bool handshake_done_ = false;
   bool shutdown_sent_ = false;
   bool reading_ = false;
+  bool drained_ = false;  // the last recv got less than it asked for
 };
 
 }  // namespace squall
