@@ -73,11 +73,18 @@ int TCPServer::add_socket(int fd) {
   return kOk;
 }
 
+std::vector<int> TCPServer::listening_fds() const {
+  std::vector<int> v = pending_;
+  v.insert(v.end(), fds_.begin(), fds_.end());
+  return v;
+}
+
 void TCPServer::on_connection(int fd) {
   if (!loop_) {
     ::close(fd);
     return;
   }
+  if (dispatch_ && dispatch_(fd)) return;
   if (tls_) {
     int err = 0;
     auto t = TLSTransport::accept(loop_, fd, tls_, &err);

@@ -3,6 +3,7 @@
 // overridable handle_stream.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,15 @@ class TCPServer {
   void set_tls(std::shared_ptr<const TLSContext> ctx) { tls_ = std::move(ctx); }
   const std::shared_ptr<const TLSContext>& tls() const { return tls_; }
 
+  // N loops, one listener (threaded mode): the accepting server offers each
+  // new connection to `dispatch` first, which may hand it to another loop's
+  // server (adopt, on that loop) and return true.  [loop thread]
+  void set_dispatch(std::function<bool(int fd)> dispatch) { dispatch_ = std::move(dispatch); }
+  // Serve a connection accepted elsewhere as if accepted here.  [loop thread]
+  void adopt(int fd) { on_connection(fd); }
+  // The listening sockets (bound or accepting).
+  std::vector<int> listening_fds() const;
+
   // Max-connections support: pause/resume every accept handler.
   void pause_accepting();
   void resume_accepting();
@@ -60,6 +70,7 @@ class TCPServer {
   std::vector<std::string> unix_paths_;
   bool accepting_paused_ = false;
   std::shared_ptr<const TLSContext> tls_;
+  std::function<bool(int fd)> dispatch_;
 };
 
 }  // namespace squall

@@ -5,25 +5,57 @@
  *   POST|PUT /echo        -> 200 with exactly the request body
  *   HEAD                  -> as GET without the body
  *
+ *   GET /whoami           -> remote_ip, protocol, host, pid, task, loop
+ *
  * Flags: --address ADDR (127.0.0.1)  --port N (8888; 0 = ephemeral)
  *        --xheaders (trust X-Real-IP / X-Forwarded-For / X-Scheme)
+ *        --processes N (prefork, 0 = one per CPU; 1 default)
+ *        --threads N (loops per process, 0 = one per CPU; 1 default)
+ *        --grace-ms MS (drain time on SIGTERM/SIGINT, 10000)
  *        --tls-cert FILE --tls-key FILE (serve HTTPS; PEM chain and key)
  *        --tls-ca FILE (require client certificates signed by these CAs;
  *        --tls-client-auth request: ask for one without requiring it)
- * Stops on SIGINT/SIGTERM.
+ * SIGTERM/SIGINT drain (in-flight requests finish) and stop; SIGUSR2 (one
+ * process) restarts with no downtime: a new demo takes over the listening
+ * sockets, then this one drains.  Sockets passed by systemd socket
+ * activation (LISTEN_FDS) are used instead of --address/--port.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <squall/squall.h>
 
-static squall_loop *g_loop;
-
 static int span_eq(const char *p, size_t n, const char *s) {
   return n == strlen(s) && memcmp(p, s, n) == 0;
+}
+
+/* GET /whoami: who served this request, for checking deployments. */
+static squall_group *g_group;
+
+static void whoami(squall_request *req) {
+  const char *ip, *proto, *host;
+  size_t ip_len, proto_len, host_len;
+  char buf[512];
+  squall_loop *loop = NULL;
+  int n;
+  squall_request_get(req, SQUALL_REQ_REMOTE_IP, &ip, &ip_len);
+  squall_request_get(req, SQUALL_REQ_PROTOCOL, &proto, &proto_len);
+  squall_request_get(req, SQUALL_REQ_HOST, &host, &host_len);
+  squall_request_loop(req, &loop);
+  n = snprintf(buf, sizeof buf,
+               "remote_ip=%.*s\nprotocol=%.*s\nhost=%.*s\npid=%ld\n"
+               "task=%d\nloop=%d\n",
+               (int)ip_len, ip, (int)proto_len, proto, (int)host_len, host,
+               (long)getpid(), squall_task_id(),
+               squall_group_loop_index(g_group, loop));
+  if (n < 0 || (size_t)n >= sizeof buf) n = 0;
+  squall_respond(req, 200, "text/plain", SQUALL_NTS, buf, (size_t)n);
 }
 
 static void handle(squall_request *req, void *user_data) {
@@ -42,6 +74,11 @@ static void handle(squall_request *req, void *user_data) {
     squall_request_body(req, &body, &body_len);
     squall_respond(req, 200, "application/octet-stream", SQUALL_NTS, body,
                    body_len);
+    return;
+  }
+  if (span_eq(method, method_len, "GET") &&
+      span_eq(path, path_len, "/whoami")) {
+    whoami(req);
     return;
   }
   if (span_eq(method, method_len, "GET") ||
@@ -72,36 +109,64 @@ static void handle(squall_request *req, void *user_data) {
   squall_response_finish(req);
 }
 
-static void on_signal(int sig) {
-  (void)sig;
-  if (g_loop) squall_loop_stop(g_loop);
-}
-
 static int usage(const char *argv0) {
   fprintf(stderr,
           "usage: %s [--address ADDR] [--port N] [--xheaders]\n"
+          "          [--processes N] [--threads N] [--grace-ms MS]\n"
           "          [--tls-cert FILE --tls-key FILE [--tls-ca FILE]\n"
           "           [--tls-client-auth request|require]]\n",
           argv0);
   return 2;
 }
 
+static int parse_int(const char *s, long lo, long hi, int *out) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (*s == 0 || *end || v < lo || v > hi) return -1;
+  *out = (int)v;
+  return 0;
+}
+
+/* The TCP port of a listening socket (0 if not TCP). */
+static unsigned socket_port(int fd) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return 0;
+  if (ss.ss_family == AF_INET)
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  if (ss.ss_family == AF_INET6)
+    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+  return 0;
+}
+
+static int fail(const char *what) {
+  fprintf(stderr, "demo: %s: %s\n", what, squall_last_error());
+  return 1;
+}
+
 int main(int argc, char **argv) {
   const char *address = "127.0.0.1";
   const char *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL;
   int port = 8888, xheaders = 0, client_auth = SQUALL_TLS_CLIENT_REQUIRE, i;
+  int processes = 1, threads = 1, grace_ms = 10000, task = 0;
+  int fds[16];
+  size_t nfds = 0;
+  char self[4096];
+  const char *restart_argv[64];
+  ssize_t self_len;
   squall_config *cfg;
-  squall_server *srv;
-  uint16_t bound = 0;
 
   for (i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--address") && i + 1 < argc) {
       address = argv[++i];
     } else if (!strcmp(argv[i], "--port") && i + 1 < argc) {
-      char *end;
-      long v = strtol(argv[++i], &end, 10);
-      if (*end || v < 0 || v > 65535) return usage(argv[0]);
-      port = (int)v;
+      if (parse_int(argv[++i], 0, 65535, &port)) return usage(argv[0]);
+    } else if (!strcmp(argv[i], "--processes") && i + 1 < argc) {
+      if (parse_int(argv[++i], 0, 1024, &processes)) return usage(argv[0]);
+    } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+      if (parse_int(argv[++i], 0, 1024, &threads)) return usage(argv[0]);
+    } else if (!strcmp(argv[i], "--grace-ms") && i + 1 < argc) {
+      if (parse_int(argv[++i], 0, 86400000, &grace_ms)) return usage(argv[0]);
     } else if (!strcmp(argv[i], "--xheaders")) {
       xheaders = 1;
     } else if (!strcmp(argv[i], "--tls-cert") && i + 1 < argc) {
@@ -122,40 +187,56 @@ int main(int argc, char **argv) {
       return usage(argv[0]);
     }
   }
+  if (!tls_cert != !tls_key || (tls_ca && !tls_cert) || argc > 60)
+    return usage(argv[0]);
 
-  if (squall_loop_new(&g_loop) != 0 || squall_config_new(&cfg) != 0) {
-    fprintf(stderr, "demo: %s\n", squall_last_error());
-    return 1;
-  }
+  /* The config first: TLS session-ticket keys made now are shared by every
+   * process forked below and every loop. */
+  if (squall_config_new(&cfg) != 0) return fail("config");
   squall_config_set_int(cfg, SQUALL_OPT_XHEADERS, xheaders);
-  if (!tls_cert != !tls_key || (tls_ca && !tls_cert)) return usage(argv[0]);
   if ((tls_cert && squall_config_add_tls_cert(cfg, tls_cert, tls_key) != 0) ||
       (tls_ca && (squall_config_set_str(cfg, SQUALL_OPT_TLS_CLIENT_CA, tls_ca,
                                         SQUALL_NTS) != 0 ||
                   squall_config_set_int(cfg, SQUALL_OPT_TLS_CLIENT_AUTH,
-                                        client_auth) != 0))) {
-    fprintf(stderr, "demo: %s\n", squall_last_error());
-    return 1;
-  }
-  if (squall_server_new(&srv, g_loop, cfg, handle, NULL, NULL) != 0) {
-    fprintf(stderr, "demo: %s\n", squall_last_error());
-    return 1;
-  }
-  squall_config_free(cfg);
-  if (squall_server_listen(srv, address, SQUALL_NTS, port) != 0) {
+                                        client_auth) != 0)))
+    return fail("tls");
+
+  /* Sockets from systemd or from the process this one replaces (SIGUSR2),
+   * else bound here -- before forking, so that the children share them. */
+  if (squall_listen_fds(fds, 16, &nfds) != 0) return fail("LISTEN_FDS");
+  if (nfds == 0 && squall_bind_sockets(address, SQUALL_NTS, port, 1024, 0, fds,
+                                       16, &nfds) != 0) {
     fprintf(stderr, "demo: listen %s:%d: %s\n", address, port,
             squall_last_error());
     return 1;
   }
-  squall_server_port(srv, &bound);
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
-  signal(SIGPIPE, SIG_IGN);
   printf("listening on %s://%s:%u/\n", tls_cert ? "https" : "http",
-         strchr(address, ':') ? "[::1]" : address, bound);
+         strchr(address, ':') ? "[::1]" : address, socket_port(fds[0]));
   fflush(stdout);
-  squall_loop_run(g_loop);
-  squall_server_free(srv);
-  squall_loop_free(g_loop);
+
+  if (processes != 1 && squall_fork_processes(processes, 100, &task) != 0)
+    return fail("fork");
+  /* Here in the only process, or in each child. */
+  if (squall_group_new(&g_group, threads, cfg, handle, NULL, NULL) != 0)
+    return fail("server");
+  squall_config_free(cfg);
+  for (i = 0; i < (int)nfds; i++)
+    if (squall_group_add_socket(g_group, fds[i]) != 0) return fail("socket");
+  /* SIGTERM / SIGINT: drain, then exit.  SIGUSR2 (one process only):
+   * start a new copy of this program on the same sockets, then drain. */
+  self_len = readlink("/proc/self/exe", self, sizeof self - 1);
+  restart_argv[0] = NULL;
+  if (processes == 1 && self_len > 0) {
+    self[self_len] = 0;
+    restart_argv[0] = self;
+    for (i = 1; i < argc; i++) restart_argv[i] = argv[i];
+    restart_argv[argc] = NULL;
+  }
+  if (squall_group_handle_signals(g_group, grace_ms,
+                                  restart_argv[0] ? restart_argv : NULL) != 0 ||
+      squall_group_start(g_group) != 0)
+    return fail("start");
+  squall_group_join(g_group);
+  squall_group_free(g_group);
   return 0;
 }

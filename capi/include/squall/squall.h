@@ -721,6 +721,165 @@ SQUALL_API int squall_server_stats(const squall_server *srv, uint64_t *values,
                                    size_t count);
 
 /* ------------------------------------------------------------------------ */
+/* Scale out: N loops on N threads, prefork processes, signals              */
+/* ------------------------------------------------------------------------ */
+/*
+ * A group is one HTTP server served by N loops, each on its own thread: N
+ * squall_server objects made from one config and one handler.  A handler
+ * runs on the loop that owns its request; any-thread completion works as
+ * for one loop.  By default loop 0 accepts and hands each new connection to
+ * the loop with the fewest open connections (an even share whatever the
+ * kernel's hash does); with SQUALL_OPT_REUSE_PORT = 1 each loop listens on
+ * its own SO_REUSEPORT socket instead and the kernel spreads connections.
+ *
+ *   squall_group_new -> (hooks on squall_group_server(g, i)) ->
+ *   squall_group_listen / _add_socket -> [squall_group_handle_signals] ->
+ *   squall_group_start -> ... -> squall_group_join -> squall_group_free
+ */
+typedef struct squall_group squall_group;
+
+/**
+ * Make n loops (0: one per CPU) and a server on each from cfg (NULL:
+ * defaults) and handler.  release(user_data) runs once, in
+ * squall_group_free, after the last handler call.  Returns 0, SQUALL_EINVAL,
+ * SQUALL_ETLS (cfg's TLS) or SQUALL_ENOMEM.  [any thread]
+ */
+SQUALL_API int squall_group_new(squall_group **out, int n,
+                                const squall_config *cfg,
+                                squall_handler_fn handler, void *user_data,
+                                squall_release_fn release);
+
+/** Number of loops, or SQUALL_EINVAL for NULL.  [any thread] */
+SQUALL_API int squall_group_size(const squall_group *g);
+
+/**
+ * Loop i and its server (NULL out of range); valid until squall_group_free.
+ * Before squall_group_start the calling thread may make [loop thread] calls
+ * on them (hooks: squall_server_set_*_hook on every server).  [any thread]
+ */
+SQUALL_API squall_loop *squall_group_loop(squall_group *g, int i);
+SQUALL_API squall_server *squall_group_server(squall_group *g, int i);
+
+/**
+ * Index of loop (e.g. squall_request_loop(req)) in the group, or
+ * SQUALL_ENOTFOUND.  [any thread]
+ */
+SQUALL_API int squall_group_loop_index(const squall_group *g,
+                                       const squall_loop *loop);
+
+/**
+ * Listen on host:port (port 0: ephemeral; with SO_REUSEPORT every loop gets
+ * the same port).  Before squall_group_start, else SQUALL_ESTATE.  Other
+ * errors as squall_server_listen.
+ */
+SQUALL_API int squall_group_listen(squall_group *g, const char *host,
+                                   size_t host_len, int port);
+
+/**
+ * Serve a listening socket opened elsewhere (systemd, a predecessor; see
+ * squall_listen_fds); the group owns it.  Before squall_group_start.
+ */
+SQUALL_API int squall_group_add_socket(squall_group *g, int fd);
+
+/** The TCP port loop 0 listens on (SQUALL_ENOTFOUND if none). */
+SQUALL_API int squall_group_port(const squall_group *g, uint16_t *port);
+
+/**
+ * Start one thread per loop, each running its loop until stopped.  If the
+ * environment names a predecessor waiting for this process to serve
+ * (SQUALL_READY_FD, set by a zero-downtime restart), it is told now.
+ * SQUALL_ESTATE if started before.  [the thread that made the group]
+ */
+SQUALL_API int squall_group_start(squall_group *g);
+
+/**
+ * Graceful drain of every loop's server (squall_server_shutdown on each,
+ * loop 0 first so no handed-over connection is dropped): stop accepting,
+ * close idle connections, let requests in flight finish (their responses
+ * carry Connection: close), cut what is left after grace_ms (< 0: never).
+ * done(status, user_data) runs once on one of the loops when all are done
+ * (status 0, or SQUALL_ETIMEDOUT if connections were cut).  The loops keep
+ * running: stop them in done.  SQUALL_ESTATE if already draining.
+ * [any thread]
+ */
+SQUALL_API int squall_group_shutdown(squall_group *g, int64_t grace_ms,
+                                     squall_done_fn done, void *user_data);
+
+/** Ask every loop to stop (squall_loop_stop).  [any thread] */
+SQUALL_API int squall_group_stop(squall_group *g);
+
+/**
+ * Wait until every loop thread returned (after a stop).  SQUALL_ETHREAD
+ * from one of the group's own loops.  [any thread but the group's]
+ */
+SQUALL_API int squall_group_join(squall_group *g);
+
+/**
+ * Turn SIGTERM and SIGINT into a graceful drain (squall_group_shutdown with
+ * grace_ms, then the loops stop, so squall_group_join returns); a second
+ * signal during the drain stops at once.  With restart_argv (a NULL-ended
+ * argv whose [0] is a path to execute, e.g. the program itself), SIGUSR2
+ * is a zero-downtime restart as nginx does it: that program is started
+ * with the listening sockets (LISTEN_FDS / LISTEN_PID, see
+ * squall_listen_fds), and once it serves (squall_group_start tells) this
+ * process drains; if it fails to start, this one goes on serving.  Blocks
+ * those signals in the calling thread -- call it before squall_group_start
+ * and before starting other threads -- and takes them on a thread of its
+ * own (squall_group_free ends it).  [the thread that made the group]
+ */
+SQUALL_API int squall_group_handle_signals(squall_group *g, int64_t grace_ms,
+                                           const char *const *restart_argv);
+
+/**
+ * Stop, join, free every server and loop, then release(user_data).
+ * Requests still held by the application must be finished before.
+ * [not from the group's loops]
+ */
+SQUALL_API void squall_group_free(squall_group *g);
+
+/**
+ * Tornado's fork_processes: bind first (e.g. squall_group_listen), then
+ * fork n children (0: one per CPU) that share the listening sockets, then
+ * make loops and serve in each.  Returns 0 in each child with *task_id set
+ * to 0 .. n-1.  The parent never returns: it restarts a child that dies by
+ * a signal or exits non-zero (at most max_restarts times in all; then it
+ * stops the others and exits 1 with a message on stderr), forwards
+ * SIGTERM, SIGINT and SIGHUP to the children (after SIGTERM or
+ * SIGINT it restarts none), and exits 0 when every child exited cleanly.
+ * Children receive SIGTERM if the parent dies.  Call it before any thread
+ * or loop exists (loops made before the fork are unusable in the
+ * children).  SQUALL_ESTATE if called twice.  [main thread, once]
+ */
+SQUALL_API int squall_fork_processes(int n, int max_restarts, int *task_id);
+
+/**
+ * Bind listening sockets before forking or before making a group (Tornado's
+ * bind_sockets): every address of host (NULL or "": all interfaces, IPv4
+ * and IPv6), non-blocking, close-on-exec, SO_REUSEADDR (and SO_REUSEPORT
+ * if reuse_port); port 0 picks one ephemeral port for all.  Fills fds and
+ * *n; SQUALL_EINVAL if more than cap, SQUALL_EADDRINUSE, SQUALL_EPERM.
+ * Hand them to squall_group_add_socket (each child of a prefork does).
+ * [any thread]
+ */
+SQUALL_API int squall_bind_sockets(const char *host, size_t host_len, int port,
+                                   int backlog, int reuse_port, int *fds,
+                                   size_t cap, size_t *n);
+
+/** The child's task id after squall_fork_processes, else -1.  [any thread] */
+SQUALL_API int squall_task_id(void);
+
+/**
+ * Listening sockets handed to this process by systemd socket activation
+ * or by a zero-downtime restart: when LISTEN_PID is this process, the fds
+ * 3 .. 3 + LISTEN_FDS - 1 (set close-on-exec).  Fills fds[0 .. min(n,
+ * cap)) and sets *n to how many there were (0: none); fds past cap are
+ * closed.  The variables are removed from the environment (children do
+ * not see them).  Pass each to squall_group_add_socket or
+ * squall_server_add_socket.  [main thread, before other threads]
+ */
+SQUALL_API int squall_listen_fds(int *fds, size_t cap, size_t *n);
+
+/* ------------------------------------------------------------------------ */
 /* Requests (HTTPServerRequest)                                             */
 /* ------------------------------------------------------------------------ */
 /*
