@@ -6,10 +6,12 @@
  *   HEAD                  -> as GET without the body
  *
  *   GET /whoami           -> remote_ip, protocol, host, pid, task, loop
+ *   GET /sleep?ms=N       -> "slept" after N ms (the loop goes on meanwhile)
  *
  * Flags: --address ADDR (127.0.0.1)  --port N (8888; 0 = ephemeral)
  *        --xheaders (trust X-Real-IP / X-Forwarded-For / X-Scheme)
  *        --processes N (prefork, 0 = one per CPU; 1 default)
+ *        --max-restarts N (children restarted at most N times, 100)
  *        --threads N (loops per process, 0 = one per CPU; 1 default)
  *        --grace-ms MS (drain time on SIGTERM/SIGINT, 10000)
  *        --tls-cert FILE --tls-key FILE (serve HTTPS; PEM chain and key)
@@ -58,6 +60,47 @@ static void whoami(squall_request *req) {
   squall_respond(req, 200, "text/plain", SQUALL_NTS, buf, (size_t)n);
 }
 
+/* GET /sleep?ms=N: answer after N ms (at most a minute) without holding
+ * the loop -- a handler that finishes later, from a timer. */
+struct sleeper {
+  squall_request *req;
+  int done;
+};
+
+static void wake(void *user_data) {
+  struct sleeper *s = user_data;
+  s->done = 1;
+  squall_respond(s->req, 200, "text/plain", SQUALL_NTS, "slept\n", 6);
+}
+
+static void wake_release(void *user_data) {
+  struct sleeper *s = user_data;
+  if (!s->done) squall_respond(s->req, 503, NULL, 0, NULL, 0);
+  free(s);
+}
+
+static void sleep_then_answer(squall_request *req) {
+  const char *q;
+  size_t q_len;
+  long ms;
+  squall_loop *loop = NULL;
+  struct sleeper *s = malloc(sizeof *s);
+  squall_request_get(req, SQUALL_REQ_QUERY, &q, &q_len);
+  ms = strtol(q + (q_len > 3 && !strncmp(q, "ms=", 3) ? 3 : q_len), NULL, 10);
+  if (ms < 0 || ms > 60000) ms = 60000;
+  if (!s || squall_request_loop(req, &loop) != 0) {
+    free(s);
+    squall_respond(req, 500, NULL, 0, NULL, 0);
+    return;
+  }
+  s->req = req;
+  s->done = 0;
+  if (squall_loop_call_later(NULL, loop, ms, wake, s, wake_release) != 0) {
+    free(s);
+    squall_respond(req, 500, NULL, 0, NULL, 0);
+  }
+}
+
 static void handle(squall_request *req, void *user_data) {
   const char *method, *path, *uri;
   size_t method_len, path_len, uri_len;
@@ -79,6 +122,11 @@ static void handle(squall_request *req, void *user_data) {
   if (span_eq(method, method_len, "GET") &&
       span_eq(path, path_len, "/whoami")) {
     whoami(req);
+    return;
+  }
+  if (span_eq(method, method_len, "GET") &&
+      span_eq(path, path_len, "/sleep")) {
+    sleep_then_answer(req);
     return;
   }
   if (span_eq(method, method_len, "GET") ||
@@ -112,7 +160,8 @@ static void handle(squall_request *req, void *user_data) {
 static int usage(const char *argv0) {
   fprintf(stderr,
           "usage: %s [--address ADDR] [--port N] [--xheaders]\n"
-          "          [--processes N] [--threads N] [--grace-ms MS]\n"
+          "          [--processes N [--max-restarts N]] [--threads N]\n"
+          "          [--grace-ms MS]\n"
           "          [--tls-cert FILE --tls-key FILE [--tls-ca FILE]\n"
           "           [--tls-client-auth request|require]]\n",
           argv0);
@@ -149,6 +198,7 @@ int main(int argc, char **argv) {
   const char *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL;
   int port = 8888, xheaders = 0, client_auth = SQUALL_TLS_CLIENT_REQUIRE, i;
   int processes = 1, threads = 1, grace_ms = 10000, task = 0;
+  int max_restarts = 100;
   int fds[16];
   size_t nfds = 0;
   char self[4096];
@@ -163,6 +213,9 @@ int main(int argc, char **argv) {
       if (parse_int(argv[++i], 0, 65535, &port)) return usage(argv[0]);
     } else if (!strcmp(argv[i], "--processes") && i + 1 < argc) {
       if (parse_int(argv[++i], 0, 1024, &processes)) return usage(argv[0]);
+    } else if (!strcmp(argv[i], "--max-restarts") && i + 1 < argc) {
+      if (parse_int(argv[++i], 0, 1000000, &max_restarts))
+        return usage(argv[0]);
     } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
       if (parse_int(argv[++i], 0, 1024, &threads)) return usage(argv[0]);
     } else if (!strcmp(argv[i], "--grace-ms") && i + 1 < argc) {
@@ -214,7 +267,7 @@ int main(int argc, char **argv) {
          strchr(address, ':') ? "[::1]" : address, socket_port(fds[0]));
   fflush(stdout);
 
-  if (processes != 1 && squall_fork_processes(processes, 100, &task) != 0)
+  if (processes != 1 && squall_fork_processes(processes, max_restarts, &task) != 0)
     return fail("fork");
   /* Here in the only process, or in each child. */
   if (squall_group_new(&g_group, threads, cfg, handle, NULL, NULL) != 0)
