@@ -124,8 +124,7 @@ static void handle(squall_request *req, void *user_data) {
     whoami(req);
     return;
   }
-  if (span_eq(method, method_len, "GET") &&
-      span_eq(path, path_len, "/sleep")) {
+  if (span_eq(method, method_len, "GET") && span_eq(path, path_len, "/sleep")) {
     sleep_then_answer(req);
     return;
   }
@@ -267,7 +266,8 @@ int main(int argc, char **argv) {
          strchr(address, ':') ? "[::1]" : address, socket_port(fds[0]));
   fflush(stdout);
 
-  if (processes != 1 && squall_fork_processes(processes, max_restarts, &task) != 0)
+  if (processes != 1 &&
+      squall_fork_processes(processes, max_restarts, &task) != 0)
     return fail("fork");
   /* Here in the only process, or in each child. */
   if (squall_group_new(&g_group, threads, cfg, handle, NULL, NULL) != 0)
