@@ -97,9 +97,21 @@ int in_hook(squall_request* req, bool arg_ok, Fn fn) {
 }  // namespace
 
 namespace {
-int tls_field(const Request* r, std::string TLSInfo::*m, const char** p, size_t* len) {
-  if (!r->tls) return fail(kNotFound, "not a TLS connection");
-  return out_view(r->tls->*m, p, len);
+// A TLS field: SQUALL_ENOTFOUND on plain HTTP; "" when the session has none.
+int tls_field(const Request* r, int field, const char** p, size_t* len) {
+  const TLSInfo* t = r->tls;
+  if (!t) return fail(kNotFound, "not a TLS connection");
+  switch (field) {
+    case SQUALL_REQ_TLS_VERSION: return out_view(t->version, p, len);
+    case SQUALL_REQ_TLS_CIPHER: return out_view(t->cipher, p, len);
+    case SQUALL_REQ_TLS_SERVER_NAME: return out_view(t->server_name, p, len);
+    case SQUALL_REQ_TLS_ALPN: return out_view(t->alpn, p, len);
+    case SQUALL_REQ_TLS_PEER_SUBJECT:
+      return out_view(t->peer ? std::string_view(t->peer->subject) : std::string_view(), p, len);
+    case SQUALL_REQ_TLS_PEER_CERT:
+      return out_view(t->peer ? std::string_view(t->peer->pem) : std::string_view(), p, len);
+    default: return out_view(t->resumed ? "1" : "0", p, len);
+  }
 }
 }  // namespace
 
@@ -121,15 +133,13 @@ SQUALL_API int squall_request_get(const squall_request* req, int field, const ch
       case SQUALL_REQ_PROTOCOL: return out_view(r->protocol, p, len);
       case SQUALL_REQ_FULL_URL: return out_view(r->full_url(), p, len);
       case SQUALL_REQ_HOST_NAME: return out_view(r->terminated().host_name, p, len);
-      case SQUALL_REQ_TLS_VERSION: return tls_field(r, &TLSInfo::version, p, len);
-      case SQUALL_REQ_TLS_CIPHER: return tls_field(r, &TLSInfo::cipher, p, len);
-      case SQUALL_REQ_TLS_SERVER_NAME: return tls_field(r, &TLSInfo::server_name, p, len);
-      case SQUALL_REQ_TLS_ALPN: return tls_field(r, &TLSInfo::alpn, p, len);
-      case SQUALL_REQ_TLS_PEER_SUBJECT: return tls_field(r, &TLSInfo::peer_subject, p, len);
-      case SQUALL_REQ_TLS_PEER_CERT: return tls_field(r, &TLSInfo::peer_pem, p, len);
-      case SQUALL_REQ_TLS_RESUMED:
-        if (!r->tls) return fail(kNotFound, "not a TLS connection");
-        return out_view(r->tls->resumed ? "1" : "0", p, len);
+      case SQUALL_REQ_TLS_VERSION:
+      case SQUALL_REQ_TLS_CIPHER:
+      case SQUALL_REQ_TLS_SERVER_NAME:
+      case SQUALL_REQ_TLS_ALPN:
+      case SQUALL_REQ_TLS_PEER_SUBJECT:
+      case SQUALL_REQ_TLS_PEER_CERT:
+      case SQUALL_REQ_TLS_RESUMED: return tls_field(r, field, p, len);
       default: return fail(kInval, "unknown request field " + std::to_string(field));
     }
   });

@@ -574,26 +574,28 @@ const char* TLSTransport::tls_failure() const {
 std::shared_ptr<const TLSInfo> TLSTransport::tls_info() {
   if (info_ || !ssl_ || !handshake_done_) return info_;
   auto i = std::make_shared<TLSInfo>();
-  i->version = SSL_get_version(ssl_);
+  i->version = SSL_get_version(ssl_);  // static strings, as are the next two
   if (const char* c = SSL_get_cipher_name(ssl_)) i->cipher = c;
-  if (const char* s = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name)) i->server_name = s;
   const unsigned char* a = nullptr;
   unsigned alen = 0;
   SSL_get0_alpn_selected(ssl_, &a, &alen);
-  if (a) i->alpn.assign(reinterpret_cast<const char*>(a), alen);
+  if (a && alen == 8) i->alpn = memcmp(a, "http/1.0", 8) == 0 ? "http/1.0" : "http/1.1";
+  if (const char* s = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name)) i->server_name = s;
   i->resumed = SSL_session_reused(ssl_) == 1;
   X509* pc = SSL_get0_peer_certificate(ssl_);
   if (pc && SSL_get_verify_result(ssl_) == X509_V_OK) {
     BioPtr b(BIO_new(BIO_s_mem()));
     if (b) {
+      auto peer = std::make_unique<TLSInfo::Peer>();
       char* data = nullptr;
       X509_NAME_print_ex(b.get(), X509_get_subject_name(pc), 0, XN_FLAG_RFC2253);
       long n = BIO_get_mem_data(b.get(), &data);
-      if (n > 0) i->peer_subject.assign(data, size_t(n));
+      if (n > 0) peer->subject.assign(data, size_t(n));
       (void)BIO_reset(b.get());
       PEM_write_bio_X509(b.get(), pc);
       n = BIO_get_mem_data(b.get(), &data);
-      if (n > 0) i->peer_pem.assign(data, size_t(n));
+      if (n > 0) peer->pem.assign(data, size_t(n));
+      i->peer = std::move(peer);
     }
   }
   ERR_clear_error();

@@ -92,15 +92,19 @@ struct TLSOptions {
 };
 
 // What a request may ask about its connection's TLS session (copied when
-// the first request arrives, so it outlives the connection's socket).
+// the first request arrives, so it outlives the connection's socket; small,
+// as every TLS connection keeps one).
 struct TLSInfo {
-  std::string version;       // "TLSv1.3"
-  std::string cipher;        // "TLS_AES_128_GCM_SHA256"
-  std::string server_name;   // SNI, "" if none was sent
-  std::string alpn;          // "http/1.1", "" if none was negotiated
-  std::string peer_subject;  // verified client certificate's subject (RFC 2253)
-  std::string peer_pem;      // the client certificate, PEM
+  const char* version = "";  // "TLSv1.3" (OpenSSL's static strings)
+  const char* cipher = "";   // "TLS_AES_128_GCM_SHA256"
+  const char* alpn = "";     // "http/1.1", "" if none was negotiated
   bool resumed = false;
+  std::string server_name;  // SNI, "" if none was sent
+  struct Peer {
+    std::string subject;  // verified client certificate's subject (RFC 2253)
+    std::string pem;      // the client certificate, PEM
+  };
+  std::unique_ptr<Peer> peer;  // nullptr: no verified client certificate
 };
 
 class TLSContext {

@@ -118,11 +118,31 @@ void HTTP1Connection::arm_timer(int64_t ms) {
   schedule_timer(ms * 1000);
 }
 
+// While the connection holds a request's memory, the timer fires within
+// kShedAfterUs: a connection idle that long gives it back (shed()).
 void HTTP1Connection::schedule_timer(int64_t us) {
+  if (!shed_) us = std::min(us, kShedAfterUs);
   timeval tv{time_t(us / 1000000), suseconds_t(us % 1000000)};
   event_add(&timer_, &tv);
   timer_added_ = true;
-  fire_us_ = deadline_us_;
+  fire_us_ = monotonic_us() + us;
+}
+
+// An idle keep-alive connection keeps only itself and its stream: the
+// parsed fields, the head copy, the response strings and the output buffer
+// go back to malloc (a busy connection never sheds: it is not idle for
+// kShedAfterUs).  Bytes per idle connection: bench/README.md.
+void HTTP1Connection::shed() {
+  shed_ = true;
+  std::string().swap(out_);
+  std::string().swap(gz_out_);
+  req_.shed();
+}
+
+void HTTP1Connection::hold() {
+  if (!shed_) return;
+  shed_ = false;
+  if (timer_added_ && fire_us_ > monotonic_us() + kShedAfterUs) schedule_timer(kShedAfterUs);
 }
 
 void HTTP1Connection::on_timer(evutil_socket_t, short, void* arg) {
@@ -131,6 +151,7 @@ void HTTP1Connection::on_timer(evutil_socket_t, short, void* arg) {
   if (c->closed_ || c->deadline_us_ == 0) return;
   int64_t left = c->deadline_us_ - monotonic_us();
   if (left > 0) {
+    if (c->idle() && !c->shed_) c->shed();
     c->schedule_timer(left);  // the deadline moved on since this was armed
     return;
   }
@@ -271,6 +292,7 @@ void HTTP1Connection::apply_xheaders() {
 void HTTP1Connection::start_request(size_t head_size) {
   ReadBuffer& rb = stream_->read_buffer();
   head_parser_.reset();
+  hold();
   if (state_ == kIdle) req_.start_mono_us = monotonic_us();
   req_.start_wall_us = wall_us() - (monotonic_us() - req_.start_mono_us);
   RequestHead& h = req_.head;

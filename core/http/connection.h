@@ -91,6 +91,8 @@ class HTTP1Connection {
   bool decide_keep_alive() const;
   void flush_out(std::function<void(int)> done = nullptr, std::string_view tail = {});
   void arm_timer(int64_t ms);
+  void shed();
+  void hold();
   void schedule_timer(int64_t us);
   void apply_xheaders();
   void report(int kind, int status, std::string_view msg);
@@ -114,6 +116,8 @@ class HTTP1Connection {
   bool keep_alive_ = true;    // decided when the response head is built
   bool body_error_ = false;
   bool timer_added_ = false;
+  bool shed_ = true;  // holds no request memory (see shed())
+  static constexpr int64_t kShedAfterUs = 1000000;
   int64_t deadline_us_ = 0;     // monotonic; 0: no timeout
   int64_t fire_us_ = 0;         // when the armed timer fires
   uint64_t body_received_ = 0;  // raw bytes of the body read so far

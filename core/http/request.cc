@@ -61,16 +61,27 @@ void RequestData::reset_data() {
   remote_ip.clear();
   protocol = version = host = host_name = {};
   // once_flags cannot be reset: re-create them in place.
-  new (&args_once_) std::once_flag;
-  new (&cookies_once_) std::once_flag;
-  new (&url_once_) std::once_flag;
   new (&z_once_) std::once_flag;
-  query_args_.clear();
-  body_args_.clear();
-  all_args_.clear();
-  cookies_.clear();
-  files_.clear();
-  full_url_.clear();
+  if (Derived* d = derived_.get()) {  // kept for the next request: no malloc
+    new (&d->args_once) std::once_flag;
+    new (&d->cookies_once) std::once_flag;
+    new (&d->url_once) std::once_flag;
+    d->query_args.clear();
+    d->body_args.clear();
+    d->all_args.clear();
+    d->cookies.clear();
+    d->files.clear();
+    d->full_url.clear();
+  }
+}
+
+void RequestData::shed_data() {
+  std::string().swap(head_buf);
+  std::vector<HeaderField>().swap(head.headers);
+  std::string().swap(body);
+  std::string().swap(remote_ip);
+  derived_.reset();
+  new (&derived_once_) std::once_flag;
 }
 
 void ResponseState::reset() {
@@ -94,51 +105,61 @@ void Request::reset() {
   app.reset();
 }
 
+RequestData::Derived& RequestData::derived() const {
+  std::call_once(derived_once_, [this] { derived_ = std::make_unique<Derived>(); });
+  return *derived_;
+}
+
 void RequestData::parse_args() const {
-  std::call_once(args_once_, [this] {
-    parse_query(head.query, &query_args_);
+  Derived& d = derived();
+  std::call_once(d.args_once, [this, &d] {
+    parse_query(head.query, &d.query_args);
     std::string_view ct;
     if (head.get("Content-Type", &ct) && !body.empty())
-      parse_body_arguments(ct, body, &body_args_, &files_);
-    all_args_ = query_args_;
-    all_args_.insert(all_args_.end(), body_args_.begin(), body_args_.end());
+      parse_body_arguments(ct, body, &d.body_args, &d.files);
+    d.all_args = d.query_args;
+    d.all_args.insert(d.all_args.end(), d.body_args.begin(), d.body_args.end());
   });
 }
 
 const std::vector<Pair>& RequestData::arguments(Args source) const {
   parse_args();
-  return source == Args::kQuery ? query_args_ : source == Args::kBody ? body_args_ : all_args_;
+  const Derived& d = *derived_;
+  return source == Args::kQuery ? d.query_args : source == Args::kBody ? d.body_args : d.all_args;
 }
 
 const std::vector<UploadedFile>& RequestData::files() const {
   parse_args();
-  return files_;
+  return derived_->files;
 }
 
 const std::vector<Pair>& RequestData::cookies() const {
-  std::call_once(cookies_once_, [this] {
+  Derived& d = derived();
+  std::call_once(d.cookies_once, [this, &d] {
     for (auto& h : head.headers)
-      if (iequals(h.name, "Cookie")) parse_cookies(h.value, &cookies_);
+      if (iequals(h.name, "Cookie")) parse_cookies(h.value, &d.cookies);
   });
-  return cookies_;
+  return d.cookies;
 }
 
 const std::string& RequestData::full_url() const {
-  std::call_once(url_once_, [this] {
-    full_url_ = protocol;
-    full_url_ += "://";
-    full_url_.append(host.data(), host.size());
+  Derived& d = derived();
+  std::call_once(d.url_once, [this, &d] {
+    std::string& u = d.full_url;
+    u = protocol;
+    u += "://";
+    u.append(host.data(), host.size());
     if (head.form == TargetForm::kAbsolute) {
-      full_url_.append(head.path.data(), head.path.size());
+      u.append(head.path.data(), head.path.size());
       if (!head.query.empty()) {
-        full_url_ += '?';
-        full_url_.append(head.query.data(), head.query.size());
+        u += '?';
+        u.append(head.query.data(), head.query.size());
       }
     } else if (head.form == TargetForm::kOrigin) {
-      full_url_.append(head.target.data(), head.target.size());
+      u.append(head.target.data(), head.target.size());
     }
   });
-  return full_url_;
+  return d.full_url;
 }
 
 }  // namespace squall::http

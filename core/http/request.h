@@ -68,15 +68,26 @@ class RequestData {
   };
   Terminated terminated() const;
 
+  // Give back the capacity a finished request left (idle connection).
+  void shed_data();
+
  protected:
   void reset_data();
 
  private:
-  mutable std::once_flag args_once_, cookies_once_, url_once_, z_once_;
+  mutable std::once_flag z_once_;
   mutable uint32_t z_off_[3] = {0, 0, 0};  // offsets in head_buf of the copies (0: none)
-  mutable std::vector<Pair> query_args_, body_args_, all_args_, cookies_;
-  mutable std::vector<UploadedFile> files_;
-  mutable std::string full_url_;
+  // What is derived on first ask (arguments, files, cookies, full URL), out
+  // of line: most requests never ask, and every connection keeps a Request.
+  struct Derived {
+    std::once_flag args_once, cookies_once, url_once;
+    std::vector<Pair> query_args, body_args, all_args, cookies;
+    std::vector<UploadedFile> files;
+    std::string full_url;
+  };
+  mutable std::once_flag derived_once_;
+  mutable std::unique_ptr<Derived> derived_;
+  Derived& derived() const;
   void parse_args() const;
 };
 
@@ -98,6 +109,11 @@ struct ResponseState {
     return {status, reason, fields, has_date, has_server, has_connection, declared_length};
   }
   void reset();
+  void shed() {
+    std::string().swap(reason);
+    std::string().swap(fields);
+    std::string().swap(body);
+  }
 };
 
 // The application's side of the request (the C facade).
@@ -131,6 +147,10 @@ class Request : public RequestData {
     body_sink_release.reset();
   }
   void reset();
+  void shed() {
+    shed_data();
+    out.shed();
+  }
 };
 
 }  // namespace squall::http

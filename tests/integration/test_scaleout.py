@@ -360,4 +360,6 @@ class BehindNginx(unittest.TestCase):
 
 
 if __name__ == "__main__":
+    import faulthandler
+    faulthandler.dump_traceback_later(240, exit=True)  # a hang shows where
     unittest.main(verbosity=2)

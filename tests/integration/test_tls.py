@@ -406,4 +406,6 @@ class DemoOverTLS(unittest.TestCase):
 
 
 if __name__ == "__main__":
+    import faulthandler
+    faulthandler.dump_traceback_later(240, exit=True)  # a hang shows where
     unittest.main(verbosity=2)
