@@ -146,7 +146,7 @@ func (sp *tlsSpec) apply(cfg *C.squall_config) error {
 	for i, crt := range append(append([]Certificate(nil), c.Certificates...), sp.files...) {
 		if err := addCert(cfg, crt); err != nil {
 			if e, ok := err.(*Error); ok && i >= len(c.Certificates) {
-				e.Op = "ListenAndServeTLS"
+				e.Op = "certFile/keyFile"
 			}
 			return err
 		}
