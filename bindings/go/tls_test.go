@@ -517,3 +517,27 @@ func TestCipherNamesMatchOpenSSL(t *testing.T) {
 		}
 	}
 }
+
+// A client that stalls before its ClientHello is cut at the handshake
+// timeout; other clients are served meanwhile.
+func TestTLSHandshakeTimeout(t *testing.T) {
+	s := &Server{Handler: http.HandlerFunc(tlsEcho), ErrorLog: discardLogger(),
+		TLSConfig: &TLSConfig{HandshakeTimeout: 300 * time.Millisecond}}
+	base := startTLS(t, s, cert(t, "server.pem"), cert(t, "server.key"))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "https://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	began := time.Now()
+	mustGet(t, tlsClient(t, nil), base+"/")
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := conn.Read(make([]byte, 1))
+	waited := time.Since(began)
+	if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("the stalled connection was not closed (read %d, %v)", n, err)
+	}
+	if waited < 250*time.Millisecond || waited > 5*time.Second {
+		t.Fatalf("closed after %v, want about 300ms", waited)
+	}
+}

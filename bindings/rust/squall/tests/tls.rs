@@ -367,3 +367,21 @@ fn plain_http_on_the_tls_port_is_counted() {
     let (ok, out) = curl(&[&url(srv.port, "/")]);
     assert!(ok, "{out}");
 }
+
+#[test]
+fn stalled_handshake_times_out() {
+    let srv =
+        TestServer::start_with(tls_config().tls_handshake_timeout(Duration::from_millis(300)), tls_echo);
+    let began = std::time::Instant::now();
+    let mut stalled = Conn::open(srv.port); // sends nothing
+    let (ok, out) = curl(&[&url(srv.port, "/")]);
+    assert!(ok, "another client was not served meanwhile: {out}");
+    assert!(stalled.read_until_close().is_empty());
+    let waited = began.elapsed();
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_secs(5),
+        "closed after {waited:?}"
+    );
+    let h = srv.server.clone().unwrap();
+    wait_until(10, || h.stats().unwrap().tls_handshake_failures >= 1);
+}
