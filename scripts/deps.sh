@@ -36,6 +36,7 @@ PACKAGES=(
 BINDING_PACKAGES=(
   swig python3-dev python3-venv          # bindings/swig, bindings/python
   liblua5.4-dev lua5.4 lua-busted luarocks # bindings/lua
+  openssl                                # bindings/go, bindings/rust: TLS test certificates (make_certs.sh)
 )
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -12,6 +12,13 @@
 //     goroutine) with a *Request whose accessors can return the request's
 //     bytes without copying; Request.Respond answers in one call.
 //
+// HTTPS: ListenAndServeTLS, Server.ListenAndServeTLS / StartTLS / ServeTLS
+// and Server.TLSConfig (a crypto/tls-like subset: certificates from files
+// or PEM, MinVersion, cipher suites, client certificates, tickets, the
+// handshake timeout) serve TLS with OpenSSL inside libsquall;
+// Server.ReloadTLS swaps certificates without a restart.  Handlers get
+// r.TLS (a *tls.ConnectionState) or, in the low-level API, Request.TLS.
+//
 // Each Server runs one squall loop on its own goroutine, locked to an OS
 // thread (runtime.LockOSThread).  For the net/http adapter (and
 // RawOffLoop) that thread runs only C from then on: a Go callback on the

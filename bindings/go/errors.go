@@ -29,6 +29,7 @@ const (
 	ENOTFOUND  Errno = C.SQUALL_ENOTFOUND
 	ENOTSUP    Errno = C.SQUALL_ENOTSUP
 	EADDRINUSE Errno = C.SQUALL_EADDRINUSE
+	ETLS       Errno = C.SQUALL_ETLS // a bad certificate, key, version or cipher
 	ETIMEDOUT  Errno = C.SQUALL_ETIMEDOUT
 	ETOOBIG    Errno = C.SQUALL_ETOOBIG
 	EIO        Errno = C.SQUALL_EIO

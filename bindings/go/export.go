@@ -88,6 +88,8 @@ func errorKind(k int) string {
 		return "limit"
 	case C.SQUALL_ERRKIND_TIMEOUT:
 		return "timeout"
+	case C.SQUALL_ERRKIND_TLS:
+		return "tls"
 	case C.SQUALL_ERRKIND_IO:
 		return "io"
 	case C.SQUALL_ERRKIND_APPLICATION:

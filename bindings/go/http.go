@@ -266,6 +266,11 @@ func (x *exchange) request(wk *worker) (*http.Request, error) {
 	if te {
 		hr.TransferEncoding = []string{"chunked"}
 	}
+	if x.e.https { // as net/http's TLS server: r.TLS set, r.URL as sent
+		if t := tlsInfo(x.req); t != nil {
+			hr.TLS = t.ConnectionState()
+		}
+	}
 	// WithContext is the only way to set the context; its copy stays on
 	// the stack and the request lives in the exchange (one allocation).
 	x.hreq = *hr.WithContext(&x.ctx)

@@ -85,6 +85,10 @@ type Server struct {
 	ReusePort bool
 	// Backlog is the listen backlog [128].
 	Backlog int
+	// TLSConfig holds the HTTPS settings used by ListenAndServeTLS,
+	// StartTLS and ServeTLS (ListenAndServe, Start and Serve ignore it, as
+	// net/http's do).  It is read when the server starts.
+	TLSConfig *TLSConfig
 	// ErrorLog receives panics of handlers and the library's error hook
 	// reports (malformed requests, limits, timeouts); the standard logger
 	// if nil.
@@ -159,10 +163,13 @@ func (s *Server) Serve(ln net.Listener) error {
 // Start listens on s.Addr and starts serving in the background; it returns
 // once the socket is listening (so Port is known) or with the error.  Use
 // Shutdown or Close to stop.
-func (s *Server) Start() error {
+func (s *Server) Start() error { return s.listenAddr(":http", nil) }
+
+// listenAddr starts serving on s.Addr (def if empty).
+func (s *Server) listenAddr(def string, sp *tlsSpec) error {
 	addr := s.Addr
 	if addr == "" {
-		addr = ":http"
+		addr = def
 	}
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -172,7 +179,7 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
-	return s.start(listenSpec{host: host, port: port, fd: -1})
+	return s.start(listenSpec{host: host, port: port, fd: -1, tls: sp})
 }
 
 // Port is the TCP port the server listens on (useful with port 0), or 0.
@@ -257,6 +264,7 @@ type listenSpec struct {
 	port int
 	fd   int          // >= 0: serve this listening socket (Serve)
 	ln   net.Listener // closed when the engine ends
+	tls  *tlsSpec     // HTTPS if not nil
 }
 
 func (s *Server) start(spec listenSpec) error {
@@ -279,6 +287,8 @@ func (s *Server) start(spec listenSpec) error {
 	e.raw = s.RawHandler
 	e.inline = e.raw != nil && !s.RawOffLoop
 	e.hh = s.Handler
+	e.tls = spec.tls
+	e.https = spec.tls != nil
 	if e.raw == nil && e.hh == nil {
 		e.hh = http.DefaultServeMux
 	}
@@ -328,6 +338,11 @@ type engine struct {
 	slab       []Request           // fresh Requests (newRequest)
 	batch      []*C.squall_request // inline mode: requests taken per call
 	inlineID   uintptr             // names e to the inline calls (inlineRef)
+
+	// HTTPS: what the server serves with (ReloadTLS replaces it).
+	https bool       // set at start
+	tlsMu sync.Mutex // guards tls
+	tls   *tlsSpec
 
 	// net/http adapter: idle workers wait on work.
 	work        chan *exchange
@@ -434,6 +449,12 @@ func (e *engine) setup(spec listenSpec) (err error) {
 	cfg, err := e.s.config()
 	if err != nil {
 		return err
+	}
+	if spec.tls != nil {
+		if err := spec.tls.apply(cfg); err != nil {
+			C.squall_config_free(cfg)
+			return err
+		}
 	}
 	r := C.sqgo_bridge_server_new(e.b, cfg)
 	C.squall_config_free(cfg)

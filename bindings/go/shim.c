@@ -36,6 +36,24 @@ void sqgo_request_info(const squall_request *req, sqgo_reqinfo *ri) {
     ri->header_count = 0;
 }
 
+int sqgo_request_tls(const squall_request *req, sqgo_tlsinfo *ti) {
+  int rc = squall_request_get(req, SQUALL_REQ_TLS_VERSION, &ti->version,
+                              &ti->version_len);
+  if (rc != 0) return rc;
+  field(req, SQUALL_REQ_TLS_CIPHER, &ti->cipher, &ti->cipher_len);
+  field(req, SQUALL_REQ_TLS_SERVER_NAME, &ti->server_name,
+        &ti->server_name_len);
+  field(req, SQUALL_REQ_TLS_ALPN, &ti->alpn, &ti->alpn_len);
+  field(req, SQUALL_REQ_TLS_PEER_SUBJECT, &ti->peer_subject,
+        &ti->peer_subject_len);
+  field(req, SQUALL_REQ_TLS_PEER_CERT, &ti->peer_cert, &ti->peer_cert_len);
+  const char *r;
+  size_t rlen;
+  field(req, SQUALL_REQ_TLS_RESUMED, &r, &rlen);
+  ti->resumed = rlen == 1 && r[0] == '1';
+  return 0;
+}
+
 int sqgo_request_headers(const squall_request *req, char *out_raw,
                          size_t cap, size_t *count) {
   squall_header *out = (squall_header *)out_raw;
@@ -56,7 +74,8 @@ int sqgo_request_headers(const squall_request *req, char *out_raw,
 
 struct sqgo_bridge {
   squall_loop *loop;
-  squall_server *srv; /* loop thread */
+  squall_server *srv; /* loop thread; freed and cleared under smu */
+  pthread_mutex_t smu; /* lets other threads use srv (reload_tls) */
   int fill_info;
   uintptr_t inline_handle; /* inline mode: Go's handle for direct calls */
   int yield_on;            /* inline mode: one Go P, yield after readying */
@@ -294,11 +313,18 @@ static void maybe_stop(sqgo_bridge *b) {
 
 static void maybe_stop_cb(void *user_data) { maybe_stop(user_data); }
 
-static void free_server(sqgo_bridge *b) {
+/* Loop thread: frees the server (waits for a reload_tls in progress). */
+static void drop_server(sqgo_bridge *b) {
+  pthread_mutex_lock(&b->smu);
   if (b->srv) {
     squall_server_free(b->srv);
     b->srv = NULL;
   }
+  pthread_mutex_unlock(&b->smu);
+}
+
+static void free_server(sqgo_bridge *b) {
+  drop_server(b);
   __atomic_store_n(&b->stopping, 1, __ATOMIC_SEQ_CST);
   maybe_stop(b);
 }
@@ -474,6 +500,7 @@ sqgo_result sqgo_bridge_new(sqgo_bridge **out, squall_loop *loop,
   }
   pthread_mutex_init(&b->emu, NULL);
   pthread_mutex_init(&b->lmu, NULL);
+  pthread_mutex_init(&b->smu, NULL);
   b->loop = loop;
   b->fill_info = fill_info;
   b->inline_handle = inline_handle;
@@ -494,10 +521,7 @@ squall_server *sqgo_bridge_server(sqgo_bridge *b) { return b->srv; }
  * condition guarantees none is needed; those already queued run inside
  * squall_loop_free), then after the free no event follows. */
 void sqgo_bridge_stop(sqgo_bridge *b) {
-  if (b->srv) {
-    squall_server_free(b->srv);
-    b->srv = NULL;
-  }
+  drop_server(b);
   __atomic_store_n(&b->stopping, 1, __ATOMIC_SEQ_CST);
   pthread_mutex_lock(&b->lmu);
   b->loop_dead = 1;
@@ -519,6 +543,7 @@ void sqgo_bridge_free(sqgo_bridge *b) {
   free(b->iq);
   pthread_mutex_destroy(&b->emu);
   pthread_mutex_destroy(&b->lmu);
+  pthread_mutex_destroy(&b->smu);
   free(b->ev);
   free(b);
 }
@@ -567,4 +592,34 @@ sqgo_result sqgo_config_set_int(squall_config *cfg, int key, int64_t v) {
 sqgo_result sqgo_config_set_str(squall_config *cfg, int key, const char *s,
                                 size_t len) {
   return result(squall_config_set_str(cfg, key, s, len));
+}
+
+sqgo_result sqgo_config_add_tls_cert(squall_config *cfg, const char *cert_file,
+                                     const char *key_file) {
+  return result(squall_config_add_tls_cert(cfg, cert_file, key_file));
+}
+
+sqgo_result sqgo_config_add_tls_cert_pem(squall_config *cfg,
+                                         const char *cert_pem, size_t cert_len,
+                                         const char *key_pem, size_t key_len) {
+  return result(
+      squall_config_add_tls_cert_pem(cfg, cert_pem, cert_len, key_pem, key_len));
+}
+
+sqgo_result sqgo_config_set_tls_key_password(squall_config *cfg,
+                                             const char *password) {
+  return result(squall_config_set_tls_key_password(cfg, password));
+}
+
+sqgo_result sqgo_bridge_reload_tls(sqgo_bridge *b, const squall_config *cfg) {
+  sqgo_result r;
+  pthread_mutex_lock(&b->smu);
+  if (b->srv) {
+    r = result(squall_server_reload_tls(b->srv, cfg));
+  } else {
+    r.rc = SQUALL_ECLOSED;
+    r.msg = strdup("the server is closed");
+  }
+  pthread_mutex_unlock(&b->smu);
+  return r;
 }

@@ -174,4 +174,35 @@ sqgo_result sqgo_config_set_int(squall_config *cfg, int key, int64_t v);
 sqgo_result sqgo_config_set_str(squall_config *cfg, int key, const char *s,
                                 size_t len);
 
+/* TLS (see squall.h "TLS"): the config setters with their message. */
+sqgo_result sqgo_config_add_tls_cert(squall_config *cfg, const char *cert_file,
+                                     const char *key_file);
+sqgo_result sqgo_config_add_tls_cert_pem(squall_config *cfg,
+                                         const char *cert_pem, size_t cert_len,
+                                         const char *key_pem, size_t key_len);
+sqgo_result sqgo_config_set_tls_key_password(squall_config *cfg,
+                                             const char *password);
+/* squall_server_reload_tls on the bridge's server [any thread]: the server
+ * cannot be freed during the call (SQUALL_ECLOSED once it is gone). */
+sqgo_result sqgo_bridge_reload_tls(sqgo_bridge *b, const squall_config *cfg);
+
+/* The TLS fields of a request (borrowed; "" when absent).  Returns 0, or
+ * SQUALL_ENOTFOUND on a plain HTTP connection. */
+typedef struct {
+  const char *version;
+  size_t version_len;
+  const char *cipher;
+  size_t cipher_len;
+  const char *server_name;
+  size_t server_name_len;
+  const char *alpn;
+  size_t alpn_len;
+  const char *peer_subject;
+  size_t peer_subject_len;
+  const char *peer_cert;
+  size_t peer_cert_len;
+  int resumed;
+} sqgo_tlsinfo;
+int sqgo_request_tls(const squall_request *req, sqgo_tlsinfo *ti);
+
 #endif

@@ -1,7 +1,10 @@
 // Hello-world server: a standard net/http Handler (the same one the net/http
 // peer runs) served by the squall Go binding's adapter.
 //
-//	squall-http PORT     (GOMAXPROCS from the environment)
+//	squall-http PORT [CERT KEY [TICKETS]]   (GOMAXPROCS from the environment)
+//
+// With CERT and KEY it serves HTTPS (TICKETS 0: no session tickets, for the
+// full-handshake benchmark).
 package main
 
 import (
@@ -30,5 +33,10 @@ func main() {
 	})
 	addr := "127.0.0.1:" + os.Args[1]
 	fmt.Fprintf(os.Stderr, "squall net/http adapter on %s GOMAXPROCS=%d\n", addr, runtime.GOMAXPROCS(0))
-	log.Fatal(squall.ListenAndServe(addr, h))
+	srv := &squall.Server{Addr: addr, Handler: h}
+	if len(os.Args) >= 4 {
+		srv.TLSConfig = &squall.TLSConfig{SessionTicketsDisabled: len(os.Args) > 4 && os.Args[4] == "0"}
+		log.Fatal(srv.ListenAndServeTLS(os.Args[2], os.Args[3]))
+	}
+	log.Fatal(srv.ListenAndServe())
 }

@@ -1,7 +1,9 @@
 // Hello-world server on the squall Go binding's low-level API: the handler
 // runs on the loop thread and answers at once.
 //
-//	squall-raw PORT      (GOMAXPROCS from the environment)
+//	squall-raw PORT [CERT KEY [TICKETS]]    (GOMAXPROCS from the environment)
+//
+// With CERT and KEY it serves HTTPS (TICKETS 0: no session tickets).
 package main
 
 import (
@@ -25,5 +27,10 @@ func main() {
 	})
 	addr := "127.0.0.1:" + os.Args[1]
 	fmt.Fprintf(os.Stderr, "squall raw Go API on %s GOMAXPROCS=%d\n", addr, runtime.GOMAXPROCS(0))
-	log.Fatal((&squall.Server{Addr: addr, RawHandler: h}).ListenAndServe())
+	srv := &squall.Server{Addr: addr, RawHandler: h}
+	if len(os.Args) >= 4 {
+		srv.TLSConfig = &squall.TLSConfig{SessionTicketsDisabled: len(os.Args) > 4 && os.Args[4] == "0"}
+		log.Fatal(srv.ListenAndServeTLS(os.Args[2], os.Args[3]))
+	}
+	log.Fatal(srv.ListenAndServe())
 }

@@ -1,9 +1,13 @@
 // Hello-world server on Go's net/http (the peer of the adapter).
 //
-//	nethttp-hello PORT   (GOMAXPROCS from the environment)
+//	nethttp-hello PORT [CERT KEY [TICKETS]]  (GOMAXPROCS from the environment)
+//
+// With CERT and KEY it serves HTTPS with crypto/tls, HTTP/1.1 only (TICKETS
+// 0: no session tickets).
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log"
 	"net/http"
@@ -28,5 +32,11 @@ func main() {
 	addr := "127.0.0.1:" + os.Args[1]
 	fmt.Fprintf(os.Stderr, "net/http on %s GOMAXPROCS=%d\n", addr, runtime.GOMAXPROCS(0))
 	// Go sets TCP_NODELAY on accepted connections by default.
-	log.Fatal((&http.Server{Addr: addr, Handler: h}).ListenAndServe())
+	srv := &http.Server{Addr: addr, Handler: h}
+	if len(os.Args) >= 4 {
+		srv.TLSConfig = &tls.Config{SessionTicketsDisabled: len(os.Args) > 4 && os.Args[4] == "0"}
+		srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){} // no HTTP/2
+		log.Fatal(srv.ListenAndServeTLS(os.Args[2], os.Args[3]))
+	}
+	log.Fatal(srv.ListenAndServe())
 }

@@ -61,7 +61,7 @@ pub const SQUALL_ECLOSED: c_int = -6;
 pub const SQUALL_ENOTFOUND: c_int = -7;
 pub const SQUALL_ENOTSUP: c_int = -8;
 pub const SQUALL_EADDRINUSE: c_int = -9;
-// -10 is reserved for TLS failures (not built yet).
+pub const SQUALL_ETLS: c_int = -10;
 pub const SQUALL_ETIMEDOUT: c_int = -11;
 pub const SQUALL_ETOOBIG: c_int = -12;
 pub const SQUALL_EIO: c_int = -13;
@@ -98,7 +98,22 @@ pub const SQUALL_OPT_REUSE_PORT: c_int = 13;
 pub const SQUALL_OPT_MAX_URI_SIZE: c_int = 14;
 pub const SQUALL_OPT_ERROR_RATE: c_int = 15;
 pub const SQUALL_OPT_NODELAY: c_int = 16;
+pub const SQUALL_OPT_TLS_CLIENT_AUTH: c_int = 50;
+pub const SQUALL_OPT_TLS_SESSION_TICKETS: c_int = 51;
+pub const SQUALL_OPT_TLS_HANDSHAKE_TIMEOUT_MS: c_int = 52;
 pub const SQUALL_OPT_TRUSTED_DOWNSTREAM: c_int = 100;
+pub const SQUALL_OPT_TLS_MIN_VERSION: c_int = 150;
+pub const SQUALL_OPT_TLS_CIPHERS: c_int = 151;
+pub const SQUALL_OPT_TLS_CIPHERSUITES: c_int = 152;
+pub const SQUALL_OPT_TLS_CLIENT_CA: c_int = 153;
+
+// ---------------------------------------------------------------------------
+// enum squall_tls_client_auth
+// ---------------------------------------------------------------------------
+
+pub const SQUALL_TLS_CLIENT_NONE: c_int = 0;
+pub const SQUALL_TLS_CLIENT_REQUEST: c_int = 1;
+pub const SQUALL_TLS_CLIENT_REQUIRE: c_int = 2;
 
 // ---------------------------------------------------------------------------
 // enum squall_error_kind
@@ -107,7 +122,7 @@ pub const SQUALL_OPT_TRUSTED_DOWNSTREAM: c_int = 100;
 pub const SQUALL_ERRKIND_PARSE: c_int = 1;
 pub const SQUALL_ERRKIND_LIMIT: c_int = 2;
 pub const SQUALL_ERRKIND_TIMEOUT: c_int = 3;
-// Error kind 4 is reserved for TLS (not built yet).
+pub const SQUALL_ERRKIND_TLS: c_int = 4;
 pub const SQUALL_ERRKIND_IO: c_int = 5;
 pub const SQUALL_ERRKIND_APPLICATION: c_int = 6;
 
@@ -129,7 +144,8 @@ pub const SQUALL_STAT_REJECTED_PARSE: c_int = 10;
 pub const SQUALL_STAT_REJECTED_LIMIT: c_int = 11;
 pub const SQUALL_STAT_TIMEOUTS: c_int = 12;
 pub const SQUALL_STAT_ACCEPT_PAUSES: c_int = 13;
-pub const SQUALL_STAT_COUNT: c_int = 14;
+pub const SQUALL_STAT_TLS_HANDSHAKE_FAILURES: c_int = 14;
+pub const SQUALL_STAT_COUNT: c_int = 15;
 
 // ---------------------------------------------------------------------------
 // enum squall_request_field
@@ -145,6 +161,13 @@ pub const SQUALL_REQ_REMOTE_IP: c_int = 7;
 pub const SQUALL_REQ_PROTOCOL: c_int = 8;
 pub const SQUALL_REQ_FULL_URL: c_int = 9;
 pub const SQUALL_REQ_HOST_NAME: c_int = 10;
+pub const SQUALL_REQ_TLS_VERSION: c_int = 20;
+pub const SQUALL_REQ_TLS_CIPHER: c_int = 21;
+pub const SQUALL_REQ_TLS_SERVER_NAME: c_int = 22;
+pub const SQUALL_REQ_TLS_ALPN: c_int = 23;
+pub const SQUALL_REQ_TLS_PEER_SUBJECT: c_int = 24;
+pub const SQUALL_REQ_TLS_PEER_CERT: c_int = 25;
+pub const SQUALL_REQ_TLS_RESUMED: c_int = 26;
 
 // ---------------------------------------------------------------------------
 // enum squall_args_source
@@ -368,6 +391,19 @@ unsafe extern "C" {
     pub fn squall_config_get_int(cfg: *const squall_config, key: c_int, value: *mut i64) -> c_int;
     pub fn squall_config_set_str(cfg: *mut squall_config, key: c_int, s: *const c_char, len: usize) -> c_int;
     pub fn squall_config_free(cfg: *mut squall_config);
+    pub fn squall_config_add_tls_cert(
+        cfg: *mut squall_config,
+        cert_file: *const c_char,
+        key_file: *const c_char,
+    ) -> c_int;
+    pub fn squall_config_add_tls_cert_pem(
+        cfg: *mut squall_config,
+        cert_pem: *const c_char,
+        cert_len: usize,
+        key_pem: *const c_char,
+        key_len: usize,
+    ) -> c_int;
+    pub fn squall_config_set_tls_key_password(cfg: *mut squall_config, password: *const c_char) -> c_int;
 
     // HTTP server
     pub fn squall_server_new(
@@ -418,6 +454,7 @@ unsafe extern "C" {
         user_data: *mut c_void,
     ) -> c_int;
     pub fn squall_server_free(srv: *mut squall_server);
+    pub fn squall_server_reload_tls(srv: *mut squall_server, cfg: *const squall_config) -> c_int;
     pub fn squall_server_stats(srv: *const squall_server, values: *mut u64, count: usize) -> c_int;
 
     // Requests

@@ -1,5 +1,6 @@
 //! HTTP server options: a plain builder, applied when a server is made.
 
+use std::path::Path;
 use std::ptr::{self, NonNull};
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use squall_sys as sys;
 
 use crate::error::{Error, Result, check};
 use crate::event_loop::duration_ms;
+use crate::tls::{ClientAuth, TlsItem, TlsVersion};
 
 /// Options of an HTTP server (Tornado's `HTTPServer` arguments).  Unset
 /// options keep the library's defaults (see DESIGN §5 and `squall.h`).
@@ -18,10 +20,25 @@ use crate::event_loop::duration_ms;
 ///     .idle_timeout(Duration::from_secs(30))
 ///     .xheaders(true);
 /// ```
+///
+/// A config with a certificate serves HTTPS (OpenSSL inside libsquall):
+///
+/// ```no_run
+/// let cfg = squall::Config::new()
+///     .tls_cert("/etc/ssl/example.pem", "/etc/ssl/example.key")
+///     .tls_min_version(squall::TlsVersion::Tls12);
+/// ```
+///
+/// TLS settings are checked when the server is made (or on
+/// [`Server::reload_tls`](crate::Server::reload_tls)): a missing file, a key
+/// that does not match its certificate, an unknown version or cipher give
+/// an [`ErrorKind::Tls`](crate::ErrorKind::Tls) error whose message names
+/// the file and OpenSSL's reason.  `Debug` never shows keys or passwords.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     ints: Vec<(i32, i64)>,
     strs: Vec<(i32, String)>,
+    tls: Vec<TlsItem>,
 }
 
 macro_rules! int_opt {
@@ -120,6 +137,73 @@ impl Config {
         self.set_str(sys::SQUALL_OPT_TRUSTED_DOWNSTREAM, ips)
     }
 
+    /// Serve HTTPS with a certificate chain (PEM file: the leaf first, then
+    /// intermediates) and its private key (PEM file, maybe encrypted: see
+    /// [`tls_key_password`](Self::tls_key_password)).  The first
+    /// certificate is the default; a client naming a server (SNI) that
+    /// another certificate's names match gets that one.
+    pub fn tls_cert(mut self, cert_file: impl AsRef<Path>, key_file: impl AsRef<Path>) -> Self {
+        self.tls.push(TlsItem::CertFiles(cert_file.as_ref().to_path_buf(), key_file.as_ref().to_path_buf()));
+        self
+    }
+
+    /// [`tls_cert`](Self::tls_cert) from PEM text in memory.
+    pub fn tls_cert_pem(mut self, cert_pem: impl AsRef<[u8]>, key_pem: impl AsRef<[u8]>) -> Self {
+        self.tls.push(TlsItem::CertPem(cert_pem.as_ref().to_vec(), key_pem.as_ref().to_vec()));
+        self
+    }
+
+    /// Password of the encrypted private keys added *after* this call
+    /// (`""`: none).
+    pub fn tls_key_password(mut self, password: impl Into<String>) -> Self {
+        self.tls.push(TlsItem::KeyPassword(password.into()));
+        self
+    }
+
+    /// Lowest TLS version accepted (TLS 1.2).
+    pub fn tls_min_version(self, v: TlsVersion) -> Self {
+        let s = match v {
+            TlsVersion::Tls12 => "1.2",
+            TlsVersion::Tls13 => "1.3",
+        };
+        self.set_str(sys::SQUALL_OPT_TLS_MIN_VERSION, s)
+    }
+
+    /// TLS 1.2 cipher list in OpenSSL's syntax
+    /// (`"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"`).
+    pub fn tls_ciphers(self, list: impl Into<String>) -> Self {
+        self.set_str(sys::SQUALL_OPT_TLS_CIPHERS, list)
+    }
+
+    /// TLS 1.3 cipher suites, colon separated
+    /// (`"TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"`).
+    pub fn tls_ciphersuites(self, list: impl Into<String>) -> Self {
+        self.set_str(sys::SQUALL_OPT_TLS_CIPHERSUITES, list)
+    }
+
+    /// Ask clients for a certificate, verified against
+    /// [`tls_client_ca`](Self::tls_client_ca).
+    pub fn tls_client_auth(self, auth: ClientAuth) -> Self {
+        let v = match auth {
+            ClientAuth::None => sys::SQUALL_TLS_CLIENT_NONE,
+            ClientAuth::Request => sys::SQUALL_TLS_CLIENT_REQUEST,
+            ClientAuth::Require => sys::SQUALL_TLS_CLIENT_REQUIRE,
+        };
+        self.set_int(sys::SQUALL_OPT_TLS_CLIENT_AUTH, i64::from(v))
+    }
+
+    /// PEM file of the CAs client certificates must chain to.
+    pub fn tls_client_ca(self, ca_file: impl AsRef<Path>) -> Self {
+        self.set_str(sys::SQUALL_OPT_TLS_CLIENT_CA, ca_file.as_ref().to_string_lossy().into_owned())
+    }
+
+    int_opt!(
+        /// Session resumption by tickets (on; off: every handshake is full).
+        tls_session_tickets, SQUALL_OPT_TLS_SESSION_TICKETS, bool);
+    int_opt!(
+        /// The TLS handshake must end within this (10 s; zero: none).
+        tls_handshake_timeout, SQUALL_OPT_TLS_HANDSHAKE_TIMEOUT_MS, Duration);
+
     /// Build the C config object (freed by the returned guard).
     pub(crate) fn to_raw(&self) -> Result<RawConfig> {
         let mut raw = ptr::null_mut();
@@ -133,6 +217,9 @@ impl Config {
         for (k, s) in &self.strs {
             // SAFETY: string copied by the library.
             check(unsafe { sys::squall_config_set_str(raw.0.as_ptr(), *k, s.as_ptr().cast(), s.len()) })?;
+        }
+        for item in &self.tls {
+            item.apply(raw.0.as_ptr())?;
         }
         Ok(raw)
     }

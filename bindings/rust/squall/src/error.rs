@@ -27,6 +27,9 @@ pub enum ErrorKind {
     NotSupported,
     /// Address already in use.
     AddrInUse,
+    /// TLS: a bad certificate, key, password, version or cipher
+    /// (`SQUALL_ETLS`); the message names the file and OpenSSL's reason.
+    Tls,
     /// A timeout expired.
     TimedOut,
     /// A size limit was exceeded.
@@ -54,6 +57,7 @@ impl ErrorKind {
             sys::SQUALL_ENOTFOUND => ErrorKind::NotFound,
             sys::SQUALL_ENOTSUP => ErrorKind::NotSupported,
             sys::SQUALL_EADDRINUSE => ErrorKind::AddrInUse,
+            sys::SQUALL_ETLS => ErrorKind::Tls,
             sys::SQUALL_ETIMEDOUT => ErrorKind::TimedOut,
             sys::SQUALL_ETOOBIG => ErrorKind::TooBig,
             sys::SQUALL_EIO => ErrorKind::Io,
@@ -148,6 +152,7 @@ impl From<Error> for std::io::Error {
             ErrorKind::TimedOut => K::TimedOut,
             ErrorKind::NotFound => K::NotFound,
             ErrorKind::InvalidArgument => K::InvalidInput,
+            ErrorKind::Tls => K::InvalidData,
             ErrorKind::Closed => K::NotConnected,
             ErrorKind::NoMemory => K::OutOfMemory,
             ErrorKind::NotSupported => K::Unsupported,

@@ -18,7 +18,8 @@ fn bad(what: &str) -> Error {
 
 impl Request {
     /// The request head as an [`http::request::Parts`] (copied), with a
-    /// [`RemoteIp`] extension.
+    /// [`RemoteIp`] extension, and on HTTPS a
+    /// [`TlsInfo<'static>`](crate::TlsInfo) one.
     pub fn to_http_parts(&self) -> Result<http::request::Parts> {
         let (mut parts, ()) = http::Request::new(()).into_parts();
         parts.method = http::Method::from_bytes(self.method().as_bytes()).map_err(|_| bad("method"))?;
@@ -36,6 +37,9 @@ impl Request {
             h.append(name, value);
         }
         parts.extensions.insert(RemoteIp(self.remote_ip().to_string()));
+        if let Some(t) = self.tls() {
+            parts.extensions.insert(t.into_owned());
+        }
         Ok(parts)
     }
 

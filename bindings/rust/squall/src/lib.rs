@@ -23,6 +23,11 @@
 //! answers 500 and the server keeps serving.  Handles may be dropped in any
 //! order.
 //!
+//! HTTPS: a [`Config`] with [`Config::tls_cert`] serves TLS (OpenSSL runs
+//! inside libsquall; no TLS crate is linked here), [`Request::tls`] tells
+//! what the handshake settled, and [`Server::reload_tls`] swaps
+//! certificates without a restart.
+//!
 //! With the `tower` feature, [`tower::handler`] runs a tower `Service` (an
 //! axum `Router`) on the loop, with a tokio runtime doing the async work.
 
@@ -34,6 +39,7 @@ mod event_loop;
 mod http_compat;
 mod request;
 mod server;
+mod tls;
 mod trampoline;
 
 #[cfg(feature = "tower")]
@@ -45,6 +51,7 @@ pub use event_loop::{Loop, LoopHandle, Timer};
 pub use http_compat::RemoteIp;
 pub use request::{ArgSource, File, FlushFuture, HeadRequest, Headers, Request, Responder};
 pub use server::{AccessRecord, ErrorKindHook, Server, ServerError, ServerHandle, Stats};
+pub use tls::{ClientAuth, TlsInfo, TlsVersion};
 
 /// The raw C declarations.
 pub use squall_sys as sys;

@@ -654,6 +654,30 @@ impl Request {
         text(self.field(sys::SQUALL_REQ_FULL_URL))
     }
 
+    /// What the TLS handshake of this request's connection settled
+    /// (borrowed, no copies); `None` on plain HTTP.
+    pub fn tls(&self) -> Option<crate::TlsInfo<'_>> {
+        use std::borrow::Cow::Borrowed;
+        let mut p = ptr::null();
+        let mut len = 0usize;
+        // SAFETY: live request; SQUALL_ENOTFOUND on a plain connection.
+        if unsafe { sys::squall_request_get(self.cptr(), sys::SQUALL_REQ_TLS_VERSION, &mut p, &mut len) } < 0
+        {
+            return None;
+        }
+        // Subjects may hold UTF-8; a field that is not UTF-8 reads as "".
+        let f = |k| Borrowed(std::str::from_utf8(self.field(k)).unwrap_or(""));
+        Some(crate::TlsInfo {
+            version: f(sys::SQUALL_REQ_TLS_VERSION),
+            cipher: f(sys::SQUALL_REQ_TLS_CIPHER),
+            server_name: f(sys::SQUALL_REQ_TLS_SERVER_NAME),
+            alpn: f(sys::SQUALL_REQ_TLS_ALPN),
+            peer_subject: f(sys::SQUALL_REQ_TLS_PEER_SUBJECT),
+            peer_cert_pem: f(sys::SQUALL_REQ_TLS_PEER_CERT),
+            resumed: self.field(sys::SQUALL_REQ_TLS_RESUMED) == b"1",
+        })
+    }
+
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         self.header_nth(name, 0)

@@ -31,6 +31,8 @@ pub struct Stats {
     pub rejected_limit: u64,
     pub timeouts: u64,
     pub accept_pauses: u64,
+    /// TLS handshakes that failed or timed out.
+    pub tls_handshake_failures: u64,
 }
 
 /// One finished exchange, for [`Server::on_access`].
@@ -51,6 +53,9 @@ pub enum ErrorKindHook {
     Parse,
     Limit,
     Timeout,
+    /// A TLS handshake failed or timed out (or plain HTTP came to the TLS
+    /// port).
+    Tls,
     Io,
     Application,
     Other(i32),
@@ -160,6 +165,7 @@ unsafe extern "C" fn error_tramp<F: Fn(&ServerError<'_>) + Send + 'static>(
             sys::SQUALL_ERRKIND_PARSE => ErrorKindHook::Parse,
             sys::SQUALL_ERRKIND_LIMIT => ErrorKindHook::Limit,
             sys::SQUALL_ERRKIND_TIMEOUT => ErrorKindHook::Timeout,
+            sys::SQUALL_ERRKIND_TLS => ErrorKindHook::Tls,
             sys::SQUALL_ERRKIND_IO => ErrorKindHook::Io,
             sys::SQUALL_ERRKIND_APPLICATION => ErrorKindHook::Application,
             k => ErrorKindHook::Other(k),
@@ -292,6 +298,17 @@ impl Server {
         stats_raw(self.as_raw())
     }
 
+    /// Reload TLS without a restart: the certificates, keys and TLS
+    /// options become those of `cfg` (its other options are ignored).
+    /// Handshakes that start afterwards use them; open connections keep
+    /// theirs.  On error ([`ErrorKind::Tls`](crate::ErrorKind::Tls): a bad
+    /// file, a key that does not match) the old ones keep serving.
+    /// [`ErrorKind::State`](crate::ErrorKind::State) if the server was
+    /// made without TLS.  From another thread: [`ServerHandle::reload_tls`].
+    pub fn reload_tls(&self, cfg: &Config) -> Result<()> {
+        reload_tls_raw(self.as_raw(), cfg)
+    }
+
     /// Headers hook: `f` sees each request head before its body is read,
     /// and may lower its limits, stream the body, or answer at once.
     pub fn on_headers<F>(&self, f: F) -> Result<()>
@@ -373,6 +390,13 @@ where
     )
 }
 
+fn reload_tls_raw(srv: *mut sys::squall_server, cfg: &Config) -> Result<()> {
+    let raw = cfg.to_raw()?;
+    // SAFETY: live server (caller's guarantee); [any thread]; cfg read
+    // during the call.
+    check(unsafe { sys::squall_server_reload_tls(srv, raw.as_ptr()) })
+}
+
 fn stats_raw(srv: *mut sys::squall_server) -> Result<Stats> {
     let mut v = [0u64; sys::SQUALL_STAT_COUNT as usize];
     // SAFETY: live server, buffer of the stated length.
@@ -392,6 +416,7 @@ fn stats_raw(srv: *mut sys::squall_server) -> Result<Stats> {
         rejected_limit: v[11],
         timeouts: v[12],
         accept_pauses: v[13],
+        tls_handshake_failures: v[14],
     })
 }
 
@@ -439,6 +464,11 @@ impl ServerHandle {
     /// See [`Server::stats`].
     pub fn stats(&self) -> Result<Stats> {
         self.with(stats_raw)
+    }
+
+    /// See [`Server::reload_tls`]; callable from any thread.
+    pub fn reload_tls(&self, cfg: &Config) -> Result<()> {
+        self.with(|p| reload_tls_raw(p, cfg))
     }
 }
 
