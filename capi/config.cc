@@ -109,6 +109,11 @@ SQUALL_API int squall_config_set_str(squall_config* cfg, int key, const char* s,
         }
         return kOk;
       }
+      case SQUALL_OPT_SERVER_HEADER:
+        if (!http::is_valid_field_value(v) || (!v.empty() && (v.front() == ' ' || v.back() == ' ')))
+          return fail(kInval, "Server value has a control byte or surrounding space");
+        cfg->c.conn.server.assign(v.data(), v.size());
+        return kOk;
       default: return fail(kNotSup, "unknown string option " + std::to_string(key));
     }
   });

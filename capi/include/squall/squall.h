@@ -456,8 +456,15 @@ enum squall_option {
   SQUALL_OPT_ERROR_RATE = 15,      /**< error hook calls per second, 10 */
   SQUALL_OPT_NODELAY = 16,         /**< TCP_NODELAY on accept, default 1 */
   /* string options */
-  SQUALL_OPT_TRUSTED_DOWNSTREAM = 100 /**< add proxy IPs (comma separated)
-                                           skipped in X-Forwarded-For */
+  SQUALL_OPT_TRUSTED_DOWNSTREAM = 100, /**< add proxy IPs (comma separated)
+                                            skipped in X-Forwarded-For */
+  SQUALL_OPT_SERVER_HEADER = 101       /**< value of the Server field added to
+                                            every response squall writes, its own
+                                            4xx/5xx included (default "squall");
+                                            "" (length 0): no Server field.  A
+                                            Server header set on a response wins.
+                                            SQUALL_EINVAL for a control byte or a
+                                            leading/trailing space. */
 };
 
 /** Create a config with the defaults above.  [any thread] */
