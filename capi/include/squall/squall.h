@@ -879,10 +879,10 @@ SQUALL_API int squall_response_abort(squall_request *req);
  * a length of SQUALL_NTS means NUL-terminated.  Plain data, layout frozen
  * (the one public struct: an array of these crosses in one call). */
 typedef struct squall_header {
-  const char *name;
-  size_t name_len;
-  const char *value;
-  size_t value_len;
+  const char *name;  /**< field name, an RFC 9110 token */
+  size_t name_len;   /**< its length, or SQUALL_NTS */
+  const char *value; /**< field value (no CR, LF, NUL, other controls) */
+  size_t value_len;  /**< its length, or SQUALL_NTS */
 } squall_header;
 
 /** Flags of squall_response_send. */
