@@ -88,30 +88,25 @@ static hu_server *start(const char *server_value, hu_handler_fn handler) {
   return s;
 }
 
-static void stop(hu_server *s) {
-  assert_int_equal(hu_server_stop(s), 0);
-  hu_server_free(s);
-}
-
 static void test_server_header__default_everywhere(void **state) {
   (void)state;
   hu_server *s = start(NULL, NULL);
   check_all(s, "squall");
-  stop(s);
+  assert_int_equal(hu_server_finish(s), 0);
 }
 
 static void test_server_header__custom_value_everywhere(void **state) {
   (void)state;
   hu_server *s = start("myapp/1.2 (squall)", NULL);
   check_all(s, "myapp/1.2 (squall)");
-  stop(s);
+  assert_int_equal(hu_server_finish(s), 0);
 }
 
 static void test_server_header__off_everywhere(void **state) {
   (void)state;
   hu_server *s = start("", NULL);
   check_all(s, NULL);
-  stop(s);
+  assert_int_equal(hu_server_finish(s), 0);
 }
 
 /* The application's own Server header wins over the option, on or off. */
@@ -134,7 +129,7 @@ static void test_server_header__application_wins(void **state) {
     assert_true(hu_header(&r, "Server", value, sizeof value));
     assert_string_equal(value, "mine");
     hu_response_free(&r);
-    stop(s);
+    assert_int_equal(hu_server_finish(s), 0);
   }
 }
 
