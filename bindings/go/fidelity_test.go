@@ -35,7 +35,6 @@ type reqView struct {
 	Trailer          http.Header
 	FormParsed       bool
 	TLS              bool
-	Pattern          string
 }
 
 func viewOf(r *http.Request) reqView {
@@ -49,7 +48,7 @@ func viewOf(r *http.Request) reqView {
 		TransferEncoding: r.TransferEncoding, Close: r.Close, Host: r.Host,
 		RequestURI: r.RequestURI, RemoteIP: ip, Body: string(b),
 		BodyIsNoBody: r.Body == http.NoBody, Trailer: r.Trailer,
-		FormParsed: r.Form != nil || r.PostForm != nil, TLS: r.TLS != nil, Pattern: r.Pattern,
+		FormParsed: r.Form != nil || r.PostForm != nil, TLS: r.TLS != nil,
 	}
 }
 

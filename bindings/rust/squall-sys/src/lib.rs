@@ -99,6 +99,8 @@ pub const SQUALL_OPT_MAX_URI_SIZE: c_int = 14;
 pub const SQUALL_OPT_ERROR_RATE: c_int = 15;
 pub const SQUALL_OPT_NODELAY: c_int = 16;
 pub const SQUALL_OPT_TRUSTED_DOWNSTREAM: c_int = 100;
+/// The default `Server` value (string; empty: no `Server` field).
+pub const SQUALL_OPT_SERVER_HEADER: c_int = 101;
 
 // ---------------------------------------------------------------------------
 // enum squall_error_kind
