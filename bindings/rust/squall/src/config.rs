@@ -120,6 +120,13 @@ impl Config {
         self.set_str(sys::SQUALL_OPT_TRUSTED_DOWNSTREAM, ips)
     }
 
+    /// The `Server` value squall adds to every response it writes, its own
+    /// 4xx/5xx included (default `squall`); `""` leaves the field out.  A
+    /// `Server` header set on a response still wins.
+    pub fn server_header(self, value: impl Into<String>) -> Self {
+        self.set_str(sys::SQUALL_OPT_SERVER_HEADER, value)
+    }
+
     /// Build the C config object (freed by the returned guard).
     pub(crate) fn to_raw(&self) -> Result<RawConfig> {
         let mut raw = ptr::null_mut();
