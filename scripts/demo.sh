@@ -12,13 +12,17 @@
 # needed for the demo unless SQUALL_BINDINGS=ON.  The "Try: curl ..." lines
 # are printed once the server says it listens (with the port it got); if it
 # does not start, its own message is followed by this script's, exit 1.
-# SQUALL_DEMO_START_TIMEOUT (30 s) bounds the wait for it to listen.
+# SQUALL_DEMO_START_TIMEOUT (30 s) bounds the wait for it to listen;
+# SQUALL_DEMO_BUILD=0 starts what is built without installing or building
+# (tests/integration/test_demo_sh.sh).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-SQUALL_BINDINGS=${SQUALL_BINDINGS:-OFF} "$root/scripts/test.sh" --build-only
+if [[ ! ${SQUALL_DEMO_BUILD:-1} =~ ^(0|OFF|off|no|false)$ ]]; then
+  SQUALL_BINDINGS=${SQUALL_BINDINGS:-OFF} "$root/scripts/test.sh" --build-only
+fi
 
 if [[ -n ${SQUALL_BUILD_DIR:-} ]]; then
   build=$SQUALL_BUILD_DIR
@@ -88,5 +92,10 @@ echo
 cat <&3 & # whatever else it prints on stdout
 rc=0
 wait "$pid" || rc=$?
+# A trapped signal interrupts wait: wait again until the server has ended.
+while kill -0 "$pid" 2> /dev/null; do
+  rc=0
+  wait "$pid" || rc=$?
+done
 # 130 / 143: stopped by Ctrl-C / SIGTERM through the trap: a normal end.
 [[ $rc == 0 || $rc == 130 || $rc == 143 ]] || exit "$rc"
