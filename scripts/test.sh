@@ -24,7 +24,7 @@
 #   SQUALL_EXTRA=0         skip what follows a plain full run: the C tests
 #                          again under ASan+UBSan (build-asan/) and each
 #                          libFuzzer harness for SQUALL_FUZZ_SECONDS (20),
-#                          its corpus and findings in <build>/fuzz/
+#                          its corpus and findings in <build>/fuzz-run/
 #   SQUALL_VERBOSE=1       also show each stage's output as it runs
 # Exits non-zero on any failure.
 set -euo pipefail
@@ -53,11 +53,14 @@ results=() # "status<TAB>name<TAB>seconds<TAB>note"
 declare -A passed=()
 
 stage() { # [--needs a,b] name command args...
-  local needs="" name log rc=0 t0 n need note=""
-  if [[ $1 == --needs ]]; then needs=$2; shift 2; fi
+  local needs=() name log rc=0 t0 n need note=""
+  if [[ $1 == --needs ]]; then
+    IFS=, read -ra needs <<< "$2"
+    shift 2
+  fi
   name=$1
   shift
-  for need in ${needs//,/ }; do
+  for need in "${needs[@]}"; do
     if [[ -z ${passed[$need]:-} ]]; then
       printf '==> %-26s skipped (%s did not pass)\n' "$name" "$need"
       results+=("skip	$name	-	$need did not pass")
@@ -153,5 +156,5 @@ fi
 if [[ $extra == 1 ]]; then
   stage --needs deps "asan build" asan_build
   stage --needs "asan build" "asan test" asan_ctest
-  stage --needs deps fuzz env SQUALL_FUZZ_DIR="$build_abs/fuzz" fuzz/run.sh "${SQUALL_FUZZ_SECONDS:-20}"
+  stage --needs deps fuzz env SQUALL_FUZZ_DIR="$build_abs/fuzz-run" fuzz/run.sh "${SQUALL_FUZZ_SECONDS:-20}"
 fi
