@@ -62,14 +62,16 @@ static void put(line *l, const char *fmt, ...) {
 static void put_json_str(line *l, const char *s, size_t n) {
   size_t i;
   put(l, "\"");
-  for (i = 0; i < n; i++) {
+  for (i = 0; i < n && l->len + 8 < sizeof l->buf; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (c == '"' || c == '\\')
-      put(l, "\\%c", c);
-    else if (c < 0x20 || c >= 0x7f)
+    if (c == '"' || c == '\\') {
+      l->buf[l->len++] = '\\';
+      l->buf[l->len++] = (char)c;
+    } else if (c < 0x20 || c >= 0x7f) {
       put(l, "\\u%04x", c);
-    else
-      put(l, "%c", c);
+    } else {
+      l->buf[l->len++] = (char)c;
+    }
   }
   put(l, "\"");
 }
@@ -77,24 +79,31 @@ static void put_json_str(line *l, const char *s, size_t n) {
 /* Start a line: "[I 261203 10:25:25 demo] " or '{"time":"...","level":"info"'.
  */
 static void begin_line(line *l, char level) {
+  /* The formatted second is kept: localtime_r and strftime once a second,
+   * not once a line. */
+  static time_t last = (time_t)-1;
+  static char stamp[32];
   struct timeval tv;
   struct tm tm;
-  char stamp[32];
   l->len = 0;
   gettimeofday(&tv, NULL);
-  if (g_json) {
-    gmtime_r(&tv.tv_sec, &tm);
-    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (tv.tv_sec != last) {
+    last = tv.tv_sec;
+    if (g_json)
+      strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S",
+               gmtime_r(&tv.tv_sec, &tm));
+    else
+      strftime(stamp, sizeof stamp, "%y%m%d %H:%M:%S",
+               localtime_r(&tv.tv_sec, &tm));
+  }
+  if (g_json)
     put(l, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\"", stamp,
         (long)(tv.tv_usec / 1000),
         level == 'I'   ? "info"
         : level == 'W' ? "warning"
                        : "error");
-  } else {
-    localtime_r(&tv.tv_sec, &tm);
-    strftime(stamp, sizeof stamp, "%y%m%d %H:%M:%S", &tm);
+  else
     put(l, "[%c %s demo] ", level, stamp);
-  }
 }
 
 static void end_line(line *l) {
