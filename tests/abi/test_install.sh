@@ -24,6 +24,10 @@ cmake --install "$build" --prefix "$prefix" > "$tmp/install.log" 2>&1 || {
   exit 1
 }
 test -f "$prefix/include/squall/squall.h"
+for f in LICENSE LICENSE-MIT LICENSE-APACHE CHANGELOG.md; do
+  test -f "$(find "$prefix" -path '*/doc/squall/'"$f" -print -quit)" ||
+    { echo "$f not installed under share/doc/squall" >&2; exit 1; }
+done
 libdir=$(dirname "$(find "$prefix" -name 'libsquall.so*' -print -quit)")
 test -n "$libdir"
 pcdir=$(dirname "$(find "$prefix" -name squall.pc -print -quit)")
