@@ -40,11 +40,14 @@ static int g_json; /* --log-format json */
 
 /* ------------------------------------------------------------------ logs */
 
-/* A log line is built in one buffer and written with one fwrite. */
+/* A log line is built in one buffer and written with one fwrite.  Long
+ * strings are cut (kShown bytes, then "...") so that what follows them
+ * still fits: a line stays whole, and valid JSON. */
 typedef struct line {
-  char buf[1024];
+  char buf[4096];
   size_t len;
 } line;
+enum { kShown = 2048 };
 
 static void put(line *l, const char *fmt, ...) {
   va_list ap;
@@ -60,9 +63,11 @@ static void put(line *l, const char *fmt, ...) {
 /* A JSON string: quotes, backslashes and bytes outside printable ASCII
  * escaped (bytes >= 0x80 as \u00XX: the line stays valid JSON). */
 static void put_json_str(line *l, const char *s, size_t n) {
-  size_t i;
+  size_t i, end;
   put(l, "\"");
-  for (i = 0; i < n && l->len + 8 < sizeof l->buf; i++) {
+  end = l->len + kShown;
+  if (end > sizeof l->buf - 256) end = sizeof l->buf - 256; /* room after */
+  for (i = 0; i < n && l->len < end; i++) {
     unsigned char c = (unsigned char)s[i];
     if (c == '"' || c == '\\') {
       l->buf[l->len++] = '\\';
@@ -73,7 +78,7 @@ static void put_json_str(line *l, const char *s, size_t n) {
       l->buf[l->len++] = (char)c;
     }
   }
-  put(l, "\"");
+  put(l, i < n ? "...\"" : "\"");
 }
 
 /* Start a line: "[I 261203 10:25:25 demo] " or '{"time":"...","level":"info"'.
@@ -158,8 +163,9 @@ static void on_access(const char *method, size_t method_len, const char *target,
     put(&l, ",\"duration_ms\":%.2f,\"bytes\":%llu", ms,
         (unsigned long long)bytes_sent);
   } else {
-    put(&l, "%d %.*s %.*s (%.*s) %.2fms", status, (int)method_len, method,
-        (int)target_len, target, (int)host_len, host, ms);
+    put(&l, "%d %.*s %.*s%s (%.*s) %.2fms", status, (int)method_len, method,
+        (int)(target_len < kShown ? target_len : kShown), target,
+        target_len > kShown ? "..." : "", (int)host_len, host, ms);
     if (status == 0) put(&l, " (no response: client gone or aborted)");
   }
   end_line(&l);
@@ -204,10 +210,10 @@ static void on_error(int kind, int http_status, const char *msg, size_t msg_len,
     put_json_str(&l, msg, msg_len);
   } else if (http_status) {
     put(&l, "%d refused (%.*s): %s: %.*s", http_status, (int)host_len, host,
-        kind_name(kind), (int)msg_len, msg);
+        kind_name(kind), (int)(msg_len < kShown ? msg_len : kShown), msg);
   } else {
     put(&l, "closed (%.*s): %s: %.*s", (int)host_len, host, kind_name(kind),
-        (int)msg_len, msg);
+        (int)(msg_len < kShown ? msg_len : kShown), msg);
   }
   end_line(&l);
 }

@@ -182,6 +182,18 @@ class JsonLog(unittest.TestCase):
         finally:
             d.stop()
 
+    def test_long_target_cut_line_still_json(self):
+        d = Demo("--log-format", "json")
+        try:
+            path = "/" + 'x"' * 3000  # 6001 bytes, and '"' is escaped as 2
+            self.assertEqual(d.get("GET", path), 200)
+            a = json.loads(d.next_line())
+            self.assertEqual(a["status"], 200)
+            self.assertTrue(a["uri"].endswith("..."), a["uri"][-20:])
+            self.assertLess(len(a["uri"]), 2100)
+        finally:
+            d.stop()
+
     def test_bad_format_is_a_usage_error(self):
         p = subprocess.run([os.path.join(BUILD_DIR, "demo"), "--log-format", "xml"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=WAIT)
