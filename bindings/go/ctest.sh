@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the Go binding's checks against a squall build tree (not an install):
-# go vet, go test (GOMAXPROCS 1 and 2), go test -race.  Registered in ctest
+# go vet, the build-cache check of buildtree.sh, go test (GOMAXPROCS 1 and
+# 2), go test -race.  Registered in ctest
 # as bindings.go.
 #
 #   SQUALL_BUILD_DIR   build tree holding libsquall.so   (default ../../build)
@@ -57,6 +58,28 @@ if [ -n "$asan_rt" ]; then
   echo "bindings/go: all passed (ASan)"
   exit 0
 fi
+
+echo "== build cache keyed on the library directory (golang/go#24544)"
+# The package built against one tree, that tree gone, then built against
+# another: it must link (and load) the second one.
+(
+  for d in a b; do
+    mkdir -p "$tmp/lib-$d"
+    cp -a "$build"/libsquall.so* "$tmp/lib-$d/"
+  done
+  unset CGO_LDFLAGS
+  squall_go_buildtree "$tmp/pc-a" "$tmp/lib-a" "$src"
+  go test -c -o "$tmp/cache-a.test" . > /dev/null
+  rm -rf "$tmp/lib-a"
+  unset CGO_LDFLAGS
+  squall_go_buildtree "$tmp/pc-b" "$tmp/lib-b" "$src"
+  go test -c -o "$tmp/cache-b.test" . > /dev/null
+  env -u LD_LIBRARY_PATH ldd "$tmp/cache-b.test" | grep "$tmp/lib-b/libsquall.so" > /dev/null || {
+    echo "bindings/go: the test binary does not load the second tree's libsquall" >&2
+    exit 1
+  }
+  rm -rf "$tmp/lib-b" "$tmp"/cache-*.test
+)
 
 echo "== go test"
 # shellcheck disable=SC2086
