@@ -41,7 +41,7 @@ d2="$BENCH_RESULTS/$stamp-instr-py$tag"
 # shellcheck disable=SC2086
 "$shared/instr.sh" -p "$port" -n "$n" -o "$d1" \
   --custom squall "$out/squall_hello {PORT}" \
-  --custom squall-demo "$out/squall/demo --port {PORT}" \
+  --custom squall-demo "$out/squall/demo --quiet --port {PORT}" \
   $native
 if [ -n "$py" ]; then
   # shellcheck disable=SC2086

@@ -36,7 +36,7 @@ before=$(ls -1 "$BENCH_RESULTS")
 # shellcheck disable=SC2086
 "$shared/run.sh" -p "${BENCH_PORT:-18084}" "$@" \
   --custom squall "$out/squall_hello {PORT}" \
-  --custom squall-demo "$out/squall/demo --port {PORT}" \
+  --custom squall-demo "$out/squall/demo --quiet --port {PORT}" \
   $peers
 new=$(comm -13 <(printf '%s\n' "$before" | sort) <(ls -1 "$BENCH_RESULTS" | sort) | tail -n 1)
 if [ -n "$new" ] && [ -f "$BENCH_RESULTS/$new/runs.tsv" ]; then

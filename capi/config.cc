@@ -153,6 +153,11 @@ SQUALL_API int squall_config_set_str(squall_config* cfg, int key, const char* s,
         return cow_tls(cfg, [&](TLSOptions& o) { return o.set_ciphersuites(v); });
       case SQUALL_OPT_TLS_CLIENT_CA:
         return cow_tls(cfg, [&](TLSOptions& o) { return o.set_client_ca(std::string(v)); });
+      case SQUALL_OPT_SERVER_HEADER:
+        if (!http::is_valid_field_value(v) || (!v.empty() && (v.front() == ' ' || v.back() == ' ')))
+          return fail(kInval, "Server value has a control byte or surrounding space");
+        cfg->c.conn.server.assign(v.data(), v.size());
+        return kOk;
       default: return fail(kNotSup, "unknown string option " + std::to_string(key));
     }
   });

@@ -17,21 +17,226 @@
  *        --tls-cert FILE --tls-key FILE (serve HTTPS; PEM chain and key)
  *        --tls-ca FILE (require client certificates signed by these CAs;
  *        --tls-client-auth request: ask for one without requiring it)
+ *        --quiet (no access log)  --log-format text|json (text)
  * SIGTERM/SIGINT drain (in-flight requests finish) and stop; SIGUSR2 (one
  * process) restarts with no downtime: a new demo takes over the listening
  * sockets, then this one drains.  Sockets passed by systemd socket
  * activation (LISTEN_FDS) are used instead of --address/--port.
+ *
+ * Logs go to stderr, one line per event, in the shape of Tornado's
+ * (tornado.access and tornado.general under its LogFormatter):
+ *
+ *   [I 261203 10:25:25 demo] 200 GET /hello (127.0.0.1) 0.52ms
+ *   [W 261203 10:25:26 demo] 404 GET /nope (127.0.0.1) 0.31ms
+ *   [W 261203 10:25:27 demo] 431 refused (127.0.0.1): limit: ...
+ *
+ * The first from the access hook, once per answered request (I below 400,
+ * W for 4xx, E for 5xx); the second shape from the error hook when squall
+ * itself refuses or drops a connection, saying why (malformed request,
+ * limit, timeout, connection lost, application).  --quiet drops the access
+ * lines only; --log-format json writes one JSON object per line instead.
  */
+#define _POSIX_C_SOURCE 200809L /* localtime_r, gmtime_r */
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <squall/squall.h>
+
+static int g_json; /* --log-format json */
+
+/* ------------------------------------------------------------------ logs */
+
+/* A log line is built in one buffer and written with one fwrite.  Long
+ * strings are cut (kShown bytes, then "...") so that what follows them
+ * still fits: a line stays whole, and valid JSON. */
+typedef struct line {
+  char buf[4096];
+  size_t len;
+} line;
+enum { kShown = 2048 };
+
+static void put(line *l, const char *fmt, ...) {
+  va_list ap;
+  int n;
+  if (l->len >= sizeof l->buf) return;
+  va_start(ap, fmt);
+  n = vsnprintf(l->buf + l->len, sizeof l->buf - l->len, fmt, ap);
+  va_end(ap);
+  if (n > 0) l->len += (size_t)n;
+  if (l->len > sizeof l->buf - 2) l->len = sizeof l->buf - 2; /* truncated */
+}
+
+/* A JSON string: quotes, backslashes and bytes outside printable ASCII
+ * escaped (bytes >= 0x80 as \u00XX: the line stays valid JSON). */
+static void put_json_str(line *l, const char *s, size_t n) {
+  size_t i, end;
+  put(l, "\"");
+  end = l->len + kShown;
+  if (end > sizeof l->buf - 256) end = sizeof l->buf - 256; /* room after */
+  for (i = 0; i < n && l->len < end; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '"' || c == '\\') {
+      l->buf[l->len++] = '\\';
+      l->buf[l->len++] = (char)c;
+    } else if (c < 0x20 || c >= 0x7f) {
+      put(l, "\\u%04x", c);
+    } else {
+      l->buf[l->len++] = (char)c;
+    }
+  }
+  put(l, i < n ? "...\"" : "\"");
+}
+
+/* Start a line: "[I 261203 10:25:25 demo] " or '{"time":"...","level":"info"'.
+ */
+static void begin_line(line *l, char level) {
+  /* The formatted second is kept: localtime_r and strftime once a second,
+   * not once a line. */
+  static __thread time_t last = (time_t)-1;
+  static __thread char stamp[32];
+  struct timeval tv;
+  struct tm tm;
+  l->len = 0;
+  gettimeofday(&tv, NULL);
+  if (tv.tv_sec != last) {
+    last = tv.tv_sec;
+    if (g_json)
+      strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S",
+               gmtime_r(&tv.tv_sec, &tm));
+    else
+      strftime(stamp, sizeof stamp, "%y%m%d %H:%M:%S",
+               localtime_r(&tv.tv_sec, &tm));
+  }
+  if (g_json)
+    put(l, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\"", stamp,
+        (long)(tv.tv_usec / 1000),
+        level == 'I'   ? "info"
+        : level == 'W' ? "warning"
+                       : "error");
+  else
+    put(l, "[%c %s demo] ", level, stamp);
+}
+
+static void end_line(line *l) {
+  put(l, g_json ? "}\n" : "\n");
+  l->buf[l->len - 1] = '\n'; /* also when truncated */
+  fwrite(l->buf, 1, l->len, stderr);
+}
+
+/* The client's address without the port: "127.0.0.1:5000" -> "127.0.0.1",
+ * "[::1]:5000" -> "::1"; a unix socket peer stays as it is ("" -> "unix"). */
+static void peer_host(const char *peer, size_t n, const char **host,
+                      size_t *host_len) {
+  const char *colon = NULL;
+  size_t i;
+  for (i = n; i > 0 && !colon; i--)
+    if (peer[i - 1] == ':') colon = peer + i - 1;
+  *host = peer;
+  *host_len = n;
+  if (n == 0) {
+    *host = "unix";
+    *host_len = 4;
+  } else if (peer[0] == '[' && colon && colon > peer && colon[-1] == ']') {
+    *host = peer + 1;
+    *host_len = (size_t)(colon - peer) - 2;
+  } else if (peer[0] != '/' && colon &&
+             !memchr(peer, ':', (size_t)(colon - peer))) {
+    *host_len = (size_t)(colon - peer);
+  }
+}
+
+/* Access hook: Tornado's log_request, "200 GET /hello (127.0.0.1) 0.52ms". */
+static void on_access(const char *method, size_t method_len, const char *target,
+                      size_t target_len, int status, uint64_t bytes_sent,
+                      uint64_t duration_us, const char *peer, size_t peer_len,
+                      void *user_data) {
+  line l;
+  const char *host;
+  size_t host_len;
+  double ms = (double)duration_us / 1000.0;
+  (void)user_data;
+  peer_host(peer, peer_len, &host, &host_len);
+  begin_line(&l, status == 0 || status >= 500 ? 'E'
+                 : status >= 400              ? 'W'
+                                              : 'I');
+  if (g_json) {
+    put(&l, ",\"status\":%d,\"method\":", status);
+    put_json_str(&l, method, method_len);
+    put(&l, ",\"uri\":");
+    put_json_str(&l, target, target_len);
+    put(&l, ",\"remote_ip\":");
+    put_json_str(&l, host, host_len);
+    put(&l, ",\"duration_ms\":%.2f,\"bytes\":%llu", ms,
+        (unsigned long long)bytes_sent);
+  } else {
+    put(&l, "%d %.*s %.*s%s (%.*s) %.2fms", status, (int)method_len, method,
+        (int)(target_len < kShown ? target_len : kShown), target,
+        target_len > kShown ? "..." : "", (int)host_len, host, ms);
+    if (status == 0) put(&l, " (no response: client gone or aborted)");
+  }
+  end_line(&l);
+}
+
+static const char *kind_name(int kind) {
+  switch (kind) {
+    case SQUALL_ERRKIND_PARSE:
+      return "malformed request";
+    case SQUALL_ERRKIND_LIMIT:
+      return "limit";
+    case SQUALL_ERRKIND_TIMEOUT:
+      return "timeout";
+    case SQUALL_ERRKIND_TLS:
+      return "tls";
+    case SQUALL_ERRKIND_IO:
+      return "connection lost";
+    case SQUALL_ERRKIND_APPLICATION:
+      return "application";
+    default:
+      return "error";
+  }
+}
+
+/* Error hook: why squall refused or dropped a connection,
+ * "431 refused (127.0.0.1): limit: <squall's message>". */
+static void on_error(int kind, int http_status, const char *msg, size_t msg_len,
+                     const char *peer, size_t peer_len, void *user_data) {
+  line l;
+  const char *host;
+  size_t host_len;
+  char level = 'W';
+  (void)user_data;
+  if (kind == SQUALL_ERRKIND_APPLICATION || http_status >= 500) level = 'E';
+  if (kind == SQUALL_ERRKIND_TIMEOUT && http_status == 0)
+    level = 'I'; /* idle */
+  peer_host(peer, peer_len, &host, &host_len);
+  begin_line(&l, level);
+  if (g_json) {
+    put(&l, ",\"event\":\"%s\",\"status\":%d,\"kind\":\"%s\",\"remote_ip\":",
+        http_status ? "refused" : "closed", http_status, kind_name(kind));
+    put_json_str(&l, host, host_len);
+    put(&l, ",\"message\":");
+    put_json_str(&l, msg, msg_len);
+  } else if (http_status) {
+    put(&l, "%d refused (%.*s): %s: %.*s", http_status, (int)host_len, host,
+        kind_name(kind), (int)(msg_len < kShown ? msg_len : kShown), msg);
+  } else {
+    put(&l, "closed (%.*s): %s: %.*s", (int)host_len, host, kind_name(kind),
+        (int)(msg_len < kShown ? msg_len : kShown), msg);
+  }
+  end_line(&l);
+}
+
+/* -------------------------------------------------------------- handler */
 
 static int span_eq(const char *p, size_t n, const char *s) {
   return n == strlen(s) && memcmp(p, s, n) == 0;
@@ -158,7 +363,8 @@ static void handle(squall_request *req, void *user_data) {
 
 static int usage(const char *argv0) {
   fprintf(stderr,
-          "usage: %s [--address ADDR] [--port N] [--xheaders]\n"
+          "usage: %s [--address ADDR] [--port N] [--xheaders] [--quiet]\n"
+          "          [--log-format text|json]\n"
           "          [--processes N [--max-restarts N]] [--threads N]\n"
           "          [--grace-ms MS]\n"
           "          [--tls-cert FILE --tls-key FILE [--tls-ca FILE]\n"
@@ -203,6 +409,7 @@ int main(int argc, char **argv) {
   char self[4096];
   const char *restart_argv[64];
   ssize_t self_len;
+  int quiet = 0;
   squall_config *cfg;
 
   for (i = 1; i < argc; i++) {
@@ -233,6 +440,16 @@ int main(int argc, char **argv) {
         client_auth = SQUALL_TLS_CLIENT_REQUEST;
       else if (!strcmp(argv[i], "require"))
         client_auth = SQUALL_TLS_CLIENT_REQUIRE;
+      else
+        return usage(argv[0]);
+    } else if (!strcmp(argv[i], "--quiet")) {
+      quiet = 1;
+    } else if (!strcmp(argv[i], "--log-format") && i + 1 < argc) {
+      i++;
+      if (!strcmp(argv[i], "json"))
+        g_json = 1;
+      else if (!strcmp(argv[i], "text"))
+        g_json = 0;
       else
         return usage(argv[0]);
     } else {
@@ -273,6 +490,13 @@ int main(int argc, char **argv) {
   if (squall_group_new(&g_group, threads, cfg, handle, NULL, NULL) != 0)
     return fail("server");
   squall_config_free(cfg);
+  for (i = 0; i < squall_group_size(g_group); i++) {
+    squall_server *srv = squall_group_server(g_group, i);
+    if ((!quiet &&
+         squall_server_set_access_hook(srv, on_access, NULL, NULL) != 0) ||
+        squall_server_set_error_hook(srv, on_error, NULL, NULL) != 0)
+      return fail("hooks");
+  }
   for (i = 0; i < (int)nfds; i++)
     if (squall_group_add_socket(g_group, fds[i]) != 0) return fail("socket");
   /* SIGTERM / SIGINT: drain, then exit.  SIGUSR2 (one process only):

@@ -2,7 +2,9 @@
 # Build the libFuzzer harnesses with clang and run each for N seconds.
 #   fuzz/run.sh [seconds=30] [harness ...]     harness: parser chunked body
 # Work files (binaries, grown corpus, crash artifacts) go to $SQUALL_FUZZ_DIR
-# (default: $TMPDIR/squall-fuzz).  Exits non-zero if a harness finds a crash.
+# (default: fuzz-run/ in the build directory, $SQUALL_BUILD_DIR or build/), not
+# a temporary folder other checkouts share.  Exits non-zero if a harness
+# finds a crash.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,7 +24,9 @@ if ! command -v "$CXX" >/dev/null 2>&1; then
   CXX=clang++
 fi
 
-out=${SQUALL_FUZZ_DIR:-${TMPDIR:-/tmp}/squall-fuzz}
+build=${SQUALL_BUILD_DIR:-build}
+[[ $build == /* ]] || build=$root/$build
+out=${SQUALL_FUZZ_DIR:-$build/fuzz-run}
 mkdir -p "$out"
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -fno-omit-frame-pointer -I"$root")

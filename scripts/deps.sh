@@ -30,6 +30,7 @@ PACKAGES=(
   libcmocka-dev
   curl python3 netcat-openbsd nginx-light
   clang-format
+  doxygen # the API reference: the `docs` target, checked by scripts/test.sh
 )
 # What the bindings' tests need besides Go and Rust (one line per binding;
 # installed unless SQUALL_BINDINGS=OFF).

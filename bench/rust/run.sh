@@ -32,7 +32,7 @@ if [ -z "${SQUALL_BUILD_DIR:-}" ] && [ -x "$bench_build/squall_hello" ]; then
 else
   build="$(cd "${SQUALL_BUILD_DIR:-$repo/build}" && pwd)"
   c_cmd=""
-  [ -x "$build/demo" ] && c_cmd="$build/demo"
+  [ -x "$build/demo" ] && c_cmd="$build/demo --quiet --port"
 fi
 
 if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then

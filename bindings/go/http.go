@@ -243,8 +243,10 @@ func (x *exchange) request(wk *worker) (*http.Request, error) {
 	if !ok {
 		major, minor = 1, 1
 	}
+	// As net/http: a chunked body is never http.NoBody (even when empty)
+	// and its length is unknown to the handler (-1).
 	var body io.ReadCloser = http.NoBody
-	if ri.body_len > 0 {
+	if ri.body_len > 0 || te {
 		x.body.p = ri.body
 		x.body.n = int(ri.body_len)
 		body = &x.body
@@ -265,6 +267,7 @@ func (x *exchange) request(wk *worker) (*http.Request, error) {
 	}
 	if te {
 		hr.TransferEncoding = []string{"chunked"}
+		hr.ContentLength = -1
 	}
 	if x.e.https { // as net/http's TLS server: r.TLS set, r.URL as sent
 		if t := tlsInfo(x.req); t != nil {

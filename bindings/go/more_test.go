@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,41 @@ func TestErrorLogGetsParseErrors(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "parse") {
 		t.Fatalf("no parse error logged: %q", logs.String())
+	}
+}
+
+// The Server field on a handler's 200 and on the library's own 431.
+func TestServerHeaderOption(t *testing.T) {
+	for _, c := range []struct {
+		name, value string
+		off         bool
+		want        []string
+	}{
+		{"default", "", false, []string{"squall"}},
+		{"ServerHeader", "app/3", false, []string{"app/3"}},
+		{"DisableServerHeader", "", true, nil},
+	} {
+		s := &Server{ServerHeader: c.value, DisableServerHeader: c.off}
+		s.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+		s.MaxHeaderBytes = 1024
+		base := start(t, s)
+		for _, big := range []bool{false, true} {
+			req, _ := http.NewRequest("GET", base+"/", nil)
+			if big {
+				req.Header.Set("X-Big", strings.Repeat("x", 4096))
+			}
+			resp, err := client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if want := map[bool]int{false: 200, true: 431}[big]; resp.StatusCode != want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, want)
+			}
+			if got := resp.Header.Values("Server"); !reflect.DeepEqual(got, c.want) {
+				t.Errorf("%s, status %d: Server %q, want %q", c.name, resp.StatusCode, got, c.want)
+			}
+		}
 	}
 }
 

@@ -74,6 +74,12 @@ type Server struct {
 	XHeaders bool
 	// TrustedProxies are proxy addresses skipped in X-Forwarded-For.
 	TrustedProxies []string
+	// ServerHeader is the Server value squall adds to every response it
+	// writes, its own 4xx/5xx included [squall]; a handler's own Server
+	// header wins.  DisableServerHeader leaves the field out, as net/http
+	// does.
+	ServerHeader        string
+	DisableServerHeader bool
 	// DecompressRequest gunzips request bodies sent with
 	// Content-Encoding: gzip.
 	DecompressRequest bool
@@ -609,10 +615,19 @@ func (s *Server) config() (*C.squall_config, error) {
 	if s.Backlog > 0 {
 		set("Backlog", C.SQUALL_OPT_BACKLOG, int64(s.Backlog))
 	}
-	if len(s.TrustedProxies) > 0 && err == nil {
-		v := strings.Join(s.TrustedProxies, ",")
-		err = resultErr("config TrustedProxies", C.sqgo_config_set_str(cfg, C.SQUALL_OPT_TRUSTED_DOWNSTREAM,
-			(*C.char)(unsafe.Pointer(unsafe.StringData(v))), C.size_t(len(v))))
+	setStr := func(name string, key C.int, v string) {
+		if err == nil {
+			err = resultErr("config "+name, C.sqgo_config_set_str(cfg, key,
+				(*C.char)(unsafe.Pointer(unsafe.StringData(v))), C.size_t(len(v))))
+		}
+	}
+	if len(s.TrustedProxies) > 0 {
+		setStr("TrustedProxies", C.SQUALL_OPT_TRUSTED_DOWNSTREAM, strings.Join(s.TrustedProxies, ","))
+	}
+	if s.DisableServerHeader {
+		setStr("DisableServerHeader", C.SQUALL_OPT_SERVER_HEADER, "")
+	} else if s.ServerHeader != "" {
+		setStr("ServerHeader", C.SQUALL_OPT_SERVER_HEADER, s.ServerHeader)
 	}
 	if err != nil {
 		C.squall_config_free(cfg)

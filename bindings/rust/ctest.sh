@@ -47,3 +47,7 @@ fi
 # Compile first without the preload (rustc must not run under it).
 LD_PRELOAD="${LD_PRELOAD_BEFORE:-}" cargo test --locked --workspace --all-features "${targets[@]}" --no-run
 cargo test --locked --workspace --all-features "${targets[@]}" -- --test-threads="${RUST_TEST_THREADS:-4}"
+# A user's crate against an installed squall: pkg-config, the usual
+# prefixes, `cargo run` without LD_LIBRARY_PATH, the not-found message.
+unset LD_PRELOAD
+bash "$here/consumer_test.sh"

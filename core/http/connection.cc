@@ -488,7 +488,7 @@ void HTTP1Connection::reject(int status, const char* reason, int kind) {
   report(kind, status, reason);
   state_ = kClosing;
   head_parser_.reset();
-  ResponseEncoder::simple(out_, status, loop_->http_date());
+  ResponseEncoder::simple(out_, status, loop_->http_date(), params_->server);
   // The request (if any) was never dispatched: drop its body sink.
   req_.drop_body_sink();
   flush_out();
@@ -562,6 +562,7 @@ void HTTP1Connection::begin_response(int64_t final_len) {
   x.head_request = req_.head.method == "HEAD";
   x.keep_alive = decide_keep_alive();
   x.date = loop_->http_date();
+  x.server = params_->server;
   req_.out.enc.begin(out_, req_.out.head(), x, final_len);
   keep_alive_ = req_.out.enc.keep_alive();
 }

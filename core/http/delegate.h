@@ -31,6 +31,7 @@ struct ConnectionParams {
   bool decompress_request = false;
   bool nodelay = true;
   std::vector<std::string> trusted_downstream;  // skipped in X-Forwarded-For
+  std::string server = "squall";                // default Server value; empty: none
 };
 
 // Counters, indexes of squall_stat.

@@ -108,7 +108,11 @@ void ResponseEncoder::begin(std::string& out, const Head& h, const Exchange& x, 
     out.append(x.date.data(), x.date.size());
     out.append("\r\n", 2);
   }
-  if (!h.has_server) out.append("Server: squall\r\n");
+  if (!h.has_server && !x.server.empty()) {
+    out.append("Server: ", 8);
+    out.append(x.server.data(), x.server.size());
+    out.append("\r\n", 2);
+  }
   if (no_body) {
     framing_ = Framing::kNone;
   } else if (declared_ >= 0) {
@@ -163,13 +167,15 @@ bool ResponseEncoder::end(std::string& out) {
   return declared_ < 0 || body_bytes_ == uint64_t(declared_);
 }
 
-uint64_t ResponseEncoder::simple(std::string& out, int status, std::string_view date) {
+uint64_t ResponseEncoder::simple(std::string& out, int status, std::string_view date,
+                                 std::string_view server) {
   ResponseEncoder e;
   Head h;
   h.status = status;
   Exchange x;
   x.keep_alive = false;
   x.date = date;
+  x.server = server;
   e.begin(out, h, x, 0);
   e.end(out);
   return e.wire_bytes();

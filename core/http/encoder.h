@@ -33,10 +33,11 @@ class ResponseEncoder {
 
   // What is known of the exchange.
   struct Exchange {
-    int version = 11;           // of the request: 10 or 11
-    bool head_request = false;  // HEAD: framing as for GET, no body bytes
-    bool keep_alive = true;     // the connection may stay open after this
-    std::string_view date;      // the loop's cached HTTP date
+    int version = 11;                    // of the request: 10 or 11
+    bool head_request = false;           // HEAD: framing as for GET, no body bytes
+    bool keep_alive = true;              // the connection may stay open after this
+    std::string_view date;               // the loop's cached HTTP date
+    std::string_view server = "squall";  // default Server value; empty: none
   };
 
   // Bodies at least this large are written by reference (body_ref), not
@@ -56,8 +57,9 @@ class ResponseEncoder {
   bool end(std::string& out);
 
   // A response of the library's own (an error): status with an empty body,
-  // then close.
-  static uint64_t simple(std::string& out, int status, std::string_view date);
+  // then close; the same default Date and Server fields as any response.
+  static uint64_t simple(std::string& out, int status, std::string_view date,
+                         std::string_view server);
   // An interim 1xx response (100 Continue).
   static uint64_t interim(std::string& out, int status);
   static const char* reason_phrase(int status);

@@ -3,7 +3,10 @@
 #   - cmake --install into a temporary prefix;
 #   - a tiny C program built with `pkg-config --cflags --libs squall`, run;
 #   - the same program linked statically with `pkg-config --static`, run;
-#   - a tiny CMake project using find_package(squall) + squall::squall, run.
+#   - a tiny CMake project using find_package(squall) + squall::squall, run;
+#   - the same project declared C only (project(app C)) linking
+#     squall::squall_static: the imported target must bring its C++ runtime
+#     itself; run, and not linked to libsquall.so.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,6 +24,10 @@ cmake --install "$build" --prefix "$prefix" > "$tmp/install.log" 2>&1 || {
   exit 1
 }
 test -f "$prefix/include/squall/squall.h"
+for f in LICENSE LICENSE-MIT LICENSE-APACHE CHANGELOG.md; do
+  test -f "$(find "$prefix" -path '*/doc/squall/'"$f" -print -quit)" ||
+    { echo "$f not installed under share/doc/squall" >&2; exit 1; }
+done
 libdir=$(dirname "$(find "$prefix" -name 'libsquall.so*' -print -quit)")
 test -n "$libdir"
 pcdir=$(dirname "$(find "$prefix" -name squall.pc -print -quit)")
@@ -113,37 +120,47 @@ pkgconfig_static() {
   fi
 }
 
-cmake_package() {
-  step "CMake find_package(squall) + squall::squall"
-  mkdir -p "$tmp/cmakeapp"
-  cp "$tmp/app/main.c" "$tmp/cmakeapp/main.c"
-  cat > "$tmp/cmakeapp/CMakeLists.txt" <<'EOF2'
+cmake_consumer() { # dir target: configure and build a C-only find_package consumer
+  mkdir -p "$tmp/$1"
+  cp "$tmp/app/main.c" "$tmp/$1/main.c"
+  cat > "$tmp/$1/CMakeLists.txt" <<EOF2
 cmake_minimum_required(VERSION 3.20)
 project(squall_consumer C)
 find_package(squall 0.1 REQUIRED)
 find_package(Threads REQUIRED)
 add_executable(consumer main.c)
-target_link_libraries(consumer PRIVATE squall::squall Threads::Threads)
+target_link_libraries(consumer PRIVATE $2 Threads::Threads)
 EOF2
   local gen=()
   command -v ninja > /dev/null && gen=(-G Ninja)
-  cmake -S "$tmp/cmakeapp" -B "$tmp/cmakeapp/build" "${gen[@]}" \
+  cmake -S "$tmp/$1" -B "$tmp/$1/build" "${gen[@]}" \
     -DCMAKE_C_FLAGS="${san[*]}" -DCMAKE_EXE_LINKER_FLAGS="${san[*]}" \
-    -DCMAKE_PREFIX_PATH="$prefix" > "$tmp/cmake.log" 2>&1 || {
-    cat "$tmp/cmake.log" >&2
+    -DCMAKE_PREFIX_PATH="$prefix" > "$tmp/$1.log" 2>&1 &&
+    cmake --build "$tmp/$1/build" >> "$tmp/$1.log" 2>&1 || {
+    tail -n 40 "$tmp/$1.log" >&2
     return 1
   }
-  cmake --build "$tmp/cmakeapp/build" > "$tmp/cmakebuild.log" 2>&1 || {
-    cat "$tmp/cmakebuild.log" >&2
-    return 1
-  }
-  "$tmp/cmakeapp/build/consumer"
+  "$tmp/$1/build/consumer"
+}
+
+cmake_package() {
+  step "CMake find_package(squall) + squall::squall"
+  cmake_consumer cmakeapp squall::squall
   ldd "$tmp/cmakeapp/build/consumer" | grep "$libdir/libsquall.so" > /dev/null
+}
+
+cmake_static_c() {
+  step "CMake project(app C) + squall::squall_static"
+  cmake_consumer cmakestatic squall::squall_static
+  if ldd "$tmp/cmakestatic/build/consumer" | grep libsquall > /dev/null; then
+    echo "static CMake consumer still links libsquall.so" >&2
+    return 1
+  fi
 }
 
 # Run every part (a failure in one does not hide the others).
 # (Not as an `if` condition: errexit is ignored there.)
-for part in pkgconfig_shared pkgconfig_static cmake_package; do
+for part in pkgconfig_shared pkgconfig_static cmake_package cmake_static_c; do
   set +e
   ( set -e; $part )
   rc=$?
@@ -156,6 +173,6 @@ for part in pkgconfig_shared pkgconfig_static cmake_package; do
   fi
 done
 if [[ $fail == 0 ]]; then
-  echo "OK: installed package usable through pkg-config (shared, static) and find_package"
+  echo "OK: installed package usable through pkg-config (shared, static) and find_package (shared, static from C)"
 fi
 exit $fail

@@ -23,7 +23,7 @@ TIMEOUT = 30
 def start_demo(*extra):
     """Start build/demo on port 0; return (process, port)."""
     exe = os.path.join(BUILD_DIR, "demo")
-    proc = subprocess.Popen([exe, "--address", "127.0.0.1", "--port", "0",
+    proc = subprocess.Popen([exe, "--address", "127.0.0.1", "--port", "0", "--quiet",
                              *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     line = []

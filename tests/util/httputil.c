@@ -231,6 +231,12 @@ void hu_server_free(hu_server *s) {
   free(s);
 }
 
+int hu_server_finish(hu_server *s) {
+  int rc = hu_server_stop(s);
+  hu_server_free(s);
+  return rc;
+}
+
 static void deadline_ts(struct timespec *ts, int timeout_ms) {
   clock_gettime(CLOCK_REALTIME, ts);
   ts->tv_sec += timeout_ms / 1000;

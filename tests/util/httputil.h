@@ -100,6 +100,8 @@ int hu_server_start(hu_server *s);
 int hu_server_stop(hu_server *s);
 /* hu_server_stop if started, then free everything. */
 void hu_server_free(hu_server *s);
+/* hu_server_stop, then hu_server_free; returns what hu_server_stop did. */
+int hu_server_finish(hu_server *s);
 
 /* Block until at least n handler calls were recorded (or timeout).
  * Returns the count seen. */

@@ -1,12 +1,14 @@
-/*
+/**
+ * @file squall.h
  * squall.h -- the public C ABI of squall, a Tornado-style HTTP/1.1 server
  * library on libevent.  This header is the manual.
  *
  * Conventions (read once; every declaration below follows them):
  *
  *  - C99, no varargs, no struct passed by value, no public struct layouts.
- *    Objects are opaque handles created by squall_<object>_new(&out, ...)
- *    and destroyed by squall_<object>_free(handle); *_free(NULL) is a no-op.
+ *    Objects are opaque handles created by `squall_<object>_new(&out, ...)`
+ *    and destroyed by `squall_<object>_free(handle)`; `*_free(NULL)` is a
+ *    no-op.
  *  - Every fallible call returns int: 0 (SQUALL_OK) or a negative SQUALL_E*
  *    code.  On a negative return, squall_last_error() describes the failure
  *    on the calling thread.  On failure *out is set to NULL.
@@ -64,13 +66,17 @@ extern "C" {
 /* Version                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/** Major version of this header: a change breaks the ABI. */
 #define SQUALL_VERSION_MAJOR 0
+/** Minor version: additions only (CHANGELOG.md lists them). */
 #define SQUALL_VERSION_MINOR 1
+/** Patch version: fixes only. */
 #define SQUALL_VERSION_PATCH 0
 /** (major << 16) | (minor << 8) | patch, comparable as an integer. */
 #define SQUALL_VERSION_NUM                                      \
   ((SQUALL_VERSION_MAJOR << 16) | (SQUALL_VERSION_MINOR << 8) | \
    SQUALL_VERSION_PATCH)
+/** "major.minor.patch" of this header. */
 #define SQUALL_VERSION_STRING "0.1.0"
 
 /** Length meaning "the string is NUL-terminated; use strlen". */
@@ -129,6 +135,7 @@ SQUALL_API const char *squall_last_error(void);
 /* Logging of the library's own messages                                    */
 /* ------------------------------------------------------------------------ */
 
+/** Levels of the library's own messages (squall_set_log). */
 enum squall_log_level {
   SQUALL_LOG_DEBUG = 0,
   SQUALL_LOG_INFO = 1,
@@ -140,6 +147,8 @@ enum squall_log_level {
 /** A log sink: msg is not NUL-terminated, valid only during the call. */
 typedef void (*squall_log_fn)(int level, const char *msg, size_t len,
                               void *user_data);
+/** Called once with a registration's user_data when no callback of it
+ * can follow (see the conventions above). */
 typedef void (*squall_release_fn)(void *user_data);
 
 /**
@@ -165,7 +174,9 @@ typedef void (*squall_done_fn)(int status, void *user_data);
 /* Loop (IOLoop)                                                            */
 /* ------------------------------------------------------------------------ */
 
+/** An event loop (IOLoop), run by one thread at a time. */
 typedef struct squall_loop squall_loop;
+/** A one-shot or repeating timer on a loop. */
 typedef struct squall_timer squall_timer;
 
 /**
@@ -248,7 +259,9 @@ SQUALL_API void squall_timer_free(squall_timer *timer);
 /* Streams (IOStream) and the TCP server (TCPServer)                        */
 /* ------------------------------------------------------------------------ */
 
+/** A byte stream over a connected socket (IOStream). */
 typedef struct squall_stream squall_stream;
+/** A TCP server handing accepted connections over as streams. */
 typedef struct squall_tcp_server squall_tcp_server;
 
 /**
@@ -438,6 +451,7 @@ SQUALL_API void squall_tcp_server_free(squall_tcp_server *srv);
 /* HTTP server configuration                                                */
 /* ------------------------------------------------------------------------ */
 
+/** Options of an HTTP server (SQUALL_OPT_*), copied by squall_server_new. */
 typedef struct squall_config squall_config;
 
 /** Keys of squall_config_set_int / squall_config_set_str.  ABI values. */
@@ -467,6 +481,13 @@ enum squall_option {
   /* string options */
   SQUALL_OPT_TRUSTED_DOWNSTREAM = 100, /**< add proxy IPs (comma separated)
                                             skipped in X-Forwarded-For */
+  SQUALL_OPT_SERVER_HEADER = 101,      /**< value of the Server field added to
+                                            every response squall writes, its own
+                                            4xx/5xx included (default "squall");
+                                            "" (length 0): no Server field.  A
+                                            Server header set on a response wins.
+                                            SQUALL_EINVAL for a control byte or a
+                                            leading/trailing space. */
   SQUALL_OPT_TLS_MIN_VERSION = 150,    /**< "1.2" (default) or "1.3"; 1.0 and
                                             1.1 are refused (SQUALL_ETLS) */
   SQUALL_OPT_TLS_CIPHERS = 151,        /**< TLS 1.2 cipher list (OpenSSL
@@ -553,7 +574,9 @@ SQUALL_API int squall_config_set_tls_key_password(squall_config *cfg,
 /* HTTP server (HTTPServer)                                                 */
 /* ------------------------------------------------------------------------ */
 
+/** An HTTP server on a loop (HTTPServer). */
 typedef struct squall_server squall_server;
+/** One request and its response, from dispatch until it is finished. */
 typedef struct squall_request squall_request;
 
 /**
@@ -609,6 +632,8 @@ typedef void (*squall_access_fn)(
     void *user_data);
 /* clang-format on */
 
+/** Install fn as srv's access hook (squall_access_fn); release(user_data)
+ * runs once after its last call.  [loop thread] */
 SQUALL_API int squall_server_set_access_hook(squall_server *srv,
                                              squall_access_fn fn,
                                              void *user_data,
@@ -636,6 +661,8 @@ typedef void (*squall_error_hook_fn)(int kind, int http_status, const char *msg,
                                      size_t msg_len, const char *peer,
                                      size_t peer_len, void *user_data);
 
+/** Install fn as srv's error hook (squall_error_hook_fn); release(user_data)
+ * runs once after its last call.  [loop thread] */
 SQUALL_API int squall_server_set_error_hook(squall_server *srv,
                                             squall_error_hook_fn fn,
                                             void *user_data,
@@ -952,9 +979,11 @@ SQUALL_API int squall_request_argument(const squall_request *req, int source,
                                        size_t nth, const char **value,
                                        size_t *value_len);
 
+/** Number of arguments (name/value pairs) from source. */
 SQUALL_API int squall_request_argument_count(const squall_request *req,
                                              int source, size_t *count);
 
+/** The index-th argument from source: its name and decoded value. */
 SQUALL_API int squall_request_argument_at(const squall_request *req, int source,
                                           size_t index, const char **name,
                                           size_t *name_len, const char **value,
@@ -1124,10 +1153,10 @@ SQUALL_API int squall_response_abort(squall_request *req);
  * a length of SQUALL_NTS means NUL-terminated.  Plain data, layout frozen
  * (the one public struct: an array of these crosses in one call). */
 typedef struct squall_header {
-  const char *name;
-  size_t name_len;
-  const char *value;
-  size_t value_len;
+  const char *name;  /**< field name, an RFC 9110 token */
+  size_t name_len;   /**< its length, or SQUALL_NTS */
+  const char *value; /**< field value (no CR, LF, NUL, other controls) */
+  size_t value_len;  /**< its length, or SQUALL_NTS */
 } squall_header;
 
 /** Flags of squall_response_send. */

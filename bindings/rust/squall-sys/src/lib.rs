@@ -114,6 +114,8 @@ pub const SQUALL_OPT_TLS_CLIENT_CA: c_int = 153;
 pub const SQUALL_TLS_CLIENT_NONE: c_int = 0;
 pub const SQUALL_TLS_CLIENT_REQUEST: c_int = 1;
 pub const SQUALL_TLS_CLIENT_REQUIRE: c_int = 2;
+/// The default `Server` value (string; empty: no `Server` field).
+pub const SQUALL_OPT_SERVER_HEADER: c_int = 101;
 
 // ---------------------------------------------------------------------------
 // enum squall_error_kind

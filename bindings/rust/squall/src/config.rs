@@ -204,6 +204,13 @@ impl Config {
         /// The TLS handshake must end within this (10 s; zero: none).
         tls_handshake_timeout, SQUALL_OPT_TLS_HANDSHAKE_TIMEOUT_MS, Duration);
 
+    /// The `Server` value squall adds to every response it writes, its own
+    /// 4xx/5xx included (default `squall`); `""` leaves the field out.  A
+    /// `Server` header set on a response still wins.
+    pub fn server_header(self, value: impl Into<String>) -> Self {
+        self.set_str(sys::SQUALL_OPT_SERVER_HEADER, value)
+    }
+
     /// Build the C config object (freed by the returned guard).
     pub(crate) fn to_raw(&self) -> Result<RawConfig> {
         let mut raw = ptr::null_mut();

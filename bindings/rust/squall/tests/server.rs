@@ -248,6 +248,24 @@ fn config_limits_apply() {
 }
 
 #[test]
+fn server_header_option_covers_error_responses() {
+    // Default: every response, the library's own 413 included, says squall.
+    let ts = TestServer::start_with(Config::new().max_body_size(10), demo_handler);
+    assert_eq!(get(ts.port, "/").header("Server"), Some("squall"));
+    assert_eq!(post(ts.port, "/echo", &[b'x'; 20]).header("Server"), Some("squall"));
+    drop(ts);
+    let ts = TestServer::start_with(Config::new().max_body_size(10).server_header("app/2"), demo_handler);
+    assert_eq!(get(ts.port, "/").header("Server"), Some("app/2"));
+    let r = post(ts.port, "/echo", &[b'x'; 20]);
+    assert_eq!((r.status, r.header("Server")), (413, Some("app/2")));
+    drop(ts);
+    let ts = TestServer::start_with(Config::new().max_body_size(10).server_header(""), demo_handler);
+    assert_eq!(get(ts.port, "/").header("Server"), None);
+    let r = post(ts.port, "/echo", &[b'x'; 20]);
+    assert_eq!((r.status, r.header("Server")), (413, None));
+}
+
+#[test]
 fn bad_config_is_reported() {
     let lp = Loop::new().unwrap();
     let e = Server::with_config(&lp, &Config::new().set_int(9999, 1), demo_handler).unwrap_err();
