@@ -53,7 +53,7 @@ while IFS= read -r f; do
         [[ $f == bench/* ]] || bad "$f" "its README.md does not name $expr"
       ;;
   esac
-done < <(find . \( -name .git -o -name target -o -name node_modules -o -name 'build*' -o -name .venv \) -prune -o \
+done < <(find . \( -name .git -o -name .build -o -name target -o -name node_modules -o -name 'build*' -o -name .venv \) -prune -o \
   -type f \( -name Cargo.toml -o -name package.json -o -name pyproject.toml -o -name '*.rockspec' \
   -o -name squall.pc.in -o -name go.mod \) -print | sed 's|^\./||' | sort)
 
