@@ -369,6 +369,12 @@ bool HTTP1Connection::read_body() {
       reject(err.status, err.reason, kErrParse);
       return false;
     }
+    // A chunk announced past the limit is refused at its size line, not
+    // after its bytes were read (a gzip body is bounded once decoded).
+    if (!gzip_ && chunked_.remaining() > req_.max_body_size - body_decoded_) {
+      reject(413, "chunked body larger than max_body_size", kErrLimit);
+      return false;
+    }
     if (res == ChunkedDecoder::kNeedMore) return false;
   } else {
     uint64_t remaining = req_.head.content_length - body_received_;
