@@ -92,7 +92,12 @@ ssize_t SocketTransport::read(char* buf, size_t len, int* err) {
 }
 
 ssize_t SocketTransport::writev(const struct iovec* iov, int n, int* err) {
-  return io([&] { return ::writev(fd_, iov, std::min(n, IOV_MAX)); }, kWantWrite, "write", err);
+  // sendmsg with MSG_NOSIGNAL, not writev: a peer that reset the connection
+  // must cost an EPIPE, not a SIGPIPE that kills the application.
+  msghdr m{};
+  m.msg_iov = const_cast<iovec*>(iov);
+  m.msg_iovlen = size_t(std::min(n, IOV_MAX));
+  return io([&] { return sendmsg(fd_, &m, MSG_NOSIGNAL); }, kWantWrite, "write", err);
 }
 
 void SocketTransport::shutdown_write() {

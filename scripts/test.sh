@@ -15,6 +15,7 @@
 #   SQUALL_EXTRA=0         skip what follows a plain full run: the C tests
 #                          again under ASan+UBSan (build-asan/) and each
 #                          libFuzzer harness for SQUALL_FUZZ_SECONDS (20)
+#   SQUALL_TSAN=0          skip the extra ThreadSanitizer stage (build-tsan/)
 # Exits non-zero on any failure.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -63,6 +64,14 @@ ctest --test-dir "$build" --output-on-failure -j "${SQUALL_TEST_JOBS:-2}" "$@"
 say "extra: C tests under ASan+UBSan (build-asan)"
 configure build-asan Debug ON OFF
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  ctest --test-dir build-asan --output-on-failure -j "${SQUALL_TEST_JOBS:-2}" -E '^(integration|abi)\.'
+  ctest --test-dir build-asan --output-on-failure -j "${SQUALL_TEST_JOBS:-2}" -E '^(integration|abi|stress)\.'
+if on SQUALL_TSAN 1; then
+  # The thread-crossing paths (any-thread completion, call_soon, the worker
+  # storm) under ThreadSanitizer; any report fails the run.
+  say "extra: C tests under ThreadSanitizer (build-tsan)"
+  configure build-tsan Debug thread OFF
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    ctest --test-dir build-tsan --output-on-failure -j "${SQUALL_TEST_JOBS:-2}" -R '^(capi|core)\.'
+fi
 say "extra: fuzzing each harness for ${SQUALL_FUZZ_SECONDS:-20} s"
 fuzz/run.sh "${SQUALL_FUZZ_SECONDS:-20}"
