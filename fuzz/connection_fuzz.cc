@@ -346,13 +346,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Bytes the pipe had no room for yet wait here, as in a client's socket.
   std::string unsent;
   auto push = [&] {
+    bool moved = false;
     while (!unsent.empty() && !client_shut) {
       iovec iov{unsent.data(), unsent.size()};
       int err = 0;
       ssize_t w = peer->writev(&iov, 1, &err);
       if (w <= 0) break;
       unsent.erase(0, size_t(w));
+      moved = true;
     }
+    return moved;
   };
   // The client's bytes come off the front, the ops off the back.
   while (fdp.remaining_bytes() > 0 && !client_closed) {
@@ -387,12 +390,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (!client_closed) {
     // Let everything settle: the handler finishes what it holds, the client
-    // reads to the end.
-    for (int i = 0; i < 4; i++) {
-      push();
+    // reads to the end; a small pipe needs a pass per pipe-full, so go on
+    // while bytes move.
+    for (int i = 0; i < 100000; i++) {
+      const bool pushed = push();
       loop.run_until_idle();
+      const bool held = d.held != nullptr;
       d.release();
-      wire += read_some(peer.get(), SIZE_MAX);
+      const std::string got = read_some(peer.get(), SIZE_MAX);
+      wire += got;
+      if (got.empty() && !held && !pushed) break;
     }
     loop.run_until_idle();
     wire += read_some(peer.get(), SIZE_MAX);
