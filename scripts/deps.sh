@@ -30,6 +30,7 @@ PACKAGES=(
   libcmocka-dev
   curl python3 netcat-openbsd nginx-light
   clang-format
+  abigail-tools # tests/abi/test_abi_baseline.sh (abidw, abidiff)
 )
 # What the bindings' tests need besides Go and Rust (one line per binding;
 # installed unless SQUALL_BINDINGS=OFF).
