@@ -98,6 +98,7 @@ pub const SQUALL_OPT_REUSE_PORT: c_int = 13;
 pub const SQUALL_OPT_MAX_URI_SIZE: c_int = 14;
 pub const SQUALL_OPT_ERROR_RATE: c_int = 15;
 pub const SQUALL_OPT_NODELAY: c_int = 16;
+pub const SQUALL_OPT_WRITE_TIMEOUT_MS: c_int = 17;
 pub const SQUALL_OPT_TRUSTED_DOWNSTREAM: c_int = 100;
 
 // ---------------------------------------------------------------------------
