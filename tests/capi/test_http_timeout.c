@@ -316,14 +316,21 @@ static void test_http_timeout__defaults(void **state) {
 
 /* A client that asks for a large answer and stops reading is cut once the
  * queued output has made no progress for the write timeout. */
-static void test_http_timeout__write_stall(void **state) {
+/* A server with a SHORT_MS write timeout, and a client that has asked it
+ * for BIG bytes. */
+static hu_server *start_big(hu_conn *c) {
   g_write_ms = SHORT_MS;
   hu_server *s = start(LONG_MS, LONG_MS, LONG_MS);
   g_write_ms = LONG_MS;
+  assert_int_equal(hu_connect(c, s->port), 0);
+  assert_int_equal(hu_send_str(c, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n"), 0);
+  return s;
+}
+
+static void test_http_timeout__write_stall(void **state) {
   hu_conn c;
-  assert_int_equal(hu_connect(&c, s->port), 0);
   int64_t t0 = hu_now_ms();
-  hu_send_str(&c, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
+  hu_server *s = start_big(&c);
   /* The server fills the socket buffers, then waits on a reader that
    * never comes: the close shows as a reset or an end once we look. */
   expect_timeout_reported(s, 1);
@@ -337,12 +344,8 @@ static void test_http_timeout__write_stall(void **state) {
 /* A slow but steady reader is never cut: each period with progress
  * starts another. */
 static void test_http_timeout__slow_reader_is_served(void **state) {
-  g_write_ms = SHORT_MS;
-  hu_server *s = start(LONG_MS, LONG_MS, LONG_MS);
-  g_write_ms = LONG_MS;
   hu_conn c;
-  assert_int_equal(hu_connect(&c, s->port), 0);
-  hu_send_str(&c, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
+  hu_server *s = start_big(&c);
   /* A read every SHORT_MS / 3, for three times the timeout. */
   int64_t t0 = hu_now_ms();
   int sips = 0;

@@ -19,6 +19,7 @@
 #include "core/http/connection.h"
 #include "core/http/delegate.h"
 #include "core/transport.h"
+#include "tests/core/counting_delegate.h"
 #include "tests/core/pipe_peer.h"
 
 // cmocka last: its fail() macro collides with std::basic_ios::fail.
@@ -32,19 +33,9 @@ using namespace std::string_literals;
 
 namespace {
 
-class AuditDelegate final : public ConnectionDelegate {
+class AuditDelegate final : public squall::test::CountingDelegate {
  public:
   std::vector<std::string> seen;  // what each dispatched request looked like
-  int opened = 0, destroyed = 0;
-  Counters ctr;
-  void connection_opened(HTTP1Connection*) override { opened++; }
-  void connection_closed(HTTP1Connection*) override {}
-  void connection_destroyed(HTTP1Connection*) override { destroyed++; }
-  bool draining() const override { return false; }
-  void report(int, int, std::string_view, std::string_view) override {}
-  Counters& counters() override { return ctr; }
-  bool wants_headers() const override { return false; }
-  void headers_received(Request*) override {}
   void request_received(Request* r) override {
     // method target host=... body=... : the handler's view of the request.
     std::string s = std::string(r->head.method) + " " + std::string(r->head.target) +
@@ -54,8 +45,6 @@ class AuditDelegate final : public ConnectionDelegate {
     r->conn->write(s.data(), s.size());
     r->conn->finish();
   }
-  bool wants_finished() const override { return false; }
-  void request_finished(const Request&, int, uint64_t, uint64_t, std::string_view) override {}
 };
 
 struct Outcome {
