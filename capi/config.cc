@@ -65,6 +65,7 @@ const IntOption kIntOptions[] = {
     SQ_INT_OPTION(SQUALL_OPT_MAX_URI_SIZE, 16, 16 << 20, conn.limits.max_uri_size),
     SQ_INT_OPTION(SQUALL_OPT_ERROR_RATE, 0, 1000000, error_rate),
     SQ_INT_OPTION(SQUALL_OPT_NODELAY, 0, 1, conn.nodelay),
+    SQ_INT_OPTION(SQUALL_OPT_WRITE_TIMEOUT_MS, 0, kMaxMs, conn.write_timeout_ms),
     SQ_TLS_INT_OPTION(SQUALL_OPT_TLS_CLIENT_AUTH, 0, 2, client_auth, ClientAuth),
     SQ_TLS_INT_OPTION(SQUALL_OPT_TLS_SESSION_TICKETS, 0, 1, session_tickets, bool),
     SQ_TLS_INT_OPTION(SQUALL_OPT_TLS_HANDSHAKE_TIMEOUT_MS, 0, kMaxMs, handshake_timeout_ms,

@@ -74,6 +74,8 @@ class IOStream : public LoopObject,
   int write(const char* data, size_t len, DoneCallback cb = nullptr);
   int writev(const struct iovec* iov, int n, DoneCallback cb = nullptr);
   size_t write_buffer_size() const { return wpending_; }
+  // Bytes the transport has taken since the stream began (write progress).
+  uint64_t bytes_written() const { return wdone_total_; }
 
   void set_close_callback(DoneCallback cb) { close_cb_ = std::move(cb); }
   // Close now: pending reads/writes fail with kClosed, the close callback

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the libFuzzer harnesses with clang and run each for N seconds.
-#   fuzz/run.sh [seconds=30] [harness ...]     harness: parser chunked body
+#   fuzz/run.sh [seconds=30] [harness ...]   harness: parser chunked body connection
 # Work files (binaries, grown corpus, crash artifacts) go to $SQUALL_FUZZ_DIR
 # (default: fuzz-run/ in the build directory, $SQUALL_BUILD_DIR or build/), not
 # a temporary folder other checkouts share.  Exits non-zero if a harness
@@ -12,7 +12,7 @@ root=$(dirname "$here")
 secs=${1:-30}
 [ $# -gt 0 ] && shift
 harnesses=("$@")
-[ ${#harnesses[@]} -eq 0 ] && harnesses=(parser chunked body)
+[ ${#harnesses[@]} -eq 0 ] && harnesses=(parser chunked body connection)
 
 CXX=${CXX_FUZZ:-clang++}
 if ! command -v "$CXX" >/dev/null 2>&1; then
@@ -34,8 +34,19 @@ flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined
 status=0
 for h in "${harnesses[@]}"; do
   echo "== $h: building"
-  "$CXX" "${flags[@]}" "$here/${h}_fuzz.cc" "$root/core/http/parser.cc" \
-    "$root/core/http/body.cc" -lz -o "$out/${h}_fuzz"
+  if [ "$h" = connection ]; then
+    # The whole core (loop, stream, memory transport, connection), with
+    # coverage; libevent (and OpenSSL once core/ uses it) linked as is.
+    srcs=("$root"/core/*.cc "$root"/core/http/*.cc)
+    libs=(-levent -lz -pthread)
+    for m in libevent_openssl openssl; do
+      pkg-config --exists "$m" 2>/dev/null && libs+=($(pkg-config --libs "$m"))
+    done
+  else
+    srcs=("$root/core/http/parser.cc" "$root/core/http/body.cc")
+    libs=(-lz)
+  fi
+  "$CXX" "${flags[@]}" "$here/${h}_fuzz.cc" "${srcs[@]}" "${libs[@]}" -o "$out/${h}_fuzz"
   mkdir -p "$out/corpus/$h" "$out/artifacts/$h"
   args=(-max_total_time="$secs" -print_final_stats=1 -max_len=8192
         -artifact_prefix="$out/artifacts/$h/")

@@ -31,6 +31,7 @@ PACKAGES=(
   curl python3 netcat-openbsd nginx-light
   clang-format
   doxygen # the API reference: the `docs` target, checked by scripts/test.sh
+  abigail-tools # tests/abi/test_abi_baseline.sh (abidw, abidiff)
 )
 # What the bindings' tests need besides Go and Rust (one line per binding;
 # installed unless SQUALL_BINDINGS=OFF).

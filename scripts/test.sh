@@ -26,6 +26,7 @@
 #                          libFuzzer harness for SQUALL_FUZZ_SECONDS (20),
 #                          its corpus and findings in <build>/fuzz-run/
 #   SQUALL_VERBOSE=1       also show each stage's output as it runs
+#   SQUALL_TSAN=0          skip the extra ThreadSanitizer stage (build-tsan/)
 # Exits non-zero on any failure.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -128,7 +129,11 @@ run_ctest() { # dir args...
 asan_build() { configure build-asan Debug ON OFF && cmake --build build-asan; }
 asan_ctest() {
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    run_ctest build-asan -E '^(integration|abi)\.'
+    run_ctest build-asan -E '^(integration|abi|stress)\.'
+}
+tsan_build() { configure build-tsan Debug thread OFF && cmake --build build-tsan; }
+tsan_ctest() {
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 run_ctest build-tsan -R '^(capi|core)\.'
 }
 build_abs=$(cd "$build" && pwd)
 
@@ -156,5 +161,11 @@ fi
 if [[ $extra == 1 ]]; then
   stage --needs deps "asan build" asan_build
   stage --needs "asan build" "asan test" asan_ctest
+  if on SQUALL_TSAN 1; then
+    # The thread-crossing paths (any-thread completion, call_soon, groups,
+    # the worker storm) under ThreadSanitizer; any report fails the run.
+    stage --needs deps "tsan build" tsan_build
+    stage --needs "tsan build" "tsan test" tsan_ctest
+  fi
   stage --needs deps fuzz env SQUALL_FUZZ_DIR="$build_abs/fuzz-run" fuzz/run.sh "${SQUALL_FUZZ_SECONDS:-20}"
 fi

@@ -62,9 +62,10 @@ type Server struct {
 	// ReadHeaderTimeout is the time allowed to read a request head [60 s];
 	// ReadTimeout is used if it is zero.
 	ReadHeaderTimeout time.Duration
-	// ReadTimeout is the time allowed to read a request body [3600 s].
+	// ReadTimeout is the longest pause allowed between two reads of a
+	// request body [60 s].
 	ReadTimeout time.Duration
-	// IdleTimeout is the keep-alive idle limit [3600 s]; ReadTimeout is
+	// IdleTimeout is the keep-alive idle limit [75 s]; ReadTimeout is
 	// used if it is zero.
 	IdleTimeout time.Duration
 	// DisableKeepAlives closes every connection after one response.

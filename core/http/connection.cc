@@ -73,12 +73,14 @@ HTTP1Connection::HTTP1Connection(const ConnectionParams* params, ConnectionDeleg
       token_(loop_->token()),
       stream_(std::move(stream)) {
   evtimer_assign(&timer_, loop_->base(), &HTTP1Connection::on_timer, this);
+  evtimer_assign(&write_timer_, loop_->base(), &HTTP1Connection::on_write_timer, this);
   req_.conn = this;
   tls_ = stream_->transport().is_tls();
 }
 
 HTTP1Connection::~HTTP1Connection() {
   if (timer_added_ && token_->loop) event_del(&timer_);
+  if (write_timer_added_ && token_->loop) event_del(&write_timer_);
   delegate_->connection_destroyed(this);
 }
 
@@ -172,6 +174,34 @@ void HTTP1Connection::on_timer(evutil_socket_t, short, void* arg) {
   }
 }
 
+// The write-stall timeout (nginx's send_timeout): output that waits in the
+// stream must make progress within write_timeout_ms, or the client is
+// gone in all but name and the connection is closed.  Armed when a write
+// leaves bytes queued; each firing with progress re-arms it.
+void HTTP1Connection::watch_writes() {
+  if (write_timer_added_ || params_->write_timeout_ms <= 0 || !stream_ ||
+      stream_->write_buffer_size() == 0)
+    return;
+  written_seen_ = stream_->bytes_written();
+  const int64_t ms = params_->write_timeout_ms;
+  timeval tv{time_t(ms / 1000), suseconds_t(ms % 1000 * 1000)};
+  event_add(&write_timer_, &tv);
+  write_timer_added_ = true;
+}
+
+void HTTP1Connection::on_write_timer(evutil_socket_t, short, void* arg) {
+  auto* c = static_cast<HTTP1Connection*>(arg);
+  c->write_timer_added_ = false;
+  if (c->closed_ || !c->stream_ || c->stream_->write_buffer_size() == 0) return;
+  if (c->stream_->bytes_written() != c->written_seen_) {
+    c->watch_writes();  // progress: another period
+    return;
+  }
+  c->counters_->add(kStatTimeouts);
+  c->report(kErrTimeout, 0, "write timeout: the client stopped reading");
+  c->close_now(kTimedOut);
+}
+
 void HTTP1Connection::timed_out(const char* what) {
   counters_->add(kStatTimeouts);
   reject(408, what, kErrTimeout);
@@ -234,7 +264,11 @@ void HTTP1Connection::process() {
       }
       start_request(size_t(r));
     } else if (state_ == kBody) {
-      if (rb.empty() || !read_body()) break;
+      if (rb.empty()) break;
+      // The body timeout runs between reads (nginx's client_body_timeout),
+      // not over the whole body: bytes arrived, so another period begins.
+      arm_timer(req_.body_timeout_ms);
+      if (!read_body()) break;
     } else {
       break;
     }
@@ -396,6 +430,12 @@ bool HTTP1Connection::read_body() {
     if (body_error_) return false;
     if (res == ChunkedDecoder::kError) {
       reject(err.status, err.reason, kErrParse);
+      return false;
+    }
+    // A chunk announced past the limit is refused at its size line, not
+    // after its bytes were read (a gzip body is bounded once decoded).
+    if (!gzip_ && chunked_.remaining() > req_.max_body_size - body_decoded_) {
+      reject(413, "chunked body larger than max_body_size", kErrLimit);
       return false;
     }
     if (res == ChunkedDecoder::kNeedMore) return false;
@@ -696,6 +736,7 @@ void HTTP1Connection::flush_out(std::function<void(int)> done, std::string_view 
   counters_->add(kStatBytesOut, out_.size() + tail.size());
   iovec iov[2] = {{out_.data(), out_.size()}, {const_cast<char*>(tail.data()), tail.size()}};
   stream_->writev(iov, tail.empty() ? 1 : 2, std::move(cb));
+  if (stream_->write_buffer_size() != 0) watch_writes();
   out_.clear();
   if (out_.capacity() > 65536) out_.shrink_to_fit();
 }
@@ -727,6 +768,8 @@ int HTTP1Connection::detach(IOStreamPtr* out) {
   detached_ = true;
   closed_ = true;
   arm_timer(0);
+  if (write_timer_added_) event_del(&write_timer_);
+  write_timer_added_ = false;
   delegate_->connection_closed(this);
   o.finished = true;
   if (o.on_done && !o.done_fired) {
@@ -770,6 +813,8 @@ void HTTP1Connection::owner_gone() {
 void HTTP1Connection::on_stream_closed(int err) {
   if (closed_.exchange(true)) return;
   arm_timer(0);
+  if (write_timer_added_) event_del(&write_timer_);
+  write_timer_added_ = false;
   delegate_->connection_closed(this);
   const char* tls_failed = tls_ && stream_ ? stream_->transport().tls_failure() : nullptr;
   if (tls_failed) {

@@ -76,6 +76,8 @@ class HTTP1Connection {
   void on_drain();
   void on_stream_closed(int err);
   static void on_timer(evutil_socket_t, short, void* arg);
+  static void on_write_timer(evutil_socket_t, short, void* arg);
+  void watch_writes();
   static void body_sink(void* ctx, const char* data, size_t len);
 
   void process();
@@ -129,6 +131,10 @@ class HTTP1Connection {
   std::string out_;  // responses of this pass, written together
   std::vector<std::function<void(int)>> out_dones_;
   struct event timer_;
+  // Write-stall timeout: armed while output waits in the stream.
+  struct event write_timer_;
+  bool write_timer_added_ = false;
+  uint64_t written_seen_ = 0;  // stream's bytes_written() when last armed
   Request req_;
 };
 

@@ -23,9 +23,11 @@ struct ConnectionParams {
   ParseLimits limits;  // head size, field count, URI
   uint64_t max_body_size = 100ull * 1024 * 1024;
   size_t chunk_size = 64 * 1024;  // streamed body pieces
-  int64_t header_timeout_ms = 60 * 1000;
-  int64_t body_timeout_ms = 3600 * 1000;
-  int64_t idle_timeout_ms = 3600 * 1000;
+  // Defaults for the open internet, as nginx's (SECURITY.md):
+  int64_t header_timeout_ms = 60 * 1000;  // whole head (client_header_timeout)
+  int64_t body_timeout_ms = 60 * 1000;    // between two reads of a body (client_body_timeout)
+  int64_t idle_timeout_ms = 75 * 1000;    // keep-alive idle (keepalive_timeout)
+  int64_t write_timeout_ms = 60 * 1000;   // no write progress while output waits (send_timeout)
   bool no_keep_alive = false;
   bool xheaders = false;
   bool decompress_request = false;

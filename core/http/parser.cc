@@ -231,32 +231,20 @@ bool valid_host(std::string_view h, bool port_required) {
   return h[i] == ':' && valid_port(h, i, port_required);
 }
 
-// Content-Length = 1*DIGIT; a list of identical values collapses to one
-// (RFC 9110 8.6).  Capped at 2^63-1 so it fits every signed offset type.
+// Content-Length = 1*DIGIT (RFC 9112 6.3), one value: a list such as
+// "5, 5" (RFC 9110 8.6 lets a recipient collapse it) is refused, as nginx
+// and llhttp do.  Capped at 2^63-1 so it fits every signed offset type.
 bool parse_content_length(std::string_view v, uint64_t* out) {
   constexpr uint64_t kMax = 0x7fffffffffffffffull;
-  size_t i = 0;
-  bool have = false;
-  uint64_t val = 0;
-  for (;;) {
-    if (i == v.size() || !is_digit(v[i])) return false;
-    uint64_t x = 0;
-    while (i < v.size() && is_digit(v[i])) {
-      const uint64_t d = static_cast<uint64_t>(v[i] - '0');
-      if (x > (kMax - d) / 10) return false;
-      x = x * 10 + d;
-      ++i;
-    }
-    if (have && x != val) return false;
-    val = x;
-    have = true;
-    skip_ows(v, &i);
-    if (i == v.size()) break;
-    if (v[i] != ',') return false;
-    ++i;
-    skip_ows(v, &i);
+  if (v.empty()) return false;
+  uint64_t x = 0;
+  for (char c : v) {
+    if (!is_digit(c)) return false;
+    const uint64_t d = static_cast<uint64_t>(c - '0');
+    if (x > (kMax - d) / 10) return false;
+    x = x * 10 + d;
   }
-  *out = val;
+  *out = x;
   return true;
 }
 
@@ -544,14 +532,13 @@ long HeadParser::parse_from(const char* buf, size_t len, const ParseLimits& limi
   out->clear();
   if (out->headers.capacity() < 8) out->headers.reserve(8);
   {
-    // RFC 9112 2.2: ignore at least one empty line before the request-line.
+    // RFC 9112 2.2: ignore at least one empty line (CRLF) before the
+    // request-line.
     while (p < end && (*p == '\r' || *p == '\n')) {
-      if (*p == '\r') {
-        if (p + 1 == end) return need_more();
-        if (p[1] != '\n') return fail(err, 400, "bare CR");
-        ++p;
-      }
-      ++p;
+      if (*p == '\n') return fail(err, 400, "bare LF");
+      if (p + 1 == end) return need_more();
+      if (p[1] != '\n') return fail(err, 400, "bare CR");
+      p += 2;
     }
 
     // request-line = method SP request-target SP HTTP-version (RFC 9112 3).
@@ -586,14 +573,13 @@ long HeadParser::parse_from(const char* buf, size_t len, const ParseLimits& limi
         if (i == 2) minor = *p - '0';
       }
       if (p == end) return need_more();
-      if (*p == '\r') {
-        if (++p == end) return need_more();
-        if (*p != '\n') return fail(err, 400, "bare CR");
-      } else if (*p != '\n') {
-        return fail(err, 400, "bad HTTP version");
-      }
+      if (*p == '\n') return fail(err, 400, "bare LF");
+      if (*p != '\r') return fail(err, 400, "bad HTTP version");
+      if (++p == end) return need_more();
+      if (*p != '\n') return fail(err, 400, "bare CR");
       ++p;
-      if (major != 1 || minor > 1) return fail(err, 505, "HTTP version not supported");
+      // RFC 9110 6.2: a higher minor version of 1 is taken as 1.1.
+      if (major != 1) return fail(err, 505, "HTTP version not supported");
       out->version = minor == 0 ? 10 : 11;
     }
     if (!classify_target(out)) return fail(err, 400, "bad request target");
@@ -611,10 +597,7 @@ fields:
       ++p;
       break;
     }
-    if (*p == '\n') {
-      ++p;
-      break;
-    }
+    if (*p == '\n') return fail(err, 400, "bare LF");
     const char* n = p;
     while (p < end && has(*p, kTchar)) ++p;
     if (p == end) return need_more();
@@ -631,12 +614,9 @@ fields:
     p = scan_value(p, end);
     if (p == end) return need_more();
     const char* ve = p;
-    if (*p == '\r') {
-      if (++p == end) return need_more();
-      if (*p != '\n') return fail(err, 400, "bare CR");
-    } else if (*p != '\n') {
-      return fail(err, 400, "bad byte in field value");  // NUL, CTL, DEL
-    }
+    if (*p != '\r') return fail(err, 400, *p == '\n' ? "bare LF" : "bad byte in field value");
+    if (++p == end) return need_more();
+    if (*p != '\n') return fail(err, 400, "bare CR");
     ++p;
     while (ve > v && is_ows(ve[-1])) --ve;
     const std::string_view value(v, ve - v);
@@ -668,11 +648,11 @@ fields:
         break;
       case 14:
         if (name_is(name, "content-length")) {
+          // RFC 9112 6.3 (5) lets a recipient collapse identical repeats;
+          // squall, like nginx and llhttp, refuses any second length.
+          if (out->has_content_length) return fail(err, 400, "duplicate Content-Length");
           uint64_t cl;
           if (!parse_content_length(value, &cl)) return fail(err, 400, "bad Content-Length");
-          // RFC 9112 6.3 (5): differing lengths are unrecoverable.
-          if (out->has_content_length && cl != out->content_length)
-            return fail(err, 400, "conflicting Content-Length");
           out->has_content_length = true;
           out->content_length = cl;
         }
@@ -691,7 +671,7 @@ fields:
     if (out->version == 10) return fail(err, 400, "Transfer-Encoding in HTTP/1.0");
     if (out->has_content_length) return fail(err, 400, "Transfer-Encoding with Content-Length");
     if (f.chunked > 1) return fail(err, 400, "chunked applied twice");
-    if (f.chunked == 1 && !f.last_chunked) return fail(err, 400, "chunked is not the final coding");
+    if (!f.last_chunked) return fail(err, 400, "chunked is not the final coding");
   }
   if (out->version == 11 && !out->has_host) return fail(err, 400, "missing Host");
   if (f.te) {
@@ -784,15 +764,15 @@ constexpr auto make_line_steps() {
   const char* const trailer = "bad trailer field";
   t[kExtQuoted] = {'"', kExtQuotedEnd, '\\', kExtQuotedEsc, kQdtext, kStay, ext};
   t[kExtQuotedEsc] = {0, E, 0, E, kValue, kExtQuoted, ext};
-  // chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF; a bare LF after
-  // the data is taken as a line end, as in the head (RFC 9112 2.2).
-  t[kDataCr] = {'\r', kDataLf, '\n', kSize, 0, E, "missing CRLF after chunk data"};
+  // chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF; a bare LF is
+  // no line end here or anywhere in the body's framing.
+  t[kDataCr] = {'\r', kDataLf, '\r', kDataLf, 0, E, "missing CRLF after chunk data"};
   t[kDataLf] = {'\n', kSize, '\n', kSize, 0, E, "bare CR after chunk data"};
   // trailer-section = *( field-line CRLF ) CRLF; obs-fold, CTLs and empty
   // names are refused.
-  t[kTrailer0] = {'\r', kFinalLf, '\n', kChunkDone, kTchar, kTrailerName, trailer};
+  t[kTrailer0] = {'\r', kFinalLf, '\r', kFinalLf, kTchar, kTrailerName, trailer};
   t[kTrailerName] = {':', kTrailerValue, ':', kTrailerValue, kTchar, kStay, trailer};
-  t[kTrailerValue] = {'\r', kTrailerLf, '\n', kTrailer0, kValue, kStay, trailer};
+  t[kTrailerValue] = {'\r', kTrailerLf, '\r', kTrailerLf, kValue, kStay, trailer};
   t[kTrailerLf] = {'\n', kTrailer0, '\n', kTrailer0, 0, E, "bare CR in trailer"};
   t[kFinalLf] = {'\n', kChunkDone, '\n', kChunkDone, 0, E, "bare CR in trailer"};
   return t;
@@ -813,6 +793,8 @@ inline int ext_class(char c) {
 }
 
 }  // namespace
+
+uint64_t ChunkedDecoder::remaining() const { return state_ == kData ? remaining_ : 0; }
 
 void ChunkedDecoder::reset() {
   state_ = kSize;
@@ -870,8 +852,6 @@ ChunkedDecoder::Result ChunkedDecoder::feed(const char* data, size_t len, size_t
           state_ = kExtName0;
         } else if (c == '\r') {
           state_ = kSizeLf;
-        } else if (c == '\n') {
-          size_line_done();
         } else {
           return error("bad chunk size");
         }

@@ -2,6 +2,71 @@
 // tornado/httputil.py (parse_request_start_line, HTTPHeaders.parse), made
 // strict to RFC 9112.  Pure and in place: every string_view points into the
 // caller's buffer; nothing here allocates except the header vector.
+//
+// Strictness table (RFC 9112 sections 2-7; each row is a case of
+// tests/core/parser_audit_test.cc, which drives it through a connection).
+// "400+close": the answer is that status with Connection: close and the
+// connection ends; nothing after the bad byte is read as a request.
+//
+//   where                     input                                answer
+//   ------------------------  -----------------------------------  ---------
+//   any line end (2.2)        bare LF: request line, field lines,  400+close
+//                             end of head, empty line before the
+//                             request line, chunk-size line, after
+//                             chunk data, trailer lines
+//                             bare CR anywhere                     400+close
+//   before request line       CRLF empty lines                     skipped
+//   request line (3)          not exactly method SP target SP      400+close
+//                             version (extra SP, HTAB, no version)
+//                             non-token method byte                400+close
+//   target (3.2)              byte outside VCHAR (NUL, CTL, SP,    400+close
+//                             DEL, >= 0x80); '*' not for OPTIONS;
+//                             authority-form not for CONNECT
+//                             longer than max_uri_size             414+close
+//   version (2.3)             not "HTTP/" DIGIT "." DIGIT          400+close
+//                             (case, two digits, trailing SP)
+//                             HTTP/1.x, x > 1 (RFC 9110 6.2)       as 1.1
+//                             major other than 1                   505+close
+//   Host (3.2)                missing in 1.1, repeated, invalid,   400+close
+//                             with ',' or userinfo
+//                             absolute-form target                 its authority wins
+//   field line (5.1)          whitespace before ':', empty or      400+close
+//                             non-token name, no ':'
+//   obs-fold (5.2)            line starting with SP/HTAB           400+close
+//   field value (5.5)         NUL, CTL but HTAB, DEL               400+close
+//                             HTAB, obs-text (>= 0x80)             accepted
+//   head size / count         > max_header_size / max_header_count 431+close
+//   Transfer-Encoding (6.1)   with Content-Length                  400+close
+//                             in HTTP/1.0                          400+close
+//                             chunked not last (gzip, identity,    400+close
+//                             xchunked, chunked then another field)
+//                             chunked twice, with parameters,      400+close
+//                             empty, empty list member, CTL
+//                             other codings before chunked         501+close
+//   Content-Length (6.2)      not 1*DIGIT (sign, hex, SP, empty,   400+close
+//                             list "3, 3"), > 2^63-1
+//                             a second field, equal or not (nginx) 400+close
+//                             > max_body_size                      413+close, unread
+//   no CL, no TE (6.3 (7))    body length 0; next bytes are the next request
+//   chunk-size (7.1)          not 1*HEXDIG (sign, 0x, SP before,   400+close
+//                             SP after without ';', empty), > 16
+//                             digits, >= 2^63, data longer than size
+//                             announced past max_body_size         413+close, unread
+//   chunk-ext (7.1.1)         BWS ";" name [BWS "=" BWS token or   parsed, ignored
+//                             quoted-string]
+//                             anything else, a line > 4 KiB        400+close
+//   trailers (7.1.2)          valid field lines                    read, discarded
+//                             obs-fold, SP before ':', CTL, > 64K  400+close
+//   Expect (RFC 9110 10.1.1)  100-continue (1.1)                   100 sent when read
+//                             anything else                        417+close
+//
+// Why bare LF is refused although RFC 9112 2.2 lets a recipient accept it:
+// squall is meant to sit behind proxies and load balancers, and a parser
+// that ends lines where its proxy does not is how requests are smuggled (a
+// proxy that reads "X: a<LF>Transfer-Encoding: chunked" as one field
+// forwards a body squall would frame differently; Go's CVE-2025-22871 was
+// bare LF in chunk-size lines).  Clients that send bare LF are rare; every
+// browser, curl and HTTP library sends CRLF.
 #pragma once
 
 #include <cstddef>
@@ -66,10 +131,10 @@ struct ParseError {
 //   == 0 incomplete so far and no error detected yet: read more
 //   < 0  error: *err says which status to answer with (then close)
 // Leading empty lines (CRLF) before the request line are skipped (RFC 9112
-// section 2.2) and counted in head_size.  Bare LF line ends are accepted;
-// bare CR, NUL, other control bytes, obs-fold, whitespace before ':' are
-// rejected.  Host rules of RFC 9112 section 3.2, framing rules of section 6
-// (TE + CL, conflicting CL, unknown codings -> 501) are enforced here;
+// section 2.2) and counted in head_size.  Bare LF and bare CR line ends,
+// NUL, other control bytes, obs-fold, whitespace before ':' are rejected.
+// Host rules of RFC 9112 section 3.2, framing rules of section 6 (TE + CL,
+// repeated CL, chunked not last -> 400, unknown codings -> 501) are enforced;
 // Expect other than 100-continue -> 417; version other than 1.0/1.1 -> 505
 // (a well-formed HTTP/2+ or 0.9-looking line), malformed -> 400.
 long parse_request_head(const char* buf, size_t len, const ParseLimits& limits, RequestHead* out,
@@ -117,8 +182,8 @@ class HeadParser {
 
 // Incremental decoder for Transfer-Encoding: chunked (RFC 9112 section 7.1),
 // with chunk extensions (validated and ignored) and trailer fields (validated
-// and discarded).  Chunk sizes are hex without sign/whitespace; overflow of
-// 64 bits or more than 16 hex digits is an error.
+// and discarded).  Every line ends in CRLF.  Chunk sizes are hex without sign/whitespace; overflow
+// of 64 bits or more than 16 hex digits is an error.
 class ChunkedDecoder {
  public:
   enum Result { kNeedMore = 0, kDone = 1, kError = -1 };
@@ -132,6 +197,9 @@ class ChunkedDecoder {
               ParseError* err);
   void reset();
   uint64_t total() const { return total_; }
+  // Data bytes of the current chunk not yet fed, once its size line is
+  // complete (0 elsewhere).
+  uint64_t remaining() const;
 
  private:
   int state_ = 0;

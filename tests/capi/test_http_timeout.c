@@ -22,6 +22,11 @@
 
 #define SHORT_MS 300
 #define LONG_MS 60000
+#define BIG (32 << 20) /* more than loopback's socket buffers hold */
+
+static int64_t g_write_ms =
+    LONG_MS; /* SQUALL_OPT_WRITE_TIMEOUT_MS of start() */
+static char *g_big;
 
 static void handler(hu_server *s, squall_request *req) {
   char path[256];
@@ -30,6 +35,8 @@ static void handler(hu_server *s, squall_request *req) {
     /* Longer than every short timeout. */
     if (hu_respond_later(req, 2 * SHORT_MS + 200, 200, "slow", 4) != 0)
       squall_respond(req, 500, NULL, 0, NULL, 0);
+  } else if (strcmp(path, "/big") == 0) {
+    squall_respond(req, 200, NULL, 0, g_big, BIG);
   } else {
     hu_default_handler(s, req);
   }
@@ -55,6 +62,9 @@ static hu_server *start(int64_t header_ms, int64_t body_ms, int64_t idle_ms) {
       squall_config_set_int(s->cfg, SQUALL_OPT_BODY_TIMEOUT_MS, body_ms), 0);
   assert_int_equal(
       squall_config_set_int(s->cfg, SQUALL_OPT_IDLE_TIMEOUT_MS, idle_ms), 0);
+  assert_int_equal(
+      squall_config_set_int(s->cfg, SQUALL_OPT_WRITE_TIMEOUT_MS, g_write_ms),
+      0);
   int64_t v = 0;
   assert_int_equal(
       squall_config_get_int(s->cfg, SQUALL_OPT_HEADER_TIMEOUT_MS, &v), 0);
@@ -178,17 +188,30 @@ static void test_http_timeout__body(void **state) {
   assert_true(at >= SHORT_MS - 50);
   hu_close(&c);
   expect_timeout_reported(s, 1);
-  /* Trickled chunked body: the timeout bounds the whole body. */
+  /* Trickled chunked body: the timeout runs between reads (nginx's
+   * client_body_timeout), so a body that keeps coming is never cut, however
+   * long it takes in all (here 4x the timeout) ... */
   assert_int_equal(hu_connect(&c, s->port), 0);
   t0 = hu_now_ms();
   hu_send_str(
       &c, "POST /b HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
-  for (int i = 0; i < 100 && !c.eof; i++) {
-    if (hu_send_str(&c, "1\r\nx\r\n") != 0) break;
-    hu_fill(&c, 50);
+  while (hu_now_ms() - t0 < 4 * SHORT_MS) {
+    assert_int_equal(hu_send_str(&c, "1\r\nx\r\n"), 0);
+    hu_fill(&c, SHORT_MS / 6); /* the pacing of the trickle */
+    assert_false(c.eof);
   }
-  expect_timeout_close(&c, t0);
-  assert_true(hu_now_ms() - t0 < 4000);
+  hu_send_str(&c, "0\r\n\r\n");
+  hu_response tr;
+  assert_int_equal(hu_read_response(&c, &tr, 0, HU_TIMEOUT_MS), HU_OK);
+  assert_int_equal(tr.status, 200);
+  hu_response_free(&tr);
+  /* ... and a pause longer than the timeout inside a body is. */
+  hu_send_str(&c,
+              "POST /b HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
+              "chunked\r\n\r\n1\r\nx\r\n");
+  t0 = hu_now_ms();
+  at = expect_timeout_close(&c, t0);
+  assert_true(at >= SHORT_MS - 50);
   hu_close(&c);
   /* A body that arrives in time is served. */
   hu_response r;
@@ -197,7 +220,7 @@ static void test_http_timeout__body(void **state) {
   assert_int_equal(hu_exchange(s->port, ok, strlen(ok), &r, NULL), HU_OK);
   assert_string_equal(r.body, "POST /b 3\n");
   hu_response_free(&r);
-  assert_int_equal(hu_server_calls(s), 1);
+  assert_int_equal(hu_server_calls(s), 2);
   stop(s);
 }
 
@@ -269,6 +292,81 @@ static void test_http_timeout__zero_means_none(void **state) {
   stop(s);
 }
 
+/* The defaults for the open internet (SECURITY.md): nginx's 60 s header,
+ * 60 s between body reads, 75 s keep-alive, 60 s write stall. */
+static void test_http_timeout__defaults(void **state) {
+  squall_config *cfg;
+  assert_int_equal(squall_config_new(&cfg), 0);
+  static const struct {
+    int key;
+    int64_t want;
+  } d[] = {{SQUALL_OPT_HEADER_TIMEOUT_MS, 60000},
+           {SQUALL_OPT_BODY_TIMEOUT_MS, 60000},
+           {SQUALL_OPT_IDLE_TIMEOUT_MS, 75000},
+           {SQUALL_OPT_WRITE_TIMEOUT_MS, 60000}};
+  for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+    int64_t v = -1;
+    assert_int_equal(squall_config_get_int(cfg, d[i].key, &v), 0);
+    assert_int_equal(v, d[i].want);
+  }
+  assert_int_equal(squall_config_set_int(cfg, SQUALL_OPT_WRITE_TIMEOUT_MS, -1),
+                   SQUALL_EINVAL);
+  squall_config_free(cfg);
+}
+
+/* A client that asks for a large answer and stops reading is cut once the
+ * queued output has made no progress for the write timeout. */
+/* A server with a SHORT_MS write timeout, and a client that has asked it
+ * for BIG bytes. */
+static hu_server *start_big(hu_conn *c) {
+  g_write_ms = SHORT_MS;
+  hu_server *s = start(LONG_MS, LONG_MS, LONG_MS);
+  g_write_ms = LONG_MS;
+  assert_int_equal(hu_connect(c, s->port), 0);
+  assert_int_equal(hu_send_str(c, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n"), 0);
+  return s;
+}
+
+static void test_http_timeout__write_stall(void **state) {
+  hu_conn c;
+  int64_t t0 = hu_now_ms();
+  hu_server *s = start_big(&c);
+  /* The server fills the socket buffers, then waits on a reader that
+   * never comes: the close shows as a reset or an end once we look. */
+  expect_timeout_reported(s, 1);
+  int64_t at = hu_now_ms() - t0;
+  assert_true(at >= SHORT_MS - 50);
+  assert_true(at < HU_CLOSE_TIMEOUT_MS);
+  hu_close(&c);
+  stop(s);
+}
+
+/* A slow but steady reader is never cut: each period with progress
+ * starts another. */
+static void test_http_timeout__slow_reader_is_served(void **state) {
+  hu_conn c;
+  hu_server *s = start_big(&c);
+  /* A read every SHORT_MS / 3, for three times the timeout. */
+  int64_t t0 = hu_now_ms();
+  int sips = 0;
+  while (hu_now_ms() - t0 < 3 * SHORT_MS && !c.eof) {
+    hu_fill(&c, 0);
+    sips++;
+    hu_sleep_ms(SHORT_MS / 3); /* the reader's pace */
+  }
+  assert_false(c.eof);
+  assert_true(c.len < (size_t)BIG); /* the answer was still coming */
+  /* Then the rest at full speed: the whole answer. */
+  hu_response r;
+  assert_int_equal(hu_read_response(&c, &r, 0, HU_TIMEOUT_MS), HU_OK);
+  assert_int_equal(r.status, 200);
+  assert_int_equal(r.body_len, BIG);
+  assert_int_equal(hu_server_stat(s, SQUALL_STAT_TIMEOUTS), 0);
+  hu_response_free(&r);
+  hu_close(&c);
+  stop(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_http_timeout__header_partial),
@@ -279,6 +377,14 @@ int main(void) {
       cmocka_unit_test(test_http_timeout__body_per_request),
       cmocka_unit_test(test_http_timeout__idle),
       cmocka_unit_test(test_http_timeout__zero_means_none),
+      cmocka_unit_test(test_http_timeout__defaults),
+      cmocka_unit_test(test_http_timeout__write_stall),
+      cmocka_unit_test(test_http_timeout__slow_reader_is_served),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  g_big = malloc(BIG);
+  assert_non_null(g_big);
+  memset(g_big, 'x', BIG);
+  int rc = cmocka_run_group_tests(tests, NULL, NULL);
+  free(g_big);
+  return rc;
 }

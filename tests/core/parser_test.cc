@@ -150,7 +150,7 @@ static void test_parser__simple_get(void**) {
 }
 
 static void test_parser__http10_and_bare_lf(void**) {
-  const std::string buf = "GET / HTTP/1.0\nX: y\n\n";
+  const std::string buf = "GET / HTTP/1.0\r\nX: y\r\n\r\n";
   RequestHead h;
   ParseError e;
   const long r = squall::http::parse_request_head(buf.data(), buf.size(), ParseLimits(), &h, &e);
@@ -158,9 +158,11 @@ static void test_parser__http10_and_bare_lf(void**) {
   assert_int_equal(h.version, 10);
   assert_false(h.has_host);  // Host optional in 1.0
   assert_true(h.headers[0].value == "y");
-  // Mixed CRLF / LF line ends.
-  CHECK("GET / HTTP/1.1\nHost: a\r\n\n", 200);
-  CHECK("GET / HTTP/1.1\r\nHost: a\n\r\n", 200);
+  // A bare LF is no line end anywhere (see the table in parser.h).
+  CHECK("GET / HTTP/1.0\nX: y\n\n", 400);
+  CHECK("GET / HTTP/1.1\nHost: a\r\n\r\n", 400);
+  CHECK("GET / HTTP/1.1\r\nHost: a\n\r\n", 400);
+  CHECK("GET / HTTP/1.1\r\nHost: a\r\n\n", 400);
 }
 
 static void test_parser__no_headers_at_all(void**) {
@@ -169,7 +171,7 @@ static void test_parser__no_headers_at_all(void**) {
 }
 
 static void test_parser__leading_empty_lines(void**) {
-  const std::string buf = "\r\n\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  const std::string buf = "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n";
   RequestHead h;
   ParseError e;
   const long r = squall::http::parse_request_head(buf.data(), buf.size(), ParseLimits(), &h, &e);
@@ -177,12 +179,15 @@ static void test_parser__leading_empty_lines(void**) {
   assert_true(h.method == "GET");
   CHECK("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 200);
   CHECK("\r\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400);  // bare CR
+  CHECK("\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400);      // bare LF
   CHECK(" \r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400);
   CHECK("\r\n", 0);
   // Bounded by max_header_size: a flood of empty lines is 431.
   ParseLimits lim;
   lim.max_header_size = 64;
-  CHECK_LIM(std::string(100, '\n'), 431, lim);
+  std::string crlfs;
+  for (int i = 0; i < 50; i++) crlfs += "\r\n";
+  CHECK_LIM(crlfs, 431, lim);
 }
 
 static void test_parser__pipelined(void**) {
@@ -309,7 +314,7 @@ static void test_parser__versions(void**) {
   CHECK("GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505);
   CHECK("GET / HTTP/3.0\r\nHost: a\r\n\r\n", 505);
   CHECK("GET / HTTP/0.9\r\n\r\n", 505);
-  CHECK("GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505);
+  CHECK("GET / HTTP/1.2\r\nHost: a\r\n\r\n", 200);  // as 1.1 (RFC 9110 6.2)
   CHECK("GET / HTTP/9.9\r\n\r\n", 505);
   CHECK("GET / http/1.1\r\nHost: a\r\n\r\n", 400);
   CHECK("GET / HTTP/1.10\r\nHost: a\r\n\r\n", 400);
@@ -562,9 +567,6 @@ static void test_parser__content_length(void**) {
   assert_int_equal(cl_of("Content-Length: 0\r\n"), 0);
   assert_int_equal(cl_of("content-length:\t12 \r\n"), 12);
   assert_int_equal(cl_of("Content-Length: 005\r\n"), 5);
-  assert_int_equal(cl_of("Content-Length: 5\r\nContent-Length: 5\r\n"), 5);
-  assert_int_equal(cl_of("Content-Length: 5, 5\r\n"), 5);
-  assert_int_equal(cl_of("Content-Length: 5,5 ,\t5\r\n"), 5);
   assert_int_equal(cl_of("Content-Length: 9223372036854775807\r\n"), INT64_MAX);
   assert_int_equal(cl_of(""), -1);
   assert_int_equal(cl_of("Content-Length: 5\r\nContent-Length: 6\r\n"), -400);
@@ -608,13 +610,14 @@ static void test_parser__transfer_encoding(void**) {
   assert_int_equal(te("Transfer-Encoding:\tchunked\t\r\n"), 1);
   assert_int_equal(te("Transfer-Encoding: gzip, chunked\r\n"), 501);
   assert_int_equal(te("Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"), 501);
-  assert_int_equal(te("Transfer-Encoding: gzip\r\n"), 501);
-  assert_int_equal(te("Transfer-Encoding: deflate\r\n"), 501);
-  assert_int_equal(te("Transfer-Encoding: compress\r\n"), 501);
-  assert_int_equal(te("Transfer-Encoding: identity\r\n"), 501);
-  assert_int_equal(te("Transfer-Encoding: xchunked\r\n"), 501);
-  assert_int_equal(te("Transfer-Encoding: chunkedx\r\n"), 501);
-  assert_int_equal(te("Transfer-Encoding: chunk\r\n"), 501);
+  // Not ending in chunked: the length is unknown (RFC 9112 6.3 (4)): 400.
+  assert_int_equal(te("Transfer-Encoding: gzip\r\n"), 400);
+  assert_int_equal(te("Transfer-Encoding: deflate\r\n"), 400);
+  assert_int_equal(te("Transfer-Encoding: compress\r\n"), 400);
+  assert_int_equal(te("Transfer-Encoding: identity\r\n"), 400);
+  assert_int_equal(te("Transfer-Encoding: xchunked\r\n"), 400);
+  assert_int_equal(te("Transfer-Encoding: chunkedx\r\n"), 400);
+  assert_int_equal(te("Transfer-Encoding: chunk\r\n"), 400);
   assert_int_equal(te("Transfer-Encoding: x;q=\"a,b\", chunked\r\n"), 501);
   assert_int_equal(te("Transfer-Encoding: chunked, identity\r\n"), 400);
   assert_int_equal(te("Transfer-Encoding: chunked, gzip\r\n"), 400);
@@ -676,13 +679,13 @@ static void test_parser__smuggling_matrix(void**) {
               "chunked\r\n"),
         400);
   CHECK(req11("Transfer-Encoding\r\n : chunked\r\n"), 400);
-  CHECK(req11("X: X\nTransfer-Encoding: chunked\r\n"), 200);  // LF is a line end
+  CHECK(req11("X: X\nTransfer-Encoding: chunked\r\n"), 400);  // LF is no line end
   CHECK(req11("X: X\rTransfer-Encoding: chunked\r\n"), 400);
   CHECK(req11("Transfer-Encoding: chunked\rX: y\r\n"), 400);
   CHECK(req11("Transfer-Encoding: chu\x00nked\r\n"sv), 400);
   CHECK(req11("Transfer-Encoding: chunked\r\n\r\n"), 200);
   CHECK(req11("Content-Length: 1\r\nContent-Length: 2\r\n"), 400);
-  CHECK(req11("Content-Length: 1\r\nContent-length: 1\r\n"), 200);
+  CHECK(req11("Content-Length: 1\r\nContent-length: 1\r\n"), 400);  // as nginx
   CHECK(req11("Content-Length:\x0c"
               "1\r\n"),
         400);
@@ -867,8 +870,6 @@ static void test_chunked__valid(void**) {
   CHUNK_OK("0005\r\nhello\r\n000\r\n\r\n", "hello");
   CHUNK_OK("5\r\n\r\n\0\r\n\r\n0\r\n\r\n"sv, "\r\n\0\r\n"sv);  // binary data
   // Bare LF line ends, as in the head.
-  CHUNK_OK("5\nhello\n0\n\n", "hello");
-  CHUNK_OK("5\r\nhello\n0\r\n\n", "hello");
   // Extensions (RFC 9112 7.1.1).
   CHUNK_OK("5;a\r\nhello\r\n0\r\n\r\n", "hello");
   CHUNK_OK("5;a=b\r\nhello\r\n0;x=y\r\n\r\n", "hello");
@@ -878,7 +879,6 @@ static void test_chunked__valid(void**) {
   // Trailers.
   CHUNK_OK("5\r\nhello\r\n0\r\nX-Sum: abc\r\nY:\r\n\r\n", "hello");
   CHUNK_OK("0\r\nX: a\tb \xff\r\n\r\n", "");
-  CHUNK_OK("0\nX: 1\n\n", "");
   // 16 hex digits is the ceiling.
   {
     ChunkedDecoder dec;

@@ -462,17 +462,21 @@ enum squall_option {
   SQUALL_OPT_MAX_BODY_SIZE = 3,       /**< request body bytes, 100 MiB; 413 */
   SQUALL_OPT_CHUNK_SIZE = 4,          /**< streamed body piece, 64 KiB */
   SQUALL_OPT_HEADER_TIMEOUT_MS = 5,   /**< head must arrive within, 60 s */
-  SQUALL_OPT_BODY_TIMEOUT_MS = 6,     /**< body must arrive within, 3600 s */
-  SQUALL_OPT_IDLE_TIMEOUT_MS = 7,     /**< keep-alive idle limit, 3600 s */
+  SQUALL_OPT_BODY_TIMEOUT_MS = 6,     /**< longest pause between two reads of
+                                           a body, 60 s (was 3600 s, total) */
+  SQUALL_OPT_IDLE_TIMEOUT_MS = 7,     /**< keep-alive idle limit, 75 s (was
+                                           3600 s) */
   SQUALL_OPT_NO_KEEP_ALIVE = 8,       /**< 1: close after every response */
   SQUALL_OPT_XHEADERS = 9,            /**< 1: trust X-Real-IP etc. */
   SQUALL_OPT_DECOMPRESS_REQUEST = 10, /**< 1: gunzip gzip request bodies */
   SQUALL_OPT_MAX_HEADER_COUNT = 11,   /**< header fields, 100; 431 */
-  SQUALL_OPT_MAX_CONNECTIONS = 12, /**< 0 = unlimited; past it, pause accept */
-  SQUALL_OPT_REUSE_PORT = 13,      /**< 1: SO_REUSEPORT on listen */
-  SQUALL_OPT_MAX_URI_SIZE = 14,    /**< request target bytes, 8 KiB; 414 */
-  SQUALL_OPT_ERROR_RATE = 15,      /**< error hook calls per second, 10 */
-  SQUALL_OPT_NODELAY = 16,         /**< TCP_NODELAY on accept, default 1 */
+  SQUALL_OPT_MAX_CONNECTIONS = 12,  /**< 0 = unlimited; past it, pause accept */
+  SQUALL_OPT_REUSE_PORT = 13,       /**< 1: SO_REUSEPORT on listen */
+  SQUALL_OPT_MAX_URI_SIZE = 14,     /**< request target bytes, 8 KiB; 414 */
+  SQUALL_OPT_ERROR_RATE = 15,       /**< error hook calls per second, 10 */
+  SQUALL_OPT_NODELAY = 16,          /**< TCP_NODELAY on accept, default 1 */
+  SQUALL_OPT_WRITE_TIMEOUT_MS = 17, /**< close when queued output makes no
+                                         progress for this long, 60 s */
   /* TLS int options (see "TLS" below) */
   SQUALL_OPT_TLS_CLIENT_AUTH = 50, /**< squall_tls_client_auth, default NONE */
   SQUALL_OPT_TLS_SESSION_TICKETS = 51,      /**< 1 (default): resumption by
@@ -1045,7 +1049,8 @@ SQUALL_API int squall_request_on_done(squall_request *req, squall_done_fn fn,
 SQUALL_API int squall_request_set_max_body_size(squall_request *req,
                                                 int64_t max_bytes);
 
-/** This request's body timeout in ms (0 = none); headers hook only. */
+/** This request's body timeout in ms: the longest pause between two reads
+ * of its body (0 = none); headers hook only. */
 SQUALL_API int squall_request_set_body_timeout(squall_request *req,
                                                int64_t timeout_ms);
 

@@ -98,6 +98,7 @@ pub const SQUALL_OPT_REUSE_PORT: c_int = 13;
 pub const SQUALL_OPT_MAX_URI_SIZE: c_int = 14;
 pub const SQUALL_OPT_ERROR_RATE: c_int = 15;
 pub const SQUALL_OPT_NODELAY: c_int = 16;
+pub const SQUALL_OPT_WRITE_TIMEOUT_MS: c_int = 17;
 pub const SQUALL_OPT_TLS_CLIENT_AUTH: c_int = 50;
 pub const SQUALL_OPT_TLS_SESSION_TICKETS: c_int = 51;
 pub const SQUALL_OPT_TLS_HANDSHAKE_TIMEOUT_MS: c_int = 52;

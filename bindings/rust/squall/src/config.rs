@@ -98,10 +98,10 @@ impl Config {
         /// The request head must arrive within this (60 s; zero: none).
         header_timeout, SQUALL_OPT_HEADER_TIMEOUT_MS, Duration);
     int_opt!(
-        /// The request body must arrive within this (3600 s; zero: none).
+        /// Longest pause between two reads of a request body (60 s; zero: none).
         body_timeout, SQUALL_OPT_BODY_TIMEOUT_MS, Duration);
     int_opt!(
-        /// Keep-alive idle limit (3600 s; zero: none).
+        /// Keep-alive idle limit (75 s; zero: none).
         idle_timeout, SQUALL_OPT_IDLE_TIMEOUT_MS, Duration);
     int_opt!(
         /// Close the connection after every response.
