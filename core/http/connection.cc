@@ -327,6 +327,7 @@ void HTTP1Connection::start_request(size_t head_size) {
   ReadBuffer& rb = stream_->read_buffer();
   head_parser_.reset();
   hold();
+  served_ = true;
   if (state_ == kIdle) req_.start_mono_us = monotonic_us();
   req_.start_wall_us = wall_us() - (monotonic_us() - req_.start_mono_us);
   RequestHead& h = req_.head;

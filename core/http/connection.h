@@ -43,6 +43,10 @@ class HTTP1Connection {
            close_requested_.load(std::memory_order_acquire);
   }
   bool idle() const;
+  // Idle after at least one response (keep-alive): what a drain closes.  A
+  // new connection that has not sent its first request yet is not closed
+  // by a drain (its client may be sending it: closing would lose it).
+  bool idle_keep_alive() const { return served_ && idle(); }
 
   // Response API, loop thread only (the C facade queues foreign calls).
   int set_status(int code, std::string_view reason);
@@ -114,6 +118,7 @@ class HTTP1Connection {
   bool eof_ = false;
   bool detached_ = false;
   bool tls_ = false;          // the stream is TLS
+  bool served_ = false;       // a request was started on this connection
   bool body_unread_ = false;  // a body that will not be read (early answer)
   bool keep_alive_ = true;    // decided when the response head is built
   bool body_error_ = false;

@@ -115,7 +115,7 @@ void HTTPServer::shutdown(int64_t grace_ms, std::function<void(int)> done) {
   std::vector<HTTP1Connection*> v = conns_;
   for (auto* c : v) c->ref();
   for (auto* c : v)
-    if (!c->is_closed() && c->idle()) c->close_now(kClosed);
+    if (!c->is_closed() && c->idle_keep_alive()) c->close_now(kClosed);
   for (auto* c : v) c->unref();
   if (grace_ms >= 0 && loop()) {
     shutdown_timer_ = loop()->call_later(grace_ms * 1000, [this] {

@@ -21,7 +21,8 @@
 #define GOOD "GET /ok HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
 
 /* One request the handler answers and the library's own rejections: 400
- * (malformed), 413 (body limit), 431 (head limit), 501 (coding), 505. */
+ * (malformed), 413 (body limit), 431 (head limit), 400 (a coding other than
+ * chunked), 505. */
 typedef struct probe {
   const char *label;
   const char *raw; /* NULL: the 431 request built at run time */
@@ -34,8 +35,8 @@ static const probe kProbes[] = {
     {"413 body", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999\r\n\r\n",
      413},
     {"431 head", NULL, 431},
-    {"501 coding",
-     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: foo\r\n\r\n", 501},
+    {"400 coding",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: foo\r\n\r\n", 400},
     {"505 version", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505},
 };
 

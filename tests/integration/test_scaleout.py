@@ -39,8 +39,11 @@ class Proc:
         self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True, env=env, start_new_session=True)
         self.out, self.err = [], []
+        self.pumps = []
         for f, dst in ((self.p.stdout, self.out), (self.p.stderr, self.err)):
-            threading.Thread(target=self._pump, args=(f, dst), daemon=True).start()
+            t = threading.Thread(target=self._pump, args=(f, dst), daemon=True)
+            t.start()
+            self.pumps.append(t)
 
     @staticmethod
     def _pump(f, dst):
@@ -60,18 +63,28 @@ class Proc:
         raise AssertionError("no line %r in %r / %r" % (pattern, self.out, self.err))
 
     def stop(self):
-        if self.p.poll() is None:
+        # The whole process group: children, and a successor started by a
+        # restart (it inherited the group and these pipes).
+        try:
+            os.killpg(self.p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.p.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.p.pid, signal.SIGKILL)
+            self.p.wait()
+        deadline = time.monotonic() + 10
+        for t in self.pumps:  # EOF once every holder of the pipes is gone
+            t.join(max(0.1, deadline - time.monotonic()))
+        if all(not t.is_alive() for t in self.pumps):
+            self.p.stdout.close()
+            self.p.stderr.close()
+        else:
             try:
-                os.killpg(self.p.pid, signal.SIGTERM)
+                os.killpg(self.p.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.p.pid, signal.SIGKILL)
-                self.p.wait()
-        self.p.stdout.close()
-        self.p.stderr.close()
 
 
 def start_demo(*args, env=None):
