@@ -263,24 +263,26 @@ int TLSOptions::set_min_version(std::string_view v) {
   return kOk;
 }
 
-int TLSOptions::set_ciphers(std::string_view list) {
+namespace {
+// Try a cipher string on a scratch context before keeping it.
+int try_cipher_string(std::string_view list, int (*apply)(SSL_CTX*, const char*), const char* what,
+                      std::string* keep) {
   Scratch s;
   std::string l(list);
   if (!s.ctx) return fail(kNoMem, "out of memory");
-  if (!l.empty() && SSL_CTX_set_cipher_list(s.ctx, l.c_str()) != 1)
-    return tls_fail("unknown TLS 1.2 cipher list '" + l + "'");
-  ciphers = std::move(l);
+  if (!l.empty() && apply(s.ctx, l.c_str()) != 1)
+    return tls_fail(std::string("unknown ") + what + " '" + l + "'");
+  *keep = std::move(l);
   return kOk;
+}
+}  // namespace
+
+int TLSOptions::set_ciphers(std::string_view list) {
+  return try_cipher_string(list, SSL_CTX_set_cipher_list, "TLS 1.2 cipher list", &ciphers);
 }
 
 int TLSOptions::set_ciphersuites(std::string_view list) {
-  Scratch s;
-  std::string l(list);
-  if (!s.ctx) return fail(kNoMem, "out of memory");
-  if (!l.empty() && SSL_CTX_set_ciphersuites(s.ctx, l.c_str()) != 1)
-    return tls_fail("unknown TLS 1.3 ciphersuites '" + l + "'");
-  ciphersuites = std::move(l);
-  return kOk;
+  return try_cipher_string(list, SSL_CTX_set_ciphersuites, "TLS 1.3 ciphersuites", &ciphersuites);
 }
 
 int TLSOptions::set_client_ca(const std::string& file) {
