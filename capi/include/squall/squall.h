@@ -767,6 +767,7 @@ SQUALL_API int squall_server_stats(const squall_server *srv, uint64_t *values,
  *   squall_group_listen / _add_socket -> [squall_group_handle_signals] ->
  *   squall_group_start -> ... -> squall_group_join -> squall_group_free
  */
+/** One HTTP server served by N loops on N threads. */
 typedef struct squall_group squall_group;
 
 /**
@@ -789,6 +790,8 @@ SQUALL_API int squall_group_size(const squall_group *g);
  * on them (hooks: squall_server_set_*_hook on every server).  [any thread]
  */
 SQUALL_API squall_loop *squall_group_loop(squall_group *g, int i);
+
+/** Server i of the group (NULL out of range); as squall_group_loop. */
 SQUALL_API squall_server *squall_group_server(squall_group *g, int i);
 
 /**
