@@ -2,6 +2,7 @@
 #include "core/tcpserver.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -95,8 +96,21 @@ void TCPServer::on_connection(int fd) {
   handle_stream(IOStream::create(loop_, fd));
 }
 
-void TCPServer::stop() {
+void TCPServer::stop(bool take_queued) {
   for (auto& h : handlers_) h->remove();
+  // Connections the kernel already completed wait in the listen queue;
+  // closing the socket would reset them.  Take them first (a drain serves
+  // them, with Connection: close), up to a bound.
+  if (loop_ && take_queued) {
+    int taken = 0;
+    for (int lfd : fds_) {
+      for (; taken < 4096; taken++) {
+        int c = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c < 0) break;
+        on_connection(c);
+      }
+    }
+  }
   if (loop_ && !handlers_.empty()) {
     // The accept loop may be on the stack (stop from handle_stream): free the
     // handlers on the next iteration.

@@ -30,8 +30,10 @@ class TCPServer {
   // Accept on already-listening sockets (ownership passes to the server).
   int add_sockets(const std::vector<int>& fds);
   int add_socket(int fd);
-  // Stop accepting and close the listening sockets.
-  void stop();
+  // Stop accepting and close the listening sockets.  take_queued: first
+  // accept what waits in the listen queue (a graceful drain serves it;
+  // closing would reset those connections).
+  void stop(bool take_queued = false);
   int port() const;
   IOLoop* loop() const { return loop_; }
 

@@ -99,7 +99,7 @@ void HTTPServer::report(int kind, int status, std::string_view msg, std::string_
 }
 
 void HTTPServer::shutdown(int64_t grace_ms, std::function<void(int)> done) {
-  stop();
+  stop(true);
   if (shutting_down_) {
     // A second shutdown only adds its callback.
     auto prev = std::move(shutdown_done_);
