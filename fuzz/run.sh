@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the libFuzzer harnesses with clang and run each for N seconds.
-#   fuzz/run.sh [seconds=30] [harness ...]   harness: parser chunked body connection
+#   fuzz/run.sh [seconds=30] [harness ...]   harness: parser chunked body connection tls
 # Work files (binaries, grown corpus, crash artifacts) go to $SQUALL_FUZZ_DIR
 # (default: fuzz-run/ in the build directory, $SQUALL_BUILD_DIR or build/), not
 # a temporary folder other checkouts share.  Exits non-zero if a harness
@@ -12,7 +12,7 @@ root=$(dirname "$here")
 secs=${1:-30}
 [ $# -gt 0 ] && shift
 harnesses=("$@")
-[ ${#harnesses[@]} -eq 0 ] && harnesses=(parser chunked body connection)
+[ ${#harnesses[@]} -eq 0 ] && harnesses=(parser chunked body connection tls)
 
 CXX=${CXX_FUZZ:-clang++}
 if ! command -v "$CXX" >/dev/null 2>&1; then
@@ -34,9 +34,9 @@ flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined
 status=0
 for h in "${harnesses[@]}"; do
   echo "== $h: building"
-  if [ "$h" = connection ]; then
-    # The whole core (loop, stream, memory transport, connection), with
-    # coverage; libevent (and OpenSSL once core/ uses it) linked as is.
+  if [ "$h" = connection ] || [ "$h" = tls ]; then
+    # The whole core (loop, stream, transports, connection), with coverage;
+    # libevent and OpenSSL linked as they are.
     srcs=("$root"/core/*.cc "$root"/core/http/*.cc)
     libs=(-levent -lz -pthread)
     for m in libevent_openssl openssl; do
