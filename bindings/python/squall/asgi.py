@@ -1,0 +1,338 @@
+"""squall's ASGI server (ASGI 3, HTTP and lifespan).
+
+    python -m squall.asgi module:app [--host 127.0.0.1] [--port 8000] [--lifespan auto|on|off]
+
+The application runs on an asyncio loop (uvloop when installed) in the main
+thread; squall's loop runs on a second thread with the GIL released and
+hands requests over in batches (one wake-up of the asyncio loop for all the
+requests one pass of squall's loop parsed).  The scope is built in C in one
+pass over the request.  Responses go back with squall's thread-safe
+response calls; ``http.response.body`` with more_body waits for the bytes
+to reach the kernel before the next ``receive``/``send`` returns
+(backpressure).
+
+Not yet: the WebSocket scope (squall_request_detach gives the stream; the
+protocol is to be written), request bodies streamed while they arrive
+(the body comes whole, as one http.request message).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import sys
+import threading
+from typing import Any, Awaitable, Callable, Optional
+
+from . import FINISH, Loop, Request, Server, log
+from . import _squall as _c
+from .wsgi import load_app
+
+__all__ = ["ASGIServer", "serve", "main"]
+
+_MODE_ASGI = 2
+
+
+class _Exchange:
+    """receive / send of one HTTP request."""
+
+    __slots__ = ("req", "aloop", "body_sent", "status", "headers", "started", "done",
+                 "disconnected", "_disc_fut")
+
+    def __init__(self, req: Request, aloop: asyncio.AbstractEventLoop) -> None:
+        self.req = req
+        self.aloop = aloop
+        self.body_sent = False  # the http.request message was given
+        self.status = 0
+        self.headers = None
+        self.started = False
+        self.done = False
+        self.disconnected = False
+        self._disc_fut: Optional[asyncio.Future] = None
+
+    async def receive(self) -> dict:
+        if not self.body_sent:
+            self.body_sent = True
+            req = self.req
+            return {"type": "http.request", "body": req.body if not req.finished else b"",
+                    "more_body": False}
+        # Nothing more will arrive: wait for the end of the exchange.
+        if not self.disconnected and not self.done:
+            if self._disc_fut is None:
+                self._disc_fut = self.aloop.create_future()
+                aloop, fut = self.aloop, self._disc_fut
+
+                def on_done(status: int) -> None:  # loop thread
+                    aloop.call_soon_threadsafe(_resolve, fut)
+
+                try:
+                    if self.req.finished or not self.req.on_done(on_done):
+                        _resolve(fut)
+                except Exception:  # on_done already registered / finished
+                    _resolve(fut)
+            await self._disc_fut
+        self.disconnected = True
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: dict) -> None:
+        t = message["type"]
+        req = self.req
+        if t == "http.response.start":
+            if self.started:
+                raise RuntimeError("http.response.start sent twice")
+            self.started = True
+            self.status = message["status"]
+            self.headers = message.get("headers") or []
+            if message.get("trailers"):
+                raise RuntimeError("squall: response trailers are not supported")
+            return
+        if t == "http.response.body":
+            if not self.started:
+                raise RuntimeError("http.response.body before http.response.start")
+            if self.done:
+                raise RuntimeError("http.response.body after the response ended")
+            body = message.get("body", b"")
+            more = message.get("more_body", False)
+            status, headers = self.status, self.headers
+            if status:
+                self.status, self.headers = 0, None
+            if not more:
+                self.done = True
+                req.send(status, headers, body, FINISH)
+                return
+            if not req.send(status, headers, body, 0):
+                self.disconnected = True
+                return
+            # backpressure: on to the next chunk once these bytes are out
+            fut = self.aloop.create_future()
+            aloop = self.aloop
+
+            def flushed(st: int) -> None:  # loop thread
+                aloop.call_soon_threadsafe(_set, fut, st)
+
+            if not req.flush(flushed):
+                self.disconnected = True
+                return
+            if await fut < 0:
+                self.disconnected = True
+            return
+        raise RuntimeError(f"squall: unsupported ASGI message {t!r}")
+
+
+def _resolve(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+def _set(fut: asyncio.Future, value: Any) -> None:
+    if not fut.done():
+        fut.set_result(value)
+
+
+class ASGIServer(Server):
+    """An ASGI 3 application served by squall (HTTP; lifespan in serve())."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]], aloop: asyncio.AbstractEventLoop,
+                 loop: Optional[Loop] = None, *, host: str = "127.0.0.1", port: int = 8000,
+                 root_path: str = "", **options: Any) -> None:
+        self.app = app
+        self.aloop = aloop
+        self.template = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "scheme": "http",
+            "root_path": root_path,
+            "server": (host, port),
+            "state": {},
+        }
+        self._pending: collections.deque = collections.deque()
+        self._scheduled = False
+        self.tasks: set = set()
+        super().__init__(self._on_request, loop, _mode=_MODE_ASGI, _template=self.template,
+                         **options)
+
+    def listen(self, port: int = 8000, host: Optional[str] = "127.0.0.1") -> int:
+        bound = super().listen(port, host)
+        self.template["server"] = (host or "0.0.0.0", bound)
+        return bound
+
+    # squall's loop thread, GIL held
+    def _on_request(self, req: Request, scope: dict) -> None:
+        scope["state"] = dict(scope["state"])
+        self._pending.append((req, scope))
+        if not self._scheduled:
+            self._scheduled = True
+            self.aloop.call_soon_threadsafe(self._drain)
+
+    # asyncio thread
+    def _drain(self) -> None:
+        self._scheduled = False
+        pending = self._pending
+        create = self.aloop.create_task
+        tasks = self.tasks
+        while pending:
+            req, scope = pending.popleft()
+            t = create(self._run(req, scope))
+            tasks.add(t)
+            t.add_done_callback(tasks.discard)
+
+    async def _run(self, req: Request, scope: dict) -> None:
+        ex = _Exchange(req, self.aloop)
+        try:
+            await self.app(scope, ex.receive, ex.send)
+        except BaseException as exc:  # noqa: B902 -- a 500, never a crash
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            self.handler_failed(req, exc)
+            return
+        if not req.finished:
+            if ex.started and ex.status == 0:
+                req.send(0, None, None, FINISH)  # head sent: end it
+            elif ex.started:
+                req.send(ex.status, ex.headers, None, FINISH)
+            else:
+                self.handler_failed(req, RuntimeError("the ASGI application sent no response"))
+
+
+class _Lifespan:
+    def __init__(self, app: Callable, state: dict, mode: str) -> None:
+        self.app = app
+        self.state = state
+        self.mode = mode
+        self.inbox: asyncio.Queue = asyncio.Queue()
+        self.startup_done = asyncio.Event()
+        self.shutdown_done = asyncio.Event()
+        self.failed: Optional[str] = None
+        self.unsupported = False
+        self.task: Optional[asyncio.Task] = None
+
+    async def _main(self) -> None:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"},
+                 "state": self.state}
+        try:
+            await self.app(scope, self.inbox.get, self._send)
+        except BaseException as exc:  # noqa: B902
+            if not self.startup_done.is_set():
+                self.unsupported = True
+                if self.mode == "on":
+                    self.failed = f"lifespan: {exc!r}"
+                    log.error("ASGI lifespan failed", exc_info=exc)
+            else:
+                log.error("ASGI lifespan failed", exc_info=exc)
+        finally:
+            self.startup_done.set()
+            self.shutdown_done.set()
+
+    async def _send(self, message: dict) -> None:
+        t = message["type"]
+        if t == "lifespan.startup.complete":
+            self.startup_done.set()
+        elif t == "lifespan.startup.failed":
+            self.failed = message.get("message", "") or "startup failed"
+            self.startup_done.set()
+        elif t in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+            if t.endswith("failed"):
+                log.error("ASGI lifespan shutdown failed: %s", message.get("message", ""))
+            self.shutdown_done.set()
+
+    async def startup(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._main())
+        await self.inbox.put({"type": "lifespan.startup"})
+        await self.startup_done.wait()
+
+    async def shutdown(self) -> None:
+        if self.unsupported or self.task is None or self.task.done():
+            return
+        await self.inbox.put({"type": "lifespan.shutdown"})
+        await self.shutdown_done.wait()
+
+
+async def serve_async(app: Callable, host: str = "127.0.0.1", port: int = 8000,
+                      lifespan: str = "auto", ready: Optional[Callable[[int], None]] = None,
+                      stop: Optional[asyncio.Event] = None, **options: Any) -> None:
+    """Serve on the running asyncio loop until `stop` is set (or SIGINT /
+    SIGTERM in the main thread).  ready(port) is called once listening."""
+    aloop = asyncio.get_running_loop()
+    state: dict = {}
+    ls = None
+    if lifespan != "off":
+        ls = _Lifespan(app, state, lifespan)
+        await ls.startup()
+        if ls.failed:
+            raise RuntimeError(f"ASGI lifespan startup failed: {ls.failed}")
+    loop = Loop()
+    server = ASGIServer(app, aloop, loop, host=host, port=port, **options)
+    server.template["state"] = state
+    stop = stop or asyncio.Event()
+    try:
+        bound = server.listen(port, host)
+        if threading.current_thread() is threading.main_thread():
+            import signal
+
+            for s in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    aloop.add_signal_handler(s, stop.set)
+                except (NotImplementedError, RuntimeError):
+                    pass
+        loop.start_thread()
+        log.info("squall ASGI on http://%s:%d", host, bound)
+        if ready is not None:
+            ready(bound)
+        await stop.wait()
+        # graceful: let requests in flight finish (up to 10 s)
+        finished = asyncio.Event()
+        server.shutdown(10.0, lambda st: aloop.call_soon_threadsafe(finished.set))
+        try:
+            await asyncio.wait_for(finished.wait(), 11)
+        except asyncio.TimeoutError:
+            pass
+        if server.tasks:
+            await asyncio.wait(list(server.tasks), timeout=1)
+    finally:
+        loop.stop()
+        if loop._thread is not None:
+            loop._thread.join()
+            loop._thread = None
+        server.close()
+        loop.close()
+        if ls is not None:
+            await ls.shutdown()
+
+
+def serve(app: Callable, host: str = "127.0.0.1", port: int = 8000, lifespan: str = "auto",
+          **options: Any) -> None:
+    """Serve an ASGI application until SIGINT / SIGTERM (uvloop if present)."""
+    try:
+        import uvloop  # type: ignore
+
+        runner = uvloop.run if hasattr(uvloop, "run") else None
+    except ImportError:
+        runner = None
+    coro = serve_async(app, host, port, lifespan, **options)
+    if runner is not None:
+        runner(coro)
+    else:
+        asyncio.run(coro)
+
+
+def main(argv: Optional[list] = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m squall.asgi", description=__doc__.split("\n")[0])
+    p.add_argument("app", help="module:attribute of the ASGI application")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--lifespan", choices=["auto", "on", "off"], default="auto")
+    p.add_argument("--max-body-size", type=int, default=None)
+    args = p.parse_args(argv)
+    sys.path.insert(0, ".")
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    opts: dict = {}
+    if args.max_body_size is not None:
+        opts["max_body_size"] = args.max_body_size
+    serve(load_app(args.app), args.host, args.port, args.lifespan, **opts)
+
+
+if __name__ == "__main__":
+    main()
