@@ -369,13 +369,17 @@ class Loop:
         self._thread = t
         return t
 
-    def close(self) -> None:
-        """Free the loop (not while it runs).  Pending call_soon functions
-        run first."""
+    def join_thread(self) -> None:
+        """Stop the loop started by start_thread() and wait for it."""
         if self._thread is not None:
             self.stop()
             self._thread.join()
             self._thread = None
+
+    def close(self) -> None:
+        """Free the loop (not while it runs).  Pending call_soon functions
+        run first."""
+        self.join_thread()
         if self._loop is not None:
             loop, self._loop = self._loop, None
             _c.squall_loop_free(loop)
@@ -541,6 +545,8 @@ class Server:
     def close(self) -> None:
         """Free the server (and its loop if it made it).  Loop thread, or
         after the loop stopped."""
+        if self._own_loop:
+            self.loop.join_thread()
         if self._srv is not None:
             srv, self._srv = self._srv, None
             _c.squall_server_free(srv)

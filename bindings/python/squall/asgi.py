@@ -290,10 +290,7 @@ async def serve_async(app: Callable, host: str = "127.0.0.1", port: int = 8000,
         if server.tasks:
             await asyncio.wait(list(server.tasks), timeout=1)
     finally:
-        loop.stop()
-        if loop._thread is not None:
-            loop._thread.join()
-            loop._thread = None
+        loop.join_thread()
         server.close()
         loop.close()
         if ls is not None:

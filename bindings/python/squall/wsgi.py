@@ -255,6 +255,7 @@ class WSGIServer(Server):
             "wsgi.multiprocess": False,
             "wsgi.run_once": False,
             "wsgi.file_wrapper": FileWrapper,
+            "wsgi.input_terminated": True,
             "SCRIPT_NAME": "",
             "SERVER_NAME": host or "0.0.0.0",
             "SERVER_PORT": str(port),

@@ -11,15 +11,18 @@ static PyObject* error_class; /* squall.Error once registered */
 /* Errors, strings                                                     */
 /* ------------------------------------------------------------------ */
 
-void sqpy_raise(int code) {
-  const char* msg = squall_last_error();
-  if (msg == NULL || msg[0] == '\0') msg = squall_strerror(code);
+static void raise_msg(int code, const char* msg) {
   PyObject* cls = error_class ? error_class : PyExc_RuntimeError;
   PyObject* exc = PyObject_CallFunction(cls, "is", code, msg);
   if (exc != NULL) {
     PyErr_SetObject(cls, exc);
     Py_DECREF(exc);
   }
+}
+
+void sqpy_raise(int code) {
+  const char* msg = squall_last_error();
+  raise_msg(code, (msg == NULL || msg[0] == '\0') ? squall_strerror(code) : msg);
 }
 
 int sqpy_str_in(PyObject* o, const char** p, size_t* n) {
@@ -155,8 +158,7 @@ static PyTypeObject SqReqType;
 
 static int alive(SqReq* self) {
   if (self->req != NULL) return 1;
-  PyErr_SetString(error_class ? error_class : PyExc_RuntimeError,
-                  "squall: the request is already finished");
+  raise_msg(SQUALL_ESTATE, "squall: the request is already finished");
   return 0;
 }
 
@@ -757,6 +759,14 @@ static PyObject* wsgi_environ(squall_request* req, PyObject* tmpl) {
 
   PyObject* body;
   if (body_of(req, &body) < 0) goto fail;
+  /* A chunked body arrived whole: give its length, so applications that
+   * read CONTENT_LENGTH bytes (most) see all of it. */
+  if (PyBytes_GET_SIZE(body) > 0 && PyDict_GetItemWithError(env, k_clen) == NULL &&
+      (PyErr_Occurred() ||
+       set_steal(env, k_clen, PyUnicode_FromFormat("%zd", PyBytes_GET_SIZE(body))) < 0)) {
+    Py_DECREF(body);
+    goto fail;
+  }
   PyObject* in = PyObject_CallOneArg(bytes_io, body);
   Py_DECREF(body);
   if (set_steal(env, k_input, in) < 0) goto fail;

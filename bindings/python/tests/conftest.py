@@ -1,0 +1,127 @@
+"""Fixtures: real squall servers on 127.0.0.1 (port 0), each on its own
+loop thread, stopped and freed after the test."""
+import asyncio
+import socket
+import threading
+
+import pytest
+
+import squall
+from squall import asgi as sq_asgi
+from squall import wsgi as sq_wsgi
+
+
+class Started:
+    def __init__(self, server, port):
+        self.server = server
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def native():
+    """native(handler, **options) -> Started; the loop runs on a thread."""
+    servers = []
+
+    def start(handler, **options):
+        srv = squall.Server(handler, **options)
+        port = srv.listen(0)
+        srv.loop.start_thread()
+        servers.append(srv)
+        return Started(srv, port)
+
+    yield start
+    for srv in servers:
+        srv.close()
+
+
+@pytest.fixture
+def wsgi():
+    """wsgi(app, threads=0, **options) -> Started."""
+    servers = []
+
+    def start(app, threads=0, **options):
+        srv = sq_wsgi.WSGIServer(app, threads=threads, **options)
+        port = srv.listen(0)
+        srv.loop.start_thread()
+        servers.append(srv)
+        return Started(srv, port)
+
+    yield start
+    for srv in servers:
+        srv.close()
+
+
+@pytest.fixture
+def asgi():
+    """asgi(app, lifespan="auto") -> Started; asyncio runs on a thread."""
+    running = []
+
+    def start(app, lifespan="auto", **options):
+        ready = threading.Event()
+        box = {}
+
+        def run():
+            async def main():
+                box["stop"] = asyncio.Event()
+                box["aloop"] = asyncio.get_running_loop()
+                await sq_asgi.serve_async(app, "127.0.0.1", 0, lifespan,
+                                          ready=lambda p: (box.__setitem__("port", p), ready.set()),
+                                          stop=box["stop"], **options)
+
+            try:
+                asyncio.run(main())
+            except BaseException as exc:  # reported by the test
+                box["error"] = exc
+            finally:
+                ready.set()
+
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        assert ready.wait(10), "ASGI server did not start"
+        if "error" in box:
+            raise box["error"]
+        running.append((t, box))
+        return Started(None, box["port"])
+
+    yield start
+    for t, box in running:
+        box["aloop"].call_soon_threadsafe(box["stop"].set)
+        t.join(15)
+        assert not t.is_alive(), "ASGI server did not stop"
+        if "error" in box:
+            raise box["error"]
+
+
+def raw_exchange(port, data, expect_responses, timeout=5.0):
+    """Send raw bytes, read until expect_responses complete responses
+    (Content-Length framed) arrived or the peer closed; return the bytes."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        buf = b""
+        while count_responses(buf) < expect_responses:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        return buf
+    finally:
+        s.close()
+
+
+def count_responses(buf):
+    n = 0
+    while True:
+        head_end = buf.find(b"\r\n\r\n")
+        if head_end < 0:
+            return n
+        head = buf[:head_end].decode("latin-1").lower()
+        length = 0
+        for line in head.split("\r\n"):
+            if line.startswith("content-length:"):
+                length = int(line.split(":", 1)[1])
+        if len(buf) < head_end + 4 + length:
+            return n
+        buf = buf[head_end + 4 + length:]
+        n += 1
