@@ -611,7 +611,7 @@ static PyTypeObject SqReqType = {
 
 static PyObject *k_method, *k_path_info, *k_query, *k_protocol, *k_remote, *k_scheme, *k_input,
     *k_ctype, *k_clen, *bytes_io, *empty_bytes, *k_type, *k_http_version, *k_path, *k_raw_path,
-    *k_query_string, *k_headers, *k_client, *k_http, *k_asgi_scheme;
+    *k_query_string, *k_headers, *k_client, *k_http, *k_asgi_scheme, *k_asgi_method;
 
 static int set_steal(PyObject* d, PyObject* k, PyObject* v) {
   if (v == NULL) return -1;
@@ -793,7 +793,7 @@ static PyObject* asgi_scope(squall_request* req, PyObject* tmpl) {
   PyObject* scope = PyDict_Copy(tmpl);
   if (scope == NULL) return NULL;
   field(req, SQUALL_REQ_METHOD, &p, &n);
-  if (set_steal(scope, k_method, latin1(p, n)) < 0) goto fail;
+  if (set_steal(scope, k_asgi_method, latin1(p, n)) < 0) goto fail;
   field(req, SQUALL_REQ_PATH, &p, &n);
   if (set_steal(scope, k_path, unquote(p, n, 0)) < 0) goto fail;
   if (set_steal(scope, k_raw_path, PyBytes_FromStringAndSize(p, n)) < 0) goto fail;
@@ -959,7 +959,7 @@ int sqpy_init(PyObject* m) {
       intern(&k_http_version, "http_version") || intern(&k_path, "path") ||
       intern(&k_raw_path, "raw_path") || intern(&k_query_string, "query_string") ||
       intern(&k_headers, "headers") || intern(&k_client, "client") || intern(&k_http, "http") ||
-      intern(&k_asgi_scheme, "scheme"))
+      intern(&k_asgi_scheme, "scheme") || intern(&k_asgi_method, "method"))
     return -1;
   /* ASGI's scheme key is "scheme", set in the template; WSGI's default
    * "http" too: only a different protocol overwrites it. */

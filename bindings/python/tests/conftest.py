@@ -82,15 +82,21 @@ def asgi():
         if "error" in box:
             raise box["error"]
         running.append((t, box))
-        return Started(None, box["port"])
+        started = Started(None, box["port"])
+        started.stop = lambda: stop(t, box)
+        return started
 
-    yield start
-    for t, box in running:
-        box["aloop"].call_soon_threadsafe(box["stop"].set)
-        t.join(15)
+    def stop(t, box):
+        if t.is_alive():
+            box["aloop"].call_soon_threadsafe(box["stop"].set)
+            t.join(15)
         assert not t.is_alive(), "ASGI server did not stop"
         if "error" in box:
             raise box["error"]
+
+    yield start
+    for t, box in running:
+        stop(t, box)
 
 
 def raw_exchange(port, data, expect_responses, timeout=5.0):
