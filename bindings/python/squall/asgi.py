@@ -26,7 +26,7 @@ from typing import Any, Awaitable, Callable, Optional
 
 from . import FINISH, Loop, Request, Server, log
 from . import _squall as _c
-from .wsgi import load_app
+from .wsgi import command_line
 
 __all__ = ["ASGIServer", "serve", "main"]
 
@@ -314,21 +314,11 @@ def serve(app: Callable, host: str = "127.0.0.1", port: int = 8000, lifespan: st
 
 
 def main(argv: Optional[list] = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m squall.asgi", description=__doc__.split("\n")[0])
-    p.add_argument("app", help="module:attribute of the ASGI application")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--lifespan", choices=["auto", "on", "off"], default="auto")
-    p.add_argument("--max-body-size", type=int, default=None)
-    args = p.parse_args(argv)
-    sys.path.insert(0, ".")
-    import logging
+    def add(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--lifespan", choices=["auto", "on", "off"], default="auto")
 
-    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-    opts: dict = {}
-    if args.max_body_size is not None:
-        opts["max_body_size"] = args.max_body_size
-    serve(load_app(args.app), args.host, args.port, args.lifespan, **opts)
+    app, args, opts = command_line("python -m squall.asgi", __doc__, argv, add)
+    serve(app, args.host, args.port, args.lifespan, **opts)
 
 
 if __name__ == "__main__":

@@ -332,26 +332,38 @@ def serve(app: Callable, host: str = "127.0.0.1", port: int = 8000, threads: int
         server.close()
 
 
-def main(argv: Optional[list] = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m squall.wsgi", description=__doc__.split("\n")[0])
-    p.add_argument("app", help="module:attribute of the WSGI application")
+def command_line(prog: str, doc: str, argv: Optional[list],
+                 add: Callable[[argparse.ArgumentParser], None]) -> tuple:
+    """The options python -m squall.wsgi and squall.asgi share (gunicorn's
+    and uvicorn's names); returns (application, parsed args, server options)."""
+    p = argparse.ArgumentParser(prog=prog, description=doc.strip().split("\n")[0])
+    p.add_argument("app", help="module:attribute of the application")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--threads", type=int, default=0,
-                   help="0: run the application on the loop thread; N: on N threads")
-    p.add_argument("--max-body-size", type=int, default=None)
+    p.add_argument("--max-body-size", type=int, default=None, help="bytes (default 100 MiB)")
     p.add_argument("--no-keep-alive", action="store_true")
+    p.add_argument("--log-level", default="info")
+    add(p)
     args = p.parse_args(argv)
     sys.path.insert(0, ".")
     import logging
 
-    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    logging.basicConfig(level=args.log_level.upper(), format="%(name)s: %(message)s")
     opts: dict = {}
     if args.max_body_size is not None:
         opts["max_body_size"] = args.max_body_size
     if args.no_keep_alive:
         opts["no_keep_alive"] = 1
-    serve(load_app(args.app), args.host, args.port, args.threads, **opts)
+    return load_app(args.app), args, opts
+
+
+def main(argv: Optional[list] = None) -> None:
+    def add(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--threads", type=int, default=0,
+                       help="0: run the application on the loop thread; N: on N threads")
+
+    app, args, opts = command_line("python -m squall.wsgi", __doc__, argv, add)
+    serve(app, args.host, args.port, args.threads, **opts)
 
 
 if __name__ == "__main__":

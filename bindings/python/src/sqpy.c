@@ -223,88 +223,75 @@ static PyObject* pair(PyObject* a, PyObject* b) {
   return t;
 }
 
+/* The (name, value) lists: headers, arguments, cookies.  Each kind is a
+ * count call and an at(index) call of the C ABI. */
+typedef struct {
+  int (*count)(const squall_request*, int source, size_t* n);
+  int (*at)(const squall_request*, int source, size_t i, const char** n, size_t* nl, const char** v,
+            size_t* vl);
+  PyObject* (*text)(const char* p, size_t n);
+} pair_kind;
+
+static int header_count(const squall_request* r, int s, size_t* n) {
+  return squall_request_header_count(r, n);
+}
+static int header_at(const squall_request* r, int s, size_t i, const char** n, size_t* nl,
+                     const char** v, size_t* vl) {
+  return squall_request_header_at(r, i, n, nl, v, vl);
+}
+static int cookie_count(const squall_request* r, int s, size_t* n) {
+  return squall_request_cookie_count(r, n);
+}
+static int cookie_at(const squall_request* r, int s, size_t i, const char** n, size_t* nl,
+                     const char** v, size_t* vl) {
+  return squall_request_cookie_at(r, i, n, nl, v, vl);
+}
+
+static const pair_kind kHeaders = {header_count, header_at, latin1};
+static const pair_kind kArguments = {squall_request_argument_count, squall_request_argument_at,
+                                     sqpy_str};
+static const pair_kind kCookies = {cookie_count, cookie_at, sqpy_str};
+
+static PyObject* pair_list(SqReq* self, const pair_kind* kind, int source) {
+  size_t count = 0;
+  if (!alive(self)) return NULL;
+  int rc = kind->count(self->req, source, &count);
+  if (rc != 0) {
+    sqpy_raise(rc);
+    return NULL;
+  }
+  PyObject* list = PyList_New((Py_ssize_t)count);
+  if (list == NULL) return NULL;
+  for (size_t i = 0; i < count; i++) {
+    const char *n, *v;
+    size_t nl, vl;
+    rc = kind->at(self->req, source, i, &n, &nl, &v, &vl);
+    PyObject* t = rc == 0 ? pair(kind->text(n, nl), kind->text(v, vl)) : NULL;
+    if (t == NULL) {
+      Py_DECREF(list);
+      if (rc != 0) sqpy_raise(rc);
+      return NULL;
+    }
+    PyList_SET_ITEM(list, (Py_ssize_t)i, t);
+  }
+  return list;
+}
+
 /* header_items() -> [(name, value), ...] in arrival order (str, latin-1). */
 static PyObject* req_header_items(SqReq* self, PyObject* unused) {
-  size_t count = 0;
-  if (!alive(self)) return NULL;
-  int rc = squall_request_header_count(self->req, &count);
-  if (rc != 0) {
-    sqpy_raise(rc);
-    return NULL;
-  }
-  PyObject* list = PyList_New((Py_ssize_t)count);
-  if (list == NULL) return NULL;
-  for (size_t i = 0; i < count; i++) {
-    const char *n, *v;
-    size_t nl, vl;
-    rc = squall_request_header_at(self->req, i, &n, &nl, &v, &vl);
-    if (rc != 0) {
-      Py_DECREF(list);
-      sqpy_raise(rc);
-      return NULL;
-    }
-    PyObject* t = pair(latin1(n, nl), latin1(v, vl));
-    if (t == NULL) {
-      Py_DECREF(list);
-      return NULL;
-    }
-    PyList_SET_ITEM(list, (Py_ssize_t)i, t);
-  }
-  return list;
+  return pair_list(self, &kHeaders, 0);
 }
 
-/* arguments(source) -> [(name, value), ...] decoded. */
+/* argument_items(source) -> [(name, value), ...] decoded. */
 static PyObject* req_arguments(SqReq* self, PyObject* arg) {
   int source = (int)PyLong_AsLong(arg);
-  size_t count = 0;
   if (source == -1 && PyErr_Occurred()) return NULL;
-  if (!alive(self)) return NULL;
-  int rc = squall_request_argument_count(self->req, source, &count);
-  if (rc != 0) {
-    sqpy_raise(rc);
-    return NULL;
-  }
-  PyObject* list = PyList_New((Py_ssize_t)count);
-  if (list == NULL) return NULL;
-  for (size_t i = 0; i < count; i++) {
-    const char *n, *v;
-    size_t nl, vl;
-    rc = squall_request_argument_at(self->req, source, i, &n, &nl, &v, &vl);
-    PyObject* t = rc == 0 ? pair(sqpy_str(n, nl), sqpy_str(v, vl)) : NULL;
-    if (t == NULL) {
-      Py_DECREF(list);
-      if (rc != 0) sqpy_raise(rc);
-      return NULL;
-    }
-    PyList_SET_ITEM(list, (Py_ssize_t)i, t);
-  }
-  return list;
+  return pair_list(self, &kArguments, source);
 }
 
-/* cookies() -> [(name, value), ...]. */
+/* cookie_items() -> [(name, value), ...]. */
 static PyObject* req_cookies(SqReq* self, PyObject* unused) {
-  size_t count = 0;
-  if (!alive(self)) return NULL;
-  int rc = squall_request_cookie_count(self->req, &count);
-  if (rc != 0) {
-    sqpy_raise(rc);
-    return NULL;
-  }
-  PyObject* list = PyList_New((Py_ssize_t)count);
-  if (list == NULL) return NULL;
-  for (size_t i = 0; i < count; i++) {
-    const char *n, *v;
-    size_t nl, vl;
-    rc = squall_request_cookie_at(self->req, i, &n, &nl, &v, &vl);
-    PyObject* t = rc == 0 ? pair(sqpy_str(n, nl), sqpy_str(v, vl)) : NULL;
-    if (t == NULL) {
-      Py_DECREF(list);
-      if (rc != 0) sqpy_raise(rc);
-      return NULL;
-    }
-    PyList_SET_ITEM(list, (Py_ssize_t)i, t);
-  }
-  return list;
+  return pair_list(self, &kCookies, 0);
 }
 
 /* files() -> [(field, filename, content_type, bytes), ...]. */
@@ -521,37 +508,39 @@ static void void_once(void* ref) {
   PyGILState_Release(st);
 }
 
+/* The one-shot registrations: the callable's reference goes to the
+ * library, or back at once if the call failed. */
+enum { ONCE_FLUSH, ONCE_DONE, ONCE_SOON };
+
+static PyObject* register_once(SqReq* self, PyObject* cb, int which) {
+  void* ref = NULL;
+  int rc;
+  if (!alive(self)) return NULL;
+  if (!(which == ONCE_FLUSH && cb == Py_None) && (ref = sqpy_ref_take(cb)) == NULL) return NULL;
+  switch (which) {
+    case ONCE_FLUSH: rc = squall_response_flush(self->req, ref ? done_once : NULL, ref); break;
+    case ONCE_DONE: rc = squall_request_on_done(self->req, done_once, ref); break;
+    default: rc = squall_request_call_soon(self->req, void_once, ref); break;
+  }
+  if (rc != 0 && ref) Py_DECREF(cb);
+  return answer(self, rc, 0);
+}
+
 /* flush(done=None) -> bool; done(status) runs on the loop thread once the
  * bytes reached the kernel (0) or the connection closed (< 0). */
 static PyObject* req_flush(SqReq* self, PyObject* const* args, Py_ssize_t nargs) {
-  if (!alive(self)) return NULL;
-  PyObject* cb = nargs > 0 ? args[0] : Py_None;
-  void* ref = NULL;
-  if (cb != Py_None && (ref = sqpy_ref_take(cb)) == NULL) return NULL;
-  int rc = squall_response_flush(self->req, ref ? done_once : NULL, ref);
-  if (rc != 0 && ref) Py_DECREF(cb);
-  return answer(self, rc, 0);
+  return register_once(self, nargs > 0 ? args[0] : Py_None, ONCE_FLUSH);
 }
 
 /* on_done(fn): fn(status) once when the response is out or the
  * connection closed first. */
 static PyObject* req_on_done(SqReq* self, PyObject* cb) {
-  if (!alive(self)) return NULL;
-  void* ref = sqpy_ref_take(cb);
-  if (ref == NULL) return NULL;
-  int rc = squall_request_on_done(self->req, done_once, ref);
-  if (rc != 0) Py_DECREF(cb);
-  return answer(self, rc, 0);
+  return register_once(self, cb, ONCE_DONE);
 }
 
 /* call_soon(fn): fn() once on the request's loop thread. */
 static PyObject* req_call_soon(SqReq* self, PyObject* cb) {
-  if (!alive(self)) return NULL;
-  void* ref = sqpy_ref_take(cb);
-  if (ref == NULL) return NULL;
-  int rc = squall_request_call_soon(self->req, void_once, ref);
-  if (rc != 0) Py_DECREF(cb);
-  return answer(self, rc, 0);
+  return register_once(self, cb, ONCE_SOON);
 }
 
 static PyObject* req_abort(SqReq* self, PyObject* unused) {

@@ -1,6 +1,7 @@
 """Fixtures: real squall servers on 127.0.0.1 (port 0), each on its own
 loop thread, stopped and freed after the test."""
 import asyncio
+import http.client
 import socket
 import threading
 
@@ -18,36 +19,38 @@ class Started:
         self.base = f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture
-def native():
-    """native(handler, **options) -> Started; the loop runs on a thread."""
+def _loop_thread_servers(make):
+    """A fixture body: start(app_or_handler, **options) -> Started, each
+    server on its own loop thread, closed at teardown."""
     servers = []
 
-    def start(handler, **options):
-        srv = squall.Server(handler, **options)
+    def start(*args, **options):
+        srv = make(*args, **options)
         port = srv.listen(0)
         srv.loop.start_thread()
         servers.append(srv)
         return Started(srv, port)
 
+    return servers, start
+
+
+@pytest.fixture
+def native():
+    """native(handler, **options) -> Started; the loop runs on a thread."""
+    servers, start = _loop_thread_servers(squall.Server)
     yield start
-    for srv in servers:
-        srv.close()
+    _close_all(servers)
 
 
 @pytest.fixture
 def wsgi():
     """wsgi(app, threads=0, **options) -> Started."""
-    servers = []
-
-    def start(app, threads=0, **options):
-        srv = sq_wsgi.WSGIServer(app, threads=threads, **options)
-        port = srv.listen(0)
-        srv.loop.start_thread()
-        servers.append(srv)
-        return Started(srv, port)
-
+    servers, start = _loop_thread_servers(sq_wsgi.WSGIServer)
     yield start
+    _close_all(servers)
+
+
+def _close_all(servers):
     for srv in servers:
         srv.close()
 
@@ -131,3 +134,15 @@ def count_responses(buf):
             return n
         buf = buf[head_end + 4 + length:]
         n += 1
+
+
+def fetch(port, method, path, body=None, headers=None, conn=None):
+    """One request with http.client (on conn if given, kept open);
+    returns (response, body bytes)."""
+    c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request(method, path, body=body, headers=headers or {})
+    r = c.getresponse()
+    data = r.read()
+    if conn is None:
+        c.close()
+    return r, data

@@ -8,16 +8,7 @@ import threading
 import pytest
 
 from apps import asgi_demo
-from conftest import count_responses, raw_exchange
-
-
-def fetch(port, method, path, body=None, headers=None):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    c.request(method, path, body=body, headers=headers or {})
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r, data
+from conftest import count_responses, fetch, raw_exchange
 
 
 def test_asgi__get_post_and_scope(asgi):

@@ -13,19 +13,9 @@ import pytest
 
 import squall
 from apps import native_demo
-from conftest import count_responses, raw_exchange
+from conftest import count_responses, fetch as get, raw_exchange
 
 MIB = 1024 * 1024
-
-
-def get(port, method, path, body=None, headers=None, conn=None):
-    c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    c.request(method, path, body=body, headers=headers or {})
-    r = c.getresponse()
-    data = r.read()
-    if conn is None:
-        c.close()
-    return r, data
 
 
 def test_native__get(native):

@@ -11,18 +11,9 @@ from wsgiref.validate import validator
 import pytest
 
 from apps import wsgi_demo
-from conftest import count_responses, raw_exchange
+from conftest import count_responses, fetch, raw_exchange
 
 MODES = [0, 4]
-
-
-def fetch(port, method, path, body=None, headers=None):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    c.request(method, path, body=body, headers=headers or {})
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r, data
 
 
 @pytest.mark.parametrize("threads", MODES)
