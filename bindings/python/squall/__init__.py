@@ -444,12 +444,19 @@ class Server:
     ``error_hook(kind, status, message, peer)`` sees the library's
     rejected requests and every handler exception (ERRKIND_APPLICATION);
     ``access_hook(method, target, status, bytes_sent, duration_us, peer)``
-    sees every finished exchange.
+    sees every finished exchange.  ``headers_hook(request)`` runs when a
+    request's head has arrived, before its body (Tornado's
+    stream_request_body): there ``request.stream_body(fn)`` hands the
+    body to fn(bytes) piece by piece as it arrives (the handler then gets
+    an empty body), ``request.set_max_body_size(n)`` changes the limit,
+    or ``request.respond(...)`` answers at once.  The request is borrowed
+    for the hook's call only.
     """
 
     def __init__(self, handler: Callable[[Request], Any], loop: Optional[Loop] = None, *,
                  error_hook: Optional[ErrorHook] = _default_error_hook,
                  access_hook: Optional[Callable[..., None]] = None,
+                 headers_hook: Optional[Callable[[Request], Any]] = None,
                  request_class: type = Request, _mode: int = 0,
                  _template: Optional[dict] = None, **options: Any) -> None:
         self.loop = loop if loop is not None else Loop()
@@ -473,6 +480,15 @@ class Server:
             _c.squall_server_set_error_hook(self._srv, self._library_error)
         if access_hook is not None:
             _c.squall_server_set_access_hook(self._srv, access_hook)
+        self.headers_hook = headers_hook
+        if headers_hook is not None:
+            _c.squall_py_set_headers_hook(self._srv, self._headers_dispatch, request_class)
+
+    def _headers_dispatch(self, req: Request) -> None:
+        try:
+            self.headers_hook(req)
+        except BaseException as exc:  # noqa: B902 -- a 500, never a crash
+            self.handler_failed(req, exc)
 
     def _dispatch(self, req: Request) -> None:
         try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import functools
 import sys
 import threading
 from typing import Any, Awaitable, Callable, Optional
@@ -146,6 +147,13 @@ class ASGIServer(Server):
             "server": (host, port),
             "state": {},
         }
+        # Python 3.12+: run each request's coroutine eagerly up to its first
+        # real wait (a hello world finishes without a trip through the
+        # asyncio queue), as a proper Task (current_task() works).
+        if sys.version_info >= (3, 12):
+            self._create_task = functools.partial(asyncio.Task, loop=aloop, eager_start=True)
+        else:
+            self._create_task = aloop.create_task
         self._pending: collections.deque = collections.deque()
         self._scheduled = False
         self.tasks: set = set()
@@ -169,7 +177,7 @@ class ASGIServer(Server):
     def _drain(self) -> None:
         self._scheduled = False
         pending = self._pending
-        create = self.aloop.create_task
+        create = self._create_task
         tasks = self.tasks
         while pending:
             req, scope = pending.popleft()

@@ -162,7 +162,7 @@ class _Exchange:
                     raise AssertionError("the application did not call start_response")
                 code, headers = self._head()
                 req.send(code, headers, body, FINISH)
-                self._close()
+                self.result = None  # a list has no close()
                 return
             self.it = iter(result)
         except BaseException as exc:  # noqa: B902

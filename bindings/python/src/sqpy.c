@@ -548,7 +548,35 @@ static PyObject* req_abort(SqReq* self, PyObject* unused) {
   return answer(self, squall_response_abort(self->req), SQUALL_SEND_ABORT);
 }
 
+/* Headers hook only: stream_body(fn) -- fn(bytes) for each piece of the
+ * body as it arrives (an exception aborts the request); the handler then
+ * gets an empty body.  The reference is dropped by the release callback. */
+static int body_piece(const void* data, size_t len, void* ref) {
+  return sqpy_call_body(ref, (const char*)data, len);
+}
+
+static PyObject* req_stream_body(SqReq* self, PyObject* cb) {
+  if (!alive(self)) return NULL;
+  void* ref = sqpy_ref_take(cb);
+  if (ref == NULL) return NULL;
+  int rc = squall_request_stream_body(self->req, body_piece, ref, sqpy_ref_drop);
+  if (rc != 0) Py_DECREF(cb);
+  return answer(self, rc, 0);
+}
+
+/* Headers hook only: set_max_body_size(n) for this request. */
+static PyObject* req_set_max_body_size(SqReq* self, PyObject* arg) {
+  long long n = PyLong_AsLongLong(arg);
+  if (n == -1 && PyErr_Occurred()) return NULL;
+  if (!alive(self)) return NULL;
+  return answer(self, squall_request_set_max_body_size(self->req, (int64_t)n), 0);
+}
+
 static PyMethodDef req_methods[] = {
+    {"stream_body", (PyCFunction)req_stream_body, METH_O,
+     "headers hook only: stream_body(fn) -> bool, fn(bytes) per piece"},
+    {"set_max_body_size", (PyCFunction)req_set_max_body_size, METH_O,
+     "headers hook only: this request's body limit"},
     {"send", (PyCFunction)(void (*)(void))req_send, METH_FASTCALL,
      "send(status, headers, body, flags) -> bool"},
     {"set_status", (PyCFunction)(void (*)(void))req_set_status, METH_FASTCALL,
@@ -914,6 +942,68 @@ squall_server* sqpy_server_new(squall_loop* loop, const squall_config* cfg, PyOb
     return NULL;
   }
   return srv;
+}
+
+/* The headers hook: hook(request) with the request borrowed for the call
+ * (it is detached afterwards: a later use raises instead of touching a
+ * request the library has moved on with). */
+typedef struct {
+  PyObject* hook;
+  PyTypeObject* reqtype;
+} sqpy_hook;
+
+static void hook_release(void* ud) {
+  sqpy_hook* h = ud;
+  PyGILState_STATE st = PyGILState_Ensure();
+  Py_DECREF(h->hook);
+  Py_DECREF(h->reqtype);
+  PyMem_Free(h);
+  PyGILState_Release(st);
+}
+
+static void on_headers(squall_request* req, void* ud) {
+  sqpy_hook* h = ud;
+  PyGILState_STATE st = PyGILState_Ensure();
+  SqReq* r = (SqReq*)h->reqtype->tp_alloc(h->reqtype, 0);
+  if (r != NULL) {
+    r->req = req;
+    PyObject* res = PyObject_CallOneArg(h->hook, (PyObject*)r);
+    if (res == NULL)
+      report(h->hook);
+    else
+      Py_DECREF(res);
+    r->req = NULL; /* borrowed: never ended by the dealloc */
+    Py_DECREF(r);
+  } else {
+    report(h->hook);
+  }
+  PyGILState_Release(st);
+}
+
+int sqpy_set_headers_hook(squall_server* srv, PyObject* hook, PyObject* request_type) {
+  if (!PyCallable_Check(hook) || !PyType_Check(request_type) ||
+      !PyType_IsSubtype((PyTypeObject*)request_type, &SqReqType)) {
+    PyErr_SetString(PyExc_TypeError, "squall: a callable and a Request type are required");
+    return -1;
+  }
+  sqpy_hook* h = PyMem_Calloc(1, sizeof *h);
+  if (h == NULL) {
+    PyErr_NoMemory();
+    return -1;
+  }
+  Py_INCREF(hook);
+  Py_INCREF(request_type);
+  h->hook = hook;
+  h->reqtype = (PyTypeObject*)request_type;
+  int rc = squall_server_set_headers_hook(srv, on_headers, h, hook_release);
+  if (rc != 0) {
+    Py_DECREF(hook);
+    Py_DECREF(request_type);
+    PyMem_Free(h);
+    sqpy_raise(rc);
+    return -1;
+  }
+  return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -41,6 +41,11 @@ enum { SQPY_MODE_NATIVE = 0, SQPY_MODE_WSGI = 1, SQPY_MODE_ASGI = 2 };
 squall_server* sqpy_server_new(squall_loop* loop, const squall_config* cfg, PyObject* handler,
                                int mode, PyObject* request_type, PyObject* tmpl);
 
+/* The headers hook: hook(request) on the loop thread once a request's
+ * head is parsed, the request borrowed for the call (stream_body,
+ * set_max_body_size or an early answer).  -1 with a Python error. */
+int sqpy_set_headers_hook(squall_server* srv, PyObject* hook, PyObject* request_type);
+
 /* Module init: the Request type and the helpers.  -1 on failure. */
 int sqpy_init(PyObject* module);
 

@@ -89,6 +89,35 @@ def test_native__multipart_form(native):
     assert seen["body_args"] == {"k": ["v"]}
 
 
+def test_native__streamed_request_body(native):
+    pieces = {}
+
+    def on_headers(req):
+        if req.path == "/small":
+            req.set_max_body_size(10)
+            return
+        if req.path == "/early":
+            req.respond(403, None, b"no")
+            return
+        sizes = pieces.setdefault(req.uri, [])
+        req.stream_body(lambda data: sizes.append(len(data)))
+
+    def handler(req):
+        sizes = pieces.get(req.uri, [])
+        req.respond(200, None, b"%d pieces, %d bytes, body %d" % (len(sizes), sum(sizes), len(req.body)))
+
+    s = native(handler, headers_hook=on_headers)
+    payload = b"p" * (1024 * 1024)
+    r, body = get(s.port, "POST", "/up?1", body=payload)
+    assert r.status == 200
+    n, total = body.split(b" pieces, ")[0], body.split(b", ")[1]
+    assert int(n) > 1 and total == b"%d bytes" % len(payload) and body.endswith(b"body 0")
+    r, body = get(s.port, "POST", "/small", body=b"x" * 100)
+    assert r.status == 413
+    r, body = get(s.port, "POST", "/early", body=b"x" * 100)
+    assert (r.status, body) == (403, b"no")
+
+
 def test_native__headers_in_and_out(native):
     seen = {}
 
