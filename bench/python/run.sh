@@ -8,7 +8,8 @@
 #                   layer's own cost is measured against
 #   squall-native   squall's native Python API          (hello_native.py)
 #   squall-wsgi     python -m squall.wsgi --threads 0   (application on the loop thread)
-#   squall-asgi     python -m squall.asgi               (asyncio + uvloop)
+#   squall-asgi     python -m squall.asgi               (asyncio + uvloop, squall's loop inside it)
+#   squall-asgi-lt  python -m squall.asgi --loop-thread (squall's loop on its own thread)
 #   granian-wsgi granian-asgi uvicorn gunicorn bjoern tornado
 #                   the peers, through the harness' servers/python/run_peer.sh
 #
@@ -54,11 +55,12 @@ declare -A cmd=(
   [squall-native]="$here/run_squall.sh $py squall-native {PORT}"
   [squall-wsgi]="$here/run_squall.sh $py squall-wsgi {PORT}"
   [squall-asgi]="$here/run_squall.sh $py squall-asgi {PORT}"
+  [squall-asgi-lt]="$here/run_squall.sh $py squall-asgi-lt {PORT}"
 )
 for p in granian-wsgi granian-asgi uvicorn gunicorn bjoern tornado; do
   cmd[$p]="$peers $py $p {PORT}"
 done
-servers=${PY_BENCH_SERVERS:-squall-c squall-native squall-wsgi squall-asgi bjoern granian-wsgi granian-asgi uvicorn tornado gunicorn}
+servers=${PY_BENCH_SERVERS:-squall-c squall-native squall-wsgi squall-asgi squall-asgi-lt bjoern granian-wsgi granian-asgi uvicorn tornado gunicorn}
 
 args=()
 for s in $servers; do

@@ -2,14 +2,16 @@
 
     python -m squall.asgi module:app [--host 127.0.0.1] [--port 8000] [--lifespan auto|on|off]
 
-The application runs on an asyncio loop (uvloop when installed) in the main
-thread; squall's loop runs on a second thread with the GIL released and
-hands requests over in batches (one wake-up of the asyncio loop for all the
-requests one pass of squall's loop parsed).  The scope is built in C in one
-pass over the request.  Responses go back with squall's thread-safe
-response calls; ``http.response.body`` with more_body waits for the bytes
-to reach the kernel before the next ``receive``/``send`` returns
-(backpressure).
+The application runs on an asyncio loop (uvloop when installed).  squall's
+loop runs inside it, on the same thread: asyncio watches the descriptor
+libevent polls and runs one non-blocking pass of squall's loop when it is
+readable, so a request goes from squall's parser to the application's task
+with no thread hop.  Where that descriptor cannot be found (it is read from
+/proc: the C ABI has no call for it yet), or with --loop-thread, squall's
+loop runs on a thread of its own and hands requests over in batches (one
+wake-up of the asyncio loop per pass).  The scope is built in C in one pass
+over the request.  ``http.response.body`` with more_body waits for the
+bytes to reach the kernel before send() returns (backpressure).
 
 Not yet: the WebSocket scope (squall_request_detach gives the stream; the
 protocol is to be written), request bodies streamed while they arrive
@@ -21,6 +23,7 @@ import argparse
 import asyncio
 import collections
 import functools
+import os
 import sys
 import threading
 from typing import Any, Awaitable, Callable, Optional
@@ -37,12 +40,13 @@ _MODE_ASGI = 2
 class _Exchange:
     """receive / send of one HTTP request."""
 
-    __slots__ = ("req", "aloop", "body_sent", "status", "headers", "started", "done",
+    __slots__ = ("req", "aloop", "soon", "body_sent", "status", "headers", "started", "done",
                  "disconnected", "_disc_fut")
 
-    def __init__(self, req: Request, aloop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, req: Request, aloop: asyncio.AbstractEventLoop, soon: Callable) -> None:
         self.req = req
         self.aloop = aloop
+        self.soon = soon  # call_soon (embedded) or call_soon_threadsafe
         self.body_sent = False  # the http.request message was given
         self.status = 0
         self.headers = None
@@ -61,10 +65,10 @@ class _Exchange:
         if not self.disconnected and not self.done:
             if self._disc_fut is None:
                 self._disc_fut = self.aloop.create_future()
-                aloop, fut = self.aloop, self._disc_fut
+                soon, fut = self.soon, self._disc_fut
 
                 def on_done(status: int) -> None:  # loop thread
-                    aloop.call_soon_threadsafe(_resolve, fut)
+                    soon(_resolve, fut)
 
                 try:
                     if self.req.finished or not self.req.on_done(on_done):
@@ -106,10 +110,10 @@ class _Exchange:
                 return
             # backpressure: on to the next chunk once these bytes are out
             fut = self.aloop.create_future()
-            aloop = self.aloop
+            soon = self.soon
 
             def flushed(st: int) -> None:  # loop thread
-                aloop.call_soon_threadsafe(_set, fut, st)
+                soon(_set, fut, st)
 
             if not req.flush(flushed):
                 self.disconnected = True
@@ -135,9 +139,13 @@ class ASGIServer(Server):
 
     def __init__(self, app: Callable[..., Awaitable[None]], aloop: asyncio.AbstractEventLoop,
                  loop: Optional[Loop] = None, *, host: str = "127.0.0.1", port: int = 8000,
-                 root_path: str = "", **options: Any) -> None:
+                 root_path: str = "", embedded: bool = False, **options: Any) -> None:
         self.app = app
         self.aloop = aloop
+        # embedded: squall's loop is driven by the asyncio loop's thread
+        # (serve_async), so requests arrive on the asyncio thread.
+        self.embedded = embedded
+        self._soon = aloop.call_soon if embedded else aloop.call_soon_threadsafe
         self.template = {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -168,6 +176,11 @@ class ASGIServer(Server):
     # squall's loop thread, GIL held
     def _on_request(self, req: Request, scope: dict) -> None:
         scope["state"] = dict(scope["state"])
+        if self.embedded:  # on the asyncio thread already
+            t = self._create_task(self._run(req, scope))
+            self.tasks.add(t)
+            t.add_done_callback(self.tasks.discard)
+            return
         self._pending.append((req, scope))
         if not self._scheduled:
             self._scheduled = True
@@ -186,7 +199,7 @@ class ASGIServer(Server):
             t.add_done_callback(tasks.discard)
 
     async def _run(self, req: Request, scope: dict) -> None:
-        ex = _Exchange(req, self.aloop)
+        ex = _Exchange(req, self.aloop, self._soon)
         try:
             await self.app(scope, ex.receive, ex.send)
         except BaseException as exc:  # noqa: B902 -- a 500, never a crash
@@ -256,11 +269,48 @@ class _Lifespan:
         await self.shutdown_done.wait()
 
 
+def _embeddable_loop() -> tuple:
+    """A new Loop and the epoll descriptor libevent made for it (found as
+    the one new "anon_inode:[eventpoll]" in /proc/self/fd), or None.
+
+    The C ABI has no call that returns it yet (squall_loop_fd is the
+    addition this asks for); without it, the ASGI server falls back to a
+    loop thread and a hand-over per batch of requests."""
+    def polls() -> set:
+        out = set()
+        try:
+            for name in os.listdir("/proc/self/fd"):
+                try:
+                    if os.readlink(f"/proc/self/fd/{name}") == "anon_inode:[eventpoll]":
+                        out.add(int(name))
+                except OSError:
+                    pass
+        except OSError:
+            pass
+        return out
+
+    before = polls()
+    loop = Loop()
+    new = polls() - before
+    return loop, (new.pop() if len(new) == 1 else None)
+
+
+async def _tick(loop: Loop) -> None:
+    while True:
+        await asyncio.sleep(0.1)
+        loop.run_once()
+
+
 async def serve_async(app: Callable, host: str = "127.0.0.1", port: int = 8000,
                       lifespan: str = "auto", ready: Optional[Callable[[int], None]] = None,
-                      stop: Optional[asyncio.Event] = None, **options: Any) -> None:
+                      stop: Optional[asyncio.Event] = None, embed: Optional[bool] = None,
+                      **options: Any) -> None:
     """Serve on the running asyncio loop until `stop` is set (or SIGINT /
-    SIGTERM in the main thread).  ready(port) is called once listening."""
+    SIGTERM in the main thread).  ready(port) is called once listening.
+
+    embed None/True: run squall's loop inside the asyncio loop (one thread,
+    no hand-over) when its poll descriptor can be found, else on a thread
+    of its own; False: always on a thread of its own."""
     aloop = asyncio.get_running_loop()
     state: dict = {}
     ls = None
@@ -269,8 +319,9 @@ async def serve_async(app: Callable, host: str = "127.0.0.1", port: int = 8000,
         await ls.startup()
         if ls.failed:
             raise RuntimeError(f"ASGI lifespan startup failed: {ls.failed}")
-    loop = Loop()
-    server = ASGIServer(app, aloop, loop, host=host, port=port, **options)
+    loop, efd = _embeddable_loop() if embed is not False else (Loop(), None)
+    server = ASGIServer(app, aloop, loop, host=host, port=port, embedded=efd is not None,
+                        **options)
     server.template["state"] = state
     stop = stop or asyncio.Event()
     try:
@@ -283,8 +334,17 @@ async def serve_async(app: Callable, host: str = "127.0.0.1", port: int = 8000,
                     aloop.add_signal_handler(s, stop.set)
                 except (NotImplementedError, RuntimeError):
                     pass
-        loop.start_thread()
-        log.info("squall ASGI on http://%s:%d", host, bound)
+        tick = None
+        if efd is not None:
+            # squall's loop runs inside asyncio's: whenever its epoll fd is
+            # readable, and every 0.1 s for its timers (timeouts), which do
+            # not wake that fd in a non-blocking pass.
+            aloop.add_reader(efd, loop.run_once)
+            tick = aloop.create_task(_tick(loop))
+        else:
+            loop.start_thread()
+        log.info("squall ASGI on http://%s:%d%s", host, bound,
+                 "" if efd is not None else " (loop thread)")
         if ready is not None:
             ready(bound)
         await stop.wait()
@@ -298,6 +358,10 @@ async def serve_async(app: Callable, host: str = "127.0.0.1", port: int = 8000,
         if server.tasks:
             await asyncio.wait(list(server.tasks), timeout=1)
     finally:
+        if efd is not None:
+            aloop.remove_reader(efd)
+            if tick is not None:
+                tick.cancel()
         loop.join_thread()
         server.close()
         loop.close()
@@ -324,8 +388,12 @@ def serve(app: Callable, host: str = "127.0.0.1", port: int = 8000, lifespan: st
 def main(argv: Optional[list] = None) -> None:
     def add(p: argparse.ArgumentParser) -> None:
         p.add_argument("--lifespan", choices=["auto", "on", "off"], default="auto")
+        p.add_argument("--loop-thread", action="store_true",
+                       help="run squall's loop on a thread of its own")
 
     app, args, opts = command_line("python -m squall.asgi", __doc__, argv, add)
+    if args.loop_thread:
+        opts["embed"] = False
     serve(app, args.host, args.port, args.lifespan, **opts)
 
 

@@ -55,10 +55,12 @@ def _close_all(servers):
         srv.close()
 
 
-@pytest.fixture
-def asgi():
-    """asgi(app, lifespan="auto") -> Started; asyncio runs on a thread."""
+@pytest.fixture(params=[None, False], ids=["embedded", "loop-thread"])
+def asgi(request):
+    """asgi(app, lifespan="auto") -> Started; asyncio runs on a thread, with
+    squall's loop inside it (embedded) or on a thread of its own."""
     running = []
+    embed = request.param
 
     def start(app, lifespan="auto", **options):
         ready = threading.Event()
@@ -70,7 +72,7 @@ def asgi():
                 box["aloop"] = asyncio.get_running_loop()
                 await sq_asgi.serve_async(app, "127.0.0.1", 0, lifespan,
                                           ready=lambda p: (box.__setitem__("port", p), ready.set()),
-                                          stop=box["stop"], **options)
+                                          stop=box["stop"], embed=embed, **options)
 
             try:
                 asyncio.run(main())

@@ -182,3 +182,13 @@ def test_asgi__starlette_unchanged(asgi):
     assert body == b"part0 part1 part2 part3 part4 "
     r, body = fetch(s.port, "GET", "/sync?q=z")
     assert body == b"sync z"
+
+
+def test_asgi__loop_embeds_in_asyncio():
+    from squall import asgi as sq_asgi
+
+    loop, fd = sq_asgi._embeddable_loop()
+    try:
+        assert fd is not None and fd >= 0
+    finally:
+        loop.close()
