@@ -148,3 +148,24 @@ def fetch(port, method, path, body=None, headers=None, conn=None):
     if conn is None:
         c.close()
     return r, data
+
+
+def live_requests():
+    """squall.Request objects alive in this process (after a collection)."""
+    import gc
+
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if isinstance(o, squall.Request))
+
+
+def wait_for(pred, timeout=5.0):
+    """Poll pred() until true or timeout (for effects on another thread
+    that have no event to wait on); returns the last value."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(0.01)

@@ -13,7 +13,7 @@ import pytest
 
 import squall
 from apps import native_demo
-from conftest import count_responses, fetch as get, raw_exchange
+from conftest import count_responses, fetch as get, live_requests, raw_exchange, wait_for
 
 MIB = 1024 * 1024
 
@@ -301,10 +301,8 @@ def test_native__client_disconnect_mid_response(native):
     # the server is fine afterwards
     r, body = get(s.port, "GET", "/x")
     assert r.status == 200 and body == b"You requested /x"
-    deadline = time.time() + 5  # both connections are closed: none left open
-    while s.server.stats()["connections_open"] and time.time() < deadline:
-        time.sleep(0.01)
-    assert s.server.stats()["connections_open"] == 0
+    assert wait_for(lambda: s.server.stats()["connections_open"] == 0)
+    assert wait_for(lambda: live_requests() == 0), "a request object leaked"
 
 
 def test_native__dropped_request_is_answered(native):

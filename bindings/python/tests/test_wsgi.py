@@ -11,7 +11,7 @@ from wsgiref.validate import validator
 import pytest
 
 from apps import wsgi_demo
-from conftest import count_responses, fetch, raw_exchange
+from conftest import count_responses, fetch, live_requests, raw_exchange, wait_for
 
 MODES = [0, 4]
 
@@ -152,6 +152,8 @@ def test_wsgi__client_disconnect_calls_close(wsgi, threads):
     assert sock.recv(1000).startswith(b"HTTP/1.1 200")
     sock.close()
     assert closed.wait(10), "close() was not called after the client left"
+    assert wait_for(lambda: live_requests() == 0), "a request object outlived its exchange"
+    assert wait_for(lambda: s.server.stats()["connections_open"] == 0)
 
 
 @pytest.mark.parametrize("threads", MODES)
