@@ -31,6 +31,7 @@ from . import _squall as _c
 __all__ = ["WSGIServer", "serve", "main"]
 
 _MODE_WSGI = 1
+_MODE_WSGI_LOOP = 3
 
 # "200 OK" -> (200, None); "299 Custom" -> (299, "Custom"): a reason of the
 # application's own is sent as is, the standard one by squall.
@@ -77,9 +78,9 @@ class FileWrapper:
 class _Exchange:
     """One request's start_response / write() state and response pump."""
 
-    __slots__ = ("req", "status", "headers", "started", "result", "it", "server", "wait")
+    __slots__ = ("req", "status", "headers", "started", "result", "it", "server", "sr")
 
-    def __init__(self, server: "WSGIServer", req: Request) -> None:
+    def __init__(self, server: "WSGIServer", req: Request, sr: Any = None) -> None:
         self.server = server
         self.req = req
         self.status = None
@@ -87,7 +88,9 @@ class _Exchange:
         self.started = False  # head handed to squall
         self.result = None
         self.it = None
-        self.wait = None
+        # where status / headers / started live: here, or in the C
+        # start_response of the loop-thread path (sqpy.c)
+        self.sr = self if sr is None else sr
 
     def start_response(self, status: str, headers: list, exc_info: Any = None) -> Callable:
         if exc_info is not None:
@@ -106,16 +109,17 @@ class _Exchange:
 
     def _head(self) -> tuple:
         """(status code, headers) for the first send; (0, None) after."""
-        if self.started:
+        sr = self.sr
+        if sr.started:
             return 0, None
-        if self.status is None:
+        if sr.status is None:
             raise AssertionError("the application sent a body before start_response")
-        self.started = True
-        code, reason = _parse_status(self.status)
+        sr.started = True
+        code, reason = _parse_status(sr.status)
         if reason is not None:
             self.req.set_status(code, reason)
             code = 0
-        return code, self.headers
+        return code, sr.headers
 
     def write(self, data: bytes) -> None:
         """The legacy write() callable: data goes out before the
@@ -211,7 +215,7 @@ class _Exchange:
             self._fail(exc)
 
     def _finish(self) -> None:
-        if self.status is None:
+        if self.sr.status is None:
             raise AssertionError("the application did not call start_response")
         code, headers = self._head()
         self.req.send(code, headers, None, FINISH)
@@ -262,8 +266,12 @@ class WSGIServer(Server):
         }
         self._queue: Optional[queue.SimpleQueue] = None
         self._workers: list = []
-        handler = self._on_request if threads == 0 else self._enqueue
-        super().__init__(handler, loop, _mode=_MODE_WSGI, _template=self.template, **options)
+        if threads == 0:  # the application called from C on the loop thread
+            handler: Any = (app, self._fallback)
+            mode = _MODE_WSGI_LOOP
+        else:
+            handler, mode = self._enqueue, _MODE_WSGI
+        super().__init__(handler, loop, _mode=mode, _template=self.template, **options)
         if threads > 0:
             self._queue = queue.SimpleQueue()
             for i in range(threads):
@@ -281,9 +289,20 @@ class WSGIServer(Server):
     def report(self, exc: BaseException) -> None:
         log.error("WSGI close() raised", exc_info=exc)
 
-    # loop thread, GIL held: the environ is already built
-    def _on_request(self, req: Request, environ: dict) -> None:
-        _Exchange(self, req).run(environ)
+    # loop thread, GIL held: sqpy.c called the application and could not
+    # answer from C (not one bytes chunk, or an exception)
+    def _fallback(self, req: Request, sr: Any, result: Any, exc: Optional[BaseException]) -> None:
+        ex = _Exchange(self, req, sr)
+        if exc is not None:
+            self.handler_failed(req, exc)
+            return
+        ex.result = result
+        try:
+            ex.it = iter(result)
+        except BaseException as e:  # noqa: B902
+            ex._fail(e)
+            return
+        ex._pump()
 
     def _enqueue(self, req: Request, environ: dict) -> None:
         self._queue.put((req, environ))

@@ -3,6 +3,7 @@
 #include "sqpy.h"
 
 #include <stdarg.h>
+#include <structmember.h>
 #include <string.h>
 
 static PyObject* error_class; /* squall.Error once registered */
@@ -391,6 +392,8 @@ static PyObject* answer(SqReq* self, int rc, unsigned flags) {
  * str (UTF-8) or any buffer.  True: done; False: the client is gone (the
  * request still must be finished, which FINISH/ABORT did).  Any thread.
  */
+static PyObject* send_obj(SqReq* self, int status, PyObject* headers, PyObject* b, unsigned flags);
+
 static PyObject* req_send(SqReq* self, PyObject* const* args, Py_ssize_t nargs) {
   if (nargs != 4) {
     PyErr_SetString(PyExc_TypeError, "send(status, headers, body, flags)");
@@ -400,7 +403,12 @@ static PyObject* req_send(SqReq* self, PyObject* const* args, Py_ssize_t nargs) 
   int status = (int)PyLong_AsLong(args[0]);
   unsigned flags = (unsigned)PyLong_AsUnsignedLong(args[3]);
   if (PyErr_Occurred()) return NULL;
+  return send_obj(self, status, args[1], args[2], flags);
+}
 
+/* The body of send(): headers None or (name, value) pairs, body None,
+ * bytes, str or a buffer; the request alive. */
+static PyObject* send_obj(SqReq* self, int status, PyObject* headers, PyObject* b, unsigned flags) {
   squall_header inline_h[SQPY_INLINE_HEADERS];
   squall_header* h = inline_h;
   Py_ssize_t nh = 0;
@@ -409,8 +417,8 @@ static PyObject* req_send(SqReq* self, PyObject* const* args, Py_ssize_t nargs) 
   const char* body = NULL;
   size_t body_len = 0;
 
-  if (args[1] != Py_None) {
-    seq = PySequence_Fast(args[1], "squall: headers must be a sequence");
+  if (headers != Py_None) {
+    seq = PySequence_Fast(headers, "squall: headers must be a sequence");
     if (seq == NULL) return NULL;
     nh = PySequence_Fast_GET_SIZE(seq);
     keep = PyList_New(0);
@@ -446,7 +454,6 @@ static PyObject* req_send(SqReq* self, PyObject* const* args, Py_ssize_t nargs) 
     }
   }
 
-  PyObject* b = args[2];
   if (b == Py_None) {
   } else if (PyBytes_Check(b)) {
     body = PyBytes_AS_STRING(b);
@@ -845,6 +852,179 @@ fail:
 }
 
 /* ------------------------------------------------------------------ */
+/* WSGI on the loop thread: start_response in C                        */
+/* ------------------------------------------------------------------ */
+
+/* start_response of one request (PEP 3333), with the state the Python
+ * layer (squall/wsgi.py) reads when the response is not one body chunk. */
+typedef struct {
+  PyObject_HEAD PyObject* status; /* str, or NULL before the call */
+  PyObject* headers;              /* list */
+  int started;                    /* the head was handed to squall */
+  SqReq* req;                     /* for write() */
+} SqStart;
+
+static PyTypeObject SqStartType;
+
+static void start_dealloc(SqStart* self) {
+  Py_XDECREF(self->status);
+  Py_XDECREF(self->headers);
+  Py_XDECREF(self->req);
+  PyObject_Free(self);
+}
+
+/* Status line "200 OK" -> code; a reason other than "OK" for 200 is set
+ * with squall_response_status and *code becomes 0 (keep it). */
+static int head_status(SqStart* sr, int* code) {
+  Py_ssize_t n;
+  const char* p = sr->status ? PyUnicode_AsUTF8AndSize(sr->status, &n) : NULL;
+  if (p == NULL) {
+    if (!PyErr_Occurred())
+      PyErr_SetString(PyExc_AssertionError, "the application did not call start_response");
+    return -1;
+  }
+  if (n < 3 || p[0] < '1' || p[0] > '9' || p[1] < '0' || p[1] > '9' || p[2] < '0' || p[2] > '9' ||
+      (n > 3 && p[3] != ' ')) {
+    PyErr_Format(PyExc_ValueError, "WSGI status must look like '200 OK', not %R", sr->status);
+    return -1;
+  }
+  *code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+  if (*code == 200 && n == 6 && memcmp(p + 4, "OK", 2) == 0) return 0;
+  if (n > 4) {
+    int rc = squall_response_status(sr->req->req, *code, p + 4, (size_t)(n - 4));
+    if (rc != 0) {
+      sqpy_raise(rc);
+      return -1;
+    }
+    *code = 0;
+  }
+  return 0;
+}
+
+static PyObject* start_call(SqStart* self, PyObject* args, PyObject* kw) {
+  PyObject *status, *headers, *exc_info = Py_None;
+  static char* names[] = {"status", "headers", "exc_info", NULL};
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|O:start_response", names, &status, &headers,
+                                   &exc_info))
+    return NULL;
+  if (exc_info != Py_None) {
+    if (self->started) { /* too late to change the head: re-raise */
+      PyObject *t, *v, *tb;
+      if (!PyArg_ParseTuple(exc_info, "OOO", &t, &v, &tb)) return NULL;
+      PyErr_Restore(Py_NewRef(t), Py_NewRef(v), Py_NewRef(tb));
+      return NULL;
+    }
+  } else if (self->status != NULL) {
+    PyErr_SetString(PyExc_AssertionError, "start_response called twice without exc_info");
+    return NULL;
+  }
+  if (!PyUnicode_Check(status) || !PyList_Check(headers)) {
+    PyErr_SetString(PyExc_TypeError, "start_response(status: str, headers: list)");
+    return NULL;
+  }
+  Py_XSETREF(self->status, Py_NewRef(status));
+  Py_XSETREF(self->headers, Py_NewRef(headers));
+  return PyObject_GetAttrString((PyObject*)self, "write");
+}
+
+/* write(data): the legacy write callable; on the loop thread the bytes go
+ * out at once (no waiting there). */
+static PyObject* start_write(SqStart* self, PyObject* data) {
+  int code = 0;
+  PyObject* headers = Py_None;
+  if (!PyBytes_Check(data)) {
+    PyErr_SetString(PyExc_TypeError, "write() takes bytes");
+    return NULL;
+  }
+  if (self->req == NULL || !alive(self->req)) return NULL;
+  if (!self->started) {
+    if (head_status(self, &code) < 0) return NULL;
+    headers = self->headers;
+    self->started = 1;
+  }
+  PyObject* r = send_obj(self->req, code, headers, data, SQUALL_SEND_FLUSH);
+  if (r == NULL) return NULL;
+  Py_DECREF(r);
+  Py_RETURN_NONE;
+}
+
+static PyMethodDef start_methods[] = {
+    {"write", (PyCFunction)start_write, METH_O, "write(data): PEP 3333's write callable"},
+    {NULL, NULL, 0, NULL}};
+
+static PyMemberDef start_members[] = {
+    {"status", T_OBJECT, offsetof(SqStart, status), 0, "the status line given"},
+    {"headers", T_OBJECT, offsetof(SqStart, headers), 0, "the header list given"},
+    {"started", T_INT, offsetof(SqStart, started), 0, "the head was sent"},
+    {NULL, 0, 0, 0, NULL}};
+
+static PyTypeObject SqStartType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "squall._squall.StartResponse",
+    .tp_basicsize = sizeof(SqStart),
+    .tp_dealloc = (destructor)start_dealloc,
+    .tp_call = (ternaryfunc)start_call,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "WSGI start_response of one request",
+    .tp_methods = start_methods,
+    .tp_members = start_members,
+};
+
+/* One request, application on the loop thread: environ and start_response
+ * from C, and a response of one bytes chunk (most) answered from C.  The
+ * rest (iterables, errors) goes to fallback(request, start_response,
+ * result, exception) in Python. */
+static void wsgi_fast(SqReq* r, PyObject* app, PyObject* fallback, PyObject* tmpl) {
+  PyObject *env = wsgi_environ(r->req, tmpl), *res = NULL, *exc = NULL;
+  if (env == NULL) {
+    report(app);
+    return;
+  }
+  SqStart* sr = PyObject_New(SqStart, &SqStartType);
+  if (sr == NULL) {
+    Py_DECREF(env);
+    report(app);
+    return;
+  }
+  sr->status = sr->headers = NULL;
+  sr->started = 0;
+  sr->req = (SqReq*)Py_NewRef(r);
+  PyObject* args[2] = {env, (PyObject*)sr};
+  res = PyObject_Vectorcall(app, args, 2, NULL);
+  if (res != NULL && PyList_CheckExact(res) && PyList_GET_SIZE(res) == 1 &&
+      PyBytes_CheckExact(PyList_GET_ITEM(res, 0)) && !sr->started && r->req != NULL) {
+    int code = 0;
+    PyObject* ok = NULL;
+    if (head_status(sr, &code) == 0)
+      ok = send_obj(r, code, sr->headers, PyList_GET_ITEM(res, 0), SQUALL_SEND_FINISH);
+    if (ok != NULL) {
+      Py_DECREF(ok);
+      goto done;
+    }
+    Py_CLEAR(res); /* the head was refused: an error of the application */
+  }
+  if (res == NULL) {
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    PyErr_NormalizeException(&t, &v, &tb);
+    if (tb != NULL && v != NULL) PyException_SetTraceback(v, tb);
+    exc = v ? v : Py_NewRef(Py_None);
+    Py_XDECREF(t);
+    Py_XDECREF(tb);
+  }
+  PyObject* fargs[4] = {(PyObject*)r, (PyObject*)sr, res ? res : Py_None, exc ? exc : Py_None};
+  PyObject* f = PyObject_Vectorcall(fallback, fargs, 4, NULL);
+  if (f == NULL)
+    report(fallback);
+  else
+    Py_DECREF(f);
+done:
+  Py_XDECREF(exc);
+  Py_XDECREF(res);
+  Py_DECREF(sr);
+  Py_DECREF(env);
+}
+
+/* ------------------------------------------------------------------ */
 /* The fast server                                                     */
 /* ------------------------------------------------------------------ */
 
@@ -879,6 +1059,9 @@ static void on_request(squall_request* req, void* ud) {
   r->req = req;
   if (s->mode == SQPY_MODE_NATIVE) {
     res = PyObject_CallOneArg(s->handler, (PyObject*)r);
+  } else if (s->mode == SQPY_MODE_WSGI_FAST) {
+    wsgi_fast(r, PyTuple_GET_ITEM(s->handler, 0), PyTuple_GET_ITEM(s->handler, 1), s->tmpl);
+    res = Py_NewRef(Py_None);
   } else {
     PyObject* extra =
         s->mode == SQPY_MODE_WSGI ? wsgi_environ(req, s->tmpl) : asgi_scope(req, s->tmpl);
@@ -900,8 +1083,12 @@ out:
 
 squall_server* sqpy_server_new(squall_loop* loop, const squall_config* cfg, PyObject* handler,
                                int mode, PyObject* request_type, PyObject* tmpl) {
-  if (!PyCallable_Check(handler)) {
-    PyErr_SetString(PyExc_TypeError, "squall: the handler must be callable");
+  if (mode == SQPY_MODE_WSGI_FAST ? !(PyTuple_Check(handler) && PyTuple_GET_SIZE(handler) == 2 &&
+                                      PyCallable_Check(PyTuple_GET_ITEM(handler, 0)) &&
+                                      PyCallable_Check(PyTuple_GET_ITEM(handler, 1)))
+                                  : !PyCallable_Check(handler)) {
+    PyErr_SetString(PyExc_TypeError,
+                    "squall: the handler must be callable ((app, fallback) for mode 3)");
     return NULL;
   }
   if (request_type == Py_None) request_type = (PyObject*)&SqReqType;
@@ -913,7 +1100,7 @@ squall_server* sqpy_server_new(squall_loop* loop, const squall_config* cfg, PyOb
     PyErr_SetString(PyExc_TypeError, "squall: a template dict is required");
     return NULL;
   }
-  if (mode < SQPY_MODE_NATIVE || mode > SQPY_MODE_ASGI) {
+  if (mode < SQPY_MODE_NATIVE || mode > SQPY_MODE_WSGI_FAST) {
     PyErr_SetString(PyExc_ValueError, "squall: unknown server mode");
     return NULL;
   }
@@ -1026,7 +1213,7 @@ static int intern(PyObject** k, const char* s) {
 }
 
 int sqpy_init(PyObject* m) {
-  if (PyType_Ready(&SqReqType) < 0) return -1;
+  if (PyType_Ready(&SqReqType) < 0 || PyType_Ready(&SqStartType) < 0) return -1;
   Py_INCREF(&SqReqType);
   if (PyModule_AddObject(m, "Request", (PyObject*)&SqReqType) < 0) return -1;
   if (PyModule_AddFunctions(m, module_fns) < 0) return -1;

@@ -35,9 +35,12 @@ void sqpy_raise(int code);
 /* The fast server: handler(request) (mode 0), handler(request, environ)
  * (mode 1, environ a copy of template filled for PEP 3333), or
  * handler(request, scope) (mode 2, ASGI 3 http scope, template holding
- * the constant keys).  request_type is squall._squall.Request or a
- * subclass.  NULL with a Python error on failure. */
-enum { SQPY_MODE_NATIVE = 0, SQPY_MODE_WSGI = 1, SQPY_MODE_ASGI = 2 };
+ * the constant keys), or (mode 3) handler = (app, fallback): the WSGI
+ * application called from C on the loop thread with a C start_response,
+ * one-chunk responses answered from C, fallback(request, start_response,
+ * result, exception) for the rest.  request_type is
+ * squall._squall.Request or a subclass.  NULL with a Python error on failure. */
+enum { SQPY_MODE_NATIVE = 0, SQPY_MODE_WSGI = 1, SQPY_MODE_ASGI = 2, SQPY_MODE_WSGI_FAST = 3 };
 squall_server* sqpy_server_new(squall_loop* loop, const squall_config* cfg, PyObject* handler,
                                int mode, PyObject* request_type, PyObject* tmpl);
 
