@@ -225,11 +225,9 @@ class Request(_c.Request):
         """Seconds since the request's first byte arrived."""
         return self.time()[1] / 1e6
 
-    def respond(self, status: int = 200, headers: HeadersLike = None,
-                body: Union[bytes, str, None] = None) -> bool:
-        """Status, headers and body, and finish: one crossing into C.
-        Returns False if the client is already gone."""
-        return self.send(status, _header_list(headers), body, FINISH)
+    # respond(status=200, headers=None, body=None) -> bool is the C type's:
+    # status, headers (dict, HTTPHeaders or pairs) and body, and finish, in
+    # one call; False if the client is already gone.
 
     def response(self, status: int = 200, headers: HeadersLike = None) -> "Response":
         """A streaming response: write / flush / finish."""
@@ -471,7 +469,9 @@ class Server:
                 if key in _TIMEOUTS:
                     value = int(value * 1000)
                 _c.squall_config_set_int(cfg, _OPTIONS[key], int(value))
-            dispatch = self._dispatch if _mode == 0 else handler
+            # native: the handler is called from C, its exception handed to
+            # handler_failed (no Python frame in between)
+            dispatch = (handler, self.handler_failed) if _mode == 0 else handler
             self._srv = _c.squall_py_server_new(self.loop.handle, cfg, dispatch, _mode,
                                                 request_class, _template)
         finally:
@@ -487,12 +487,6 @@ class Server:
     def _headers_dispatch(self, req: Request) -> None:
         try:
             self.headers_hook(req)
-        except BaseException as exc:  # noqa: B902 -- a 500, never a crash
-            self.handler_failed(req, exc)
-
-    def _dispatch(self, req: Request) -> None:
-        try:
-            self.handler(req)
         except BaseException as exc:  # noqa: B902 -- a 500, never a crash
             self.handler_failed(req, exc)
 

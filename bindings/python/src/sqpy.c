@@ -480,6 +480,50 @@ out:
   return result;
 }
 
+/* respond(status=200, headers=None, body=None) -> bool: status, headers
+ * (a dict, anything with items(), or (name, value) pairs) and body, and
+ * finish, in one call. */
+static PyObject* req_respond(SqReq* self, PyObject* const* args, Py_ssize_t nargs,
+                             PyObject* kwnames) {
+  PyObject* a[3] = {NULL, Py_None, Py_None};
+  static const char* names[3] = {"status", "headers", "body"};
+  if (nargs > 3) {
+    PyErr_SetString(PyExc_TypeError, "respond(status=200, headers=None, body=None)");
+    return NULL;
+  }
+  for (Py_ssize_t i = 0; i < nargs; i++) a[i] = args[i];
+  Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+  for (Py_ssize_t k = 0; k < nkw; k++) {
+    const char* kw = PyUnicode_AsUTF8(PyTuple_GET_ITEM(kwnames, k));
+    int slot = -1;
+    for (int j = 0; kw && j < 3; j++)
+      if (strcmp(kw, names[j]) == 0) slot = j;
+    if (slot < 0 || slot < nargs) {
+      PyErr_Format(PyExc_TypeError, "respond() got an unexpected or repeated argument %s",
+                   kw ? kw : "?");
+      return NULL;
+    }
+    a[slot] = args[nargs + k];
+  }
+  int status = 200;
+  if (a[0] != NULL) {
+    status = (int)PyLong_AsLong(a[0]);
+    if (status == -1 && PyErr_Occurred()) return NULL;
+  }
+  if (!alive(self)) return NULL;
+  PyObject* headers = a[1];
+  PyObject* items = NULL;
+  if (headers != Py_None && !PyList_CheckExact(headers) && !PyTuple_CheckExact(headers)) {
+    items = PyDict_CheckExact(headers) ? PyDict_Items(headers)
+                                       : PyObject_CallMethod(headers, "items", NULL);
+    if (items == NULL) return NULL;
+    headers = items;
+  }
+  PyObject* r = send_obj(self, status, headers, a[2], SQUALL_SEND_FINISH);
+  Py_XDECREF(items);
+  return r;
+}
+
 /* set_status(code, reason) -- a status with a reason phrase of its own. */
 static PyObject* req_set_status(SqReq* self, PyObject* const* args, Py_ssize_t nargs) {
   const char* r = NULL;
@@ -580,6 +624,8 @@ static PyObject* req_set_max_body_size(SqReq* self, PyObject* arg) {
 }
 
 static PyMethodDef req_methods[] = {
+    {"respond", (PyCFunction)(void (*)(void))req_respond, METH_FASTCALL | METH_KEYWORDS,
+     "respond(status=200, headers=None, body=None) -> bool: answer and finish in one call"},
     {"stream_body", (PyCFunction)req_stream_body, METH_O,
      "headers hook only: stream_body(fn) -> bool, fn(bytes) per piece"},
     {"set_max_body_size", (PyCFunction)req_set_max_body_size, METH_O,
@@ -1058,7 +1104,18 @@ static void on_request(squall_request* req, void* ud) {
   }
   r->req = req;
   if (s->mode == SQPY_MODE_NATIVE) {
-    res = PyObject_CallOneArg(s->handler, (PyObject*)r);
+    res = PyObject_CallOneArg(PyTuple_GET_ITEM(s->handler, 0), (PyObject*)r);
+    if (res == NULL) { /* on_error(request, exception): the 500 and the hook */
+      PyObject *t, *v, *tb;
+      PyErr_Fetch(&t, &v, &tb);
+      PyErr_NormalizeException(&t, &v, &tb);
+      if (tb != NULL && v != NULL) PyException_SetTraceback(v, tb);
+      PyObject* eargs[2] = {(PyObject*)r, v ? v : Py_None};
+      res = PyObject_Vectorcall(PyTuple_GET_ITEM(s->handler, 1), eargs, 2, NULL);
+      Py_XDECREF(t);
+      Py_XDECREF(v);
+      Py_XDECREF(tb);
+    }
   } else if (s->mode == SQPY_MODE_WSGI_FAST) {
     wsgi_fast(r, PyTuple_GET_ITEM(s->handler, 0), PyTuple_GET_ITEM(s->handler, 1), s->tmpl);
     res = Py_NewRef(Py_None);
@@ -1083,12 +1140,13 @@ out:
 
 squall_server* sqpy_server_new(squall_loop* loop, const squall_config* cfg, PyObject* handler,
                                int mode, PyObject* request_type, PyObject* tmpl) {
-  if (mode == SQPY_MODE_WSGI_FAST ? !(PyTuple_Check(handler) && PyTuple_GET_SIZE(handler) == 2 &&
-                                      PyCallable_Check(PyTuple_GET_ITEM(handler, 0)) &&
-                                      PyCallable_Check(PyTuple_GET_ITEM(handler, 1)))
-                                  : !PyCallable_Check(handler)) {
+  if (mode == SQPY_MODE_WSGI_FAST || mode == SQPY_MODE_NATIVE
+          ? !(PyTuple_Check(handler) && PyTuple_GET_SIZE(handler) == 2 &&
+              PyCallable_Check(PyTuple_GET_ITEM(handler, 0)) &&
+              PyCallable_Check(PyTuple_GET_ITEM(handler, 1)))
+          : !PyCallable_Check(handler)) {
     PyErr_SetString(PyExc_TypeError,
-                    "squall: the handler must be callable ((app, fallback) for mode 3)");
+                    "squall: the handler must be callable ((handler, on_error) in modes 0 and 3)");
     return NULL;
   }
   if (request_type == Py_None) request_type = (PyObject*)&SqReqType;

@@ -32,7 +32,8 @@ PyObject* sqpy_str(const char* p, size_t n);
 /* Raise squall.Error(code, squall_last_error()). */
 void sqpy_raise(int code);
 
-/* The fast server: handler(request) (mode 0), handler(request, environ)
+/* The fast server: handler = (fn, on_error): fn(request), and
+ * on_error(request, exception) if it raised (mode 0); handler(request, environ)
  * (mode 1, environ a copy of template filled for PEP 3333), or
  * handler(request, scope) (mode 2, ASGI 3 http scope, template holding
  * the constant keys), or (mode 3) handler = (app, fallback): the WSGI
