@@ -27,7 +27,7 @@ import logging
 import signal
 import threading
 import traceback
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Tuple, Union
 
 from . import _squall as _c
 

@@ -29,7 +29,6 @@ import threading
 from typing import Any, Awaitable, Callable, Optional
 
 from . import FINISH, Loop, Request, Server, log
-from . import _squall as _c
 from .wsgi import command_line
 
 __all__ = ["ASGIServer", "serve", "main"]

@@ -23,10 +23,9 @@ import queue
 import sys
 import threading
 from http import HTTPStatus
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Optional
 
-from . import FINISH, Error, Loop, Request, Server, log, run_until_signal
-from . import _squall as _c
+from . import FINISH, Loop, Request, Server, log, run_until_signal
 
 __all__ = ["WSGIServer", "serve", "main"]
 

@@ -9,8 +9,6 @@ import sys
 import threading
 import time
 
-import pytest
-
 import squall
 from apps import native_demo
 from conftest import count_responses, fetch as get, live_requests, raw_exchange, wait_for

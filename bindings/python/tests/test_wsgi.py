@@ -1,11 +1,9 @@
 """The WSGI server: PEP 3333 conformance (wsgiref.validate), Flask
 unchanged, in both modes (application on the loop thread, and on a pool)."""
 import http.client
-import io
 import os
 import socket
 import threading
-import time
 from wsgiref.validate import validator
 
 import pytest
