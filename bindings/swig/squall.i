@@ -35,8 +35,13 @@
  *    - both: at once if the registering call failed (the library then
  *      never calls nor releases).
  *
- * The language contract (each squall_<lang>.swg defines these before %including
- * this file):
+ * The language contract (each squall_<lang>.swg defines these; it is
+ * %included by the language branch below, before anything else).  The
+ * ones used inside the C trampolines (SQSW_CB_DROP, SQSW_CALL_*) are C
+ * #defines in a %{ %} block; the ones used in typemaps may be SWIG
+ * %define macros, so that $result / SWIG_arg are the wrapper's own
+ * (squall_python.swg shows both kinds):
+ *   SQSW_IS_NONE(input)        the language's None/nil (optional callables)
  *   SQSW_CB_TAKE(input)        void *ref for a callable, NULL (with the
  *                              language's error set) if input is not one
  *   SQSW_CB_DROP(ref)          drop the reference (any thread: languages
