@@ -491,26 +491,27 @@ class Server:
             self.handler_failed(req, exc)
 
     def handler_failed(self, req: Request, exc: BaseException) -> None:
-        """A handler raised: answer 500 (or cut a response already begun)
-        and tell the error hook.  Any thread."""
+        """A handler raised: tell the error hook, then answer 500 (or cut a
+        response already begun).  The hook runs first, so it has seen the
+        error by the time the client has the 500.  Any thread."""
         peer = ""
         if not req.finished:
             try:
                 peer = req.remote_ip
             except Error:
                 pass
-            try:
-                if not req.send(500, [("Content-Type", "text/plain")],
-                                b"500 Internal Server Error\n", FINISH):
-                    pass
-            except Error:
-                req.abort()
         if self.error_hook is not None:
             msg = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             try:
                 self.error_hook(ERRKIND_APPLICATION, 500, msg.rstrip(), peer)
             except Exception:  # the hook itself failed: last resort
                 log.exception("squall: error hook failed")
+        if not req.finished:
+            try:
+                req.send(500, [("Content-Type", "text/plain")], b"500 Internal Server Error\n",
+                         FINISH)
+            except Error:  # the head was already sent: cut the response
+                req.abort()
 
     def _library_error(self, kind: int, status: int, message: str, peer: str) -> None:
         if self.error_hook is not None:
