@@ -33,7 +33,10 @@
  *    - one-shot callbacks (call_soon, call_later without cancel, done,
  *      read): right after their single call;
  *    - both: at once if the registering call failed (the library then
- *      never calls nor releases).
+ *      never calls nor releases), or the wrapper failed after taking it
+ *      (a later argument did not convert): the "in" typemap sets the
+ *      wrapper's `result` to SQUALL_ERROR and "freearg", which runs on
+ *      every exit, drops unless the call returned 0.
  *
  * The language contract (each squall_<lang>.swg defines these; it is
  * %included by the language branch below, before anything else).  The
@@ -254,13 +257,14 @@ static void sqsw_log(int level, const char *msg, size_t len, void *ref) {
  * (Matched by name: each callback parameter name of the header is listed.) */
 %define SQSW_CALLABLE_MANY(FNTYPE, TRAMP, NAMES...)
 %typemap(in) (FNTYPE CALLABLE, void *user_data, squall_release_fn release) {
+  result = SQUALL_ERROR; /* until the call says otherwise (see freearg) */
   $2 = SQSW_CB_TAKE($input);
   if ($2 == NULL) SWIG_fail;
   $1 = TRAMP;
   $3 = sqsw_release;
 }
-%typemap(argout) (FNTYPE CALLABLE, void *user_data, squall_release_fn release) {
-  if (result != 0) SQSW_CB_DROP($2);
+%typemap(freearg) (FNTYPE CALLABLE, void *user_data, squall_release_fn release) {
+  if (result != 0 && $2 != NULL) SQSW_CB_DROP($2);
 }
 %apply (FNTYPE CALLABLE, void *user_data, squall_release_fn release) { NAMES };
 %enddef
@@ -286,12 +290,13 @@ SQSW_CALLABLE_MANY(squall_callback_fn, sqsw_void_many,
 /* One-shot: (fn, user_data); the trampoline drops after its one call. */
 %define SQSW_CALLABLE_ONCE(FNTYPE, TRAMP, NAMES...)
 %typemap(in) (FNTYPE CALLABLE, void *user_data) {
+  result = SQUALL_ERROR;
   $2 = SQSW_CB_TAKE($input);
   if ($2 == NULL) SWIG_fail;
   $1 = TRAMP;
 }
-%typemap(argout) (FNTYPE CALLABLE, void *user_data) {
-  if (result != 0) SQSW_CB_DROP($2);
+%typemap(freearg) (FNTYPE CALLABLE, void *user_data) {
+  if (result != 0 && $2 != NULL) SQSW_CB_DROP($2);
 }
 %apply (FNTYPE CALLABLE, void *user_data) { NAMES };
 %enddef
@@ -305,6 +310,7 @@ SQSW_CALLABLE_ONCE(squall_read_fn, sqsw_read_once,
 /* A done callback that may be omitted (None/nil): flush, shutdown,
  * stream write and connect. */
 %typemap(in) (squall_done_fn OPTIONAL, void *user_data) {
+  result = SQUALL_ERROR;
   if (SQSW_IS_NONE($input)) {
     $1 = NULL;
     $2 = NULL;
@@ -314,7 +320,7 @@ SQSW_CALLABLE_ONCE(squall_read_fn, sqsw_read_once,
     $1 = sqsw_done_once;
   }
 }
-%typemap(argout) (squall_done_fn OPTIONAL, void *user_data) {
+%typemap(freearg) (squall_done_fn OPTIONAL, void *user_data) {
   if (result != 0 && $2 != NULL) SQSW_CB_DROP($2);
 }
 %apply (squall_done_fn OPTIONAL, void *user_data) {
@@ -334,6 +340,7 @@ SQSW_CALLABLE_ONCE(squall_read_fn, sqsw_read_once,
 
 /* squall_swig_set_log(level, None) restores the default sink. */
 %typemap(in) (squall_log_fn fn, void *user_data, squall_release_fn release) {
+  result = SQUALL_ERROR;
   if (SQSW_IS_NONE($input)) {
     $1 = NULL;
     $2 = NULL;
@@ -344,6 +351,9 @@ SQSW_CALLABLE_ONCE(squall_read_fn, sqsw_read_once,
     $1 = sqsw_log;
     $3 = sqsw_release;
   }
+}
+%typemap(freearg) (squall_log_fn fn, void *user_data, squall_release_fn release) {
+  if (result != 0 && $2 != NULL) SQSW_CB_DROP($2);
 }
 %typemap(out) uint64_t squall_swig_server_stat {
   SQSW_INT_OUT((int64_t)$1);

@@ -1192,35 +1192,22 @@ squall_server* sqpy_server_new(squall_loop* loop, const squall_config* cfg, PyOb
 /* The headers hook: hook(request) with the request borrowed for the call
  * (it is detached afterwards: a later use raises instead of touching a
  * request the library has moved on with). */
-typedef struct {
-  PyObject* hook;
-  PyTypeObject* reqtype;
-} sqpy_hook;
-
-static void hook_release(void* ud) {
-  sqpy_hook* h = ud;
-  PyGILState_STATE st = PyGILState_Ensure();
-  Py_DECREF(h->hook);
-  Py_DECREF(h->reqtype);
-  PyMem_Free(h);
-  PyGILState_Release(st);
-}
-
+/* (It is held as an sqpy_server: handler = the hook, no template.) */
 static void on_headers(squall_request* req, void* ud) {
-  sqpy_hook* h = ud;
+  sqpy_server* h = ud;
   PyGILState_STATE st = PyGILState_Ensure();
   SqReq* r = (SqReq*)h->reqtype->tp_alloc(h->reqtype, 0);
   if (r != NULL) {
     r->req = req;
-    PyObject* res = PyObject_CallOneArg(h->hook, (PyObject*)r);
+    PyObject* res = PyObject_CallOneArg(h->handler, (PyObject*)r);
     if (res == NULL)
-      report(h->hook);
+      report(h->handler);
     else
       Py_DECREF(res);
     r->req = NULL; /* borrowed: never ended by the dealloc */
     Py_DECREF(r);
   } else {
-    report(h->hook);
+    report(h->handler);
   }
   PyGILState_Release(st);
 }
@@ -1231,16 +1218,16 @@ int sqpy_set_headers_hook(squall_server* srv, PyObject* hook, PyObject* request_
     PyErr_SetString(PyExc_TypeError, "squall: a callable and a Request type are required");
     return -1;
   }
-  sqpy_hook* h = PyMem_Calloc(1, sizeof *h);
+  sqpy_server* h = PyMem_Calloc(1, sizeof *h);
   if (h == NULL) {
     PyErr_NoMemory();
     return -1;
   }
   Py_INCREF(hook);
   Py_INCREF(request_type);
-  h->hook = hook;
+  h->handler = hook;
   h->reqtype = (PyTypeObject*)request_type;
-  int rc = squall_server_set_headers_hook(srv, on_headers, h, hook_release);
+  int rc = squall_server_set_headers_hook(srv, on_headers, h, server_release);
   if (rc != 0) {
     Py_DECREF(hook);
     Py_DECREF(request_type);
