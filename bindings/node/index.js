@@ -411,7 +411,8 @@ class Server extends EventEmitter {
     const hook = this._options.onError;
     if (hook) hook(e);
     else if (this.listenerCount('requestError')) this.emit('requestError', e);
-    else console.error(`squall: ${e.request ? e.request + ': ' : ''}${e.stack || e.message}`);
+    else if (e.request) console.error(`squall: ${e.request}: ${e.stack || e.message}`);
+    else console.error(`squall: ${e.message}${e.peer ? ` (${e.peer})` : ''}`);
   }
 
   _watch(res) {
