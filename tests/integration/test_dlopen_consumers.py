@@ -47,7 +47,8 @@ def rss_kb(pid):
 class Server:
     """One consumer process on an ephemeral port."""
 
-    def __init__(self, argv):
+    def __init__(self, argv, stop_path=None):
+        self.stop_path = stop_path
         self.errfile = tempfile.TemporaryFile()
         env = dict(os.environ)
         env["LD_LIBRARY_PATH"] = BUILD_DIR + (
@@ -77,9 +78,12 @@ class Server:
         return self.errfile.read().decode("utf-8", "replace")
 
     def stop(self):
-        """SIGTERM; returns (exit code, rest of stdout)."""
+        """SIGTERM (or GET stop_path); returns (exit code, rest of stdout)."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            if self.stop_path:
+                curl(self.url + self.stop_path)
+            else:
+                self.proc.send_signal(signal.SIGTERM)
         try:
             out = self.proc.stdout.read().decode()
             code = self.proc.wait(30)
@@ -135,6 +139,8 @@ def read_responses(sock, n):
 class ConsumerSuite:
     """Mixed into one unittest.TestCase per consumer (argv())."""
 
+    STOP_PATH = None  # a route that stops the server, where signals cannot
+
     @classmethod
     def argv(cls):
         raise NotImplementedError
@@ -143,7 +149,7 @@ class ConsumerSuite:
     def setUpClass(cls):
         if not shutil.which("curl"):
             raise RuntimeError("curl is required (apt-get install curl)")
-        cls.server = Server(cls.argv())
+        cls.server = Server(cls.argv(), cls.STOP_PATH)
 
     @classmethod
     def tearDownClass(cls):
@@ -257,7 +263,7 @@ class ConsumerSuite:
         self.assertLess(rss1 - rss0, RSS_GROWTH_BOUND_KB, (rss0, rss1))
 
     def test_free_with_pending_requests(self):
-        srv = Server(self.argv())
+        srv = Server(self.argv(), self.STOP_PATH)
         clients = []
         try:
             for i in range(3):
@@ -311,6 +317,19 @@ class PythonCtypes(ConsumerSuite, unittest.TestCase):
     def argv(cls):
         return [sys.executable, os.path.join(SOURCE_DIR, "bindings",
                                              "python-ctypes", "squall_demo.py")]
+
+
+@unittest.skipUnless(os.environ.get("SQUALL_LUA_CPATH"),
+                     "run by bindings/lua/ctest.sh, which builds the module")
+class LuaSwig(ConsumerSuite, unittest.TestCase):
+    """bindings/lua/examples/demo.lua; ctest.sh sets LUA_CPATH / LUA_PATH."""
+    STOP_PATH = "/quit"
+
+    @classmethod
+    def argv(cls):
+        return [os.environ.get("SQUALL_LUA", "lua5.4"),
+                os.path.join(SOURCE_DIR, "bindings", "lua", "examples",
+                             "demo.lua")]
 
 
 if __name__ == "__main__":
