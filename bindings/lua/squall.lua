@@ -141,6 +141,75 @@ function M.spawn(fn, loop, ...)
 end
 
 ---------------------------------------------------------------------------
+-- Outgoing streams (IOStream client side), awaited from a coroutine
+---------------------------------------------------------------------------
+local Stream = {}
+Stream.__index = Stream
+local strerror = core.squall_strerror
+
+local function current_loop(loop)
+  if loop then return loop end
+  local ctx = contexts[co_running()]
+  return ctx and ctx.loop or M.loop()
+end
+
+--- Connect to host:port (a numeric address does not block on DNS); yields
+-- until connected.  Returns a stream, or nil and a message.
+function M.connect(host, port, loop)
+  loop = current_loop(loop)
+  local s = setmetatable({}, Stream)
+  local status = M.wait(function(wake)
+    s._h = core.squall_stream_connect(loop._h, host, port, wake)
+  end)
+  if status ~= 0 then
+    s:close()
+    return nil, strerror(status)
+  end
+  return s
+end
+
+local function read_result(status, data)
+  if status ~= 0 then return nil, strerror(status), data end
+  return data
+end
+
+--- Yield until delim has been read; returns the bytes (delim included).
+function Stream:read_until(delim, max_bytes)
+  return read_result(M.wait(function(wake)
+    core.squall_stream_read_until(self._h, delim, max_bytes or 0, wake)
+  end))
+end
+
+--- Yield until n bytes (or, partial, at least one) have been read.
+function Stream:read_bytes(n, partial)
+  return read_result(M.wait(function(wake)
+    core.squall_stream_read_bytes(self._h, n, partial and 1 or 0, wake)
+  end))
+end
+
+--- Yield until the peer closes; returns everything read.
+function Stream:read_all()
+  return read_result(M.wait(function(wake)
+    core.squall_stream_read_until_close(self._h, wake)
+  end))
+end
+
+--- Queue data and yield until it has reached the kernel.
+function Stream:write(data)
+  local status = M.wait(function(wake) core.squall_stream_write(self._h, data, wake) end)
+  if status ~= 0 then return nil, strerror(status) end
+  return true
+end
+
+function Stream:close()
+  if self._h then
+    core.squall_stream_free(self._h)
+    self._h = nil
+  end
+end
+Stream.__close = Stream.close
+
+---------------------------------------------------------------------------
 -- Requests
 ---------------------------------------------------------------------------
 local Request = {}
@@ -379,5 +448,5 @@ function Server:close()
   return #pending
 end
 
-M.Request, M.Server, M.Loop = Request, Server, Loop
+M.Request, M.Server, M.Loop, M.Stream = Request, Server, Loop, Stream
 return M
