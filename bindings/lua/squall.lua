@@ -35,8 +35,37 @@ local co_create, co_resume, co_status, co_running, co_yield =
   coroutine.create, coroutine.resume, coroutine.status, coroutine.running,
   coroutine.yield
 
--- coroutine -> { req = request or nil, loop = Loop }
-local contexts = setmetatable({}, { __mode = "k" })
+-- coroutine -> what it runs for: a Request (a handler's), or { _loop = Loop }
+-- (squall.spawn's).  Set while the coroutine runs or waits; cleared when
+-- its function ends.  (A strong table: entries of pooled coroutines are
+-- reused, and a weak one costs the collector on every cycle.)
+local contexts = {}
+
+local function ctx_loop(ctx)
+  return ctx._loop or ctx._server.loop
+end
+
+-- Coroutines are reused: one that has run a function to its end yields
+-- DONE and waits for the next (fn, arg); one that failed is dead and
+-- dropped.  Saves a coroutine (a Lua thread and its stack) per request.
+local DONE = {}
+local pool, pooled, POOL_MAX = {}, 0, 256
+local function body(fn, arg)
+  while true do
+    fn(arg)
+    fn, arg = nil, nil -- an idle coroutine keeps nothing alive
+    fn, arg = co_yield(DONE)
+  end
+end
+local function take_coroutine()
+  if pooled > 0 then
+    local co = pool[pooled]
+    pool[pooled] = nil
+    pooled = pooled - 1
+    return co
+  end
+  return co_create(body)
+end
 
 ---------------------------------------------------------------------------
 -- Loop
@@ -129,13 +158,14 @@ function M.sleep(seconds)
   local co = co_running()
   local ctx = contexts[co]
   if not ctx then error("squall.sleep: not inside a squall coroutine", 2) end
-  return M.wait(function(wake) ctx.loop:after(seconds, wake) end)
+  local loop = ctx_loop(ctx)
+  return M.wait(function(wake) loop:after(seconds, wake) end)
 end
 
 --- Run fn(...) in a coroutine of its own on `loop` (default loop if nil).
 function M.spawn(fn, loop, ...)
   local co = co_create(fn)
-  contexts[co] = { loop = loop or M.loop() }
+  contexts[co] = { _loop = loop or M.loop() }
   step(co, ...)
   return co
 end
@@ -150,7 +180,7 @@ local strerror = core.squall_strerror
 local function current_loop(loop)
   if loop then return loop end
   local ctx = contexts[co_running()]
-  return ctx and ctx.loop or M.loop()
+  return ctx and ctx_loop(ctx) or M.loop()
 end
 
 --- Connect to host:port (a numeric address does not block on DNS); yields
@@ -213,6 +243,7 @@ Stream.__close = Stream.close
 -- Requests
 ---------------------------------------------------------------------------
 local Request = {}
+local NEW, STARTED, DONE_STATE = 0, 1, 2 -- req._state: response not begun, streaming, ended
 local lazy = {
   headers = function(r) return request_headers(r._h) end,
   body = function(r) return (core.squall_request_body(r._h)) end,
@@ -221,6 +252,8 @@ local lazy = {
   host = function(r) return (core.squall_request_get(r._h, core.SQUALL_REQ_HOST)) end,
 }
 Request.__index = function(r, k)
+  local m = Request[k]
+  if m ~= nil then return m end
   local f = lazy[k]
   if f then
     local v = f(r)
@@ -231,12 +264,10 @@ Request.__index = function(r, k)
 end
 
 local function ended(req)
-  req._done = true
+  req._state = DONE_STATE
   local srv = req._server
-  if srv.live[req] then
-    srv.live[req] = nil
-    srv.nlive = srv.nlive - 1
-  end
+  srv.nlive = srv.nlive - 1
+  if req._co then srv.suspended[req] = nil end
 end
 
 local function check(rc, msg)
@@ -244,11 +275,14 @@ local function check(rc, msg)
   return rc
 end
 
+-- headers table -> its Content-Type ("" if empty) if that is all it
+-- holds, else false.
 local function only_content_type(headers)
   local k, v = next(headers)
-  if k == nil then return true, nil end
-  if next(headers, k) == nil and type(v) == "string" and k:lower() == "content-type" then
-    return true, v
+  if k == nil then return "" end
+  if next(headers, k) == nil and type(v) == "string"
+      and (k == "Content-Type" or k:lower() == "content-type") then
+    return v
   end
   return false
 end
@@ -256,21 +290,21 @@ end
 --- The whole response: status, headers ({ name = value | { v1, v2 } }),
 -- body (a string).  Returns 0, or SQUALL_ECLOSED if the client is gone.
 function Request:respond(status, headers, body)
-  if self._done then error("squall: the response has already ended", 2) end
+  if self._state == DONE_STATE then error("squall: the response has already ended", 2) end
   local rc, msg
-  if self._started then
+  if self._state == STARTED then
     rc, msg = c_send(self._h, 0, nil, body, FINISH)
   elseif headers == nil then
     rc, msg = c_respond(self._h, status, nil, body)
   else
-    local simple, ct = only_content_type(headers)
-    if simple then
-      rc, msg = c_respond(self._h, status, ct, body)
+    local ct = only_content_type(headers)
+    if ct then
+      rc, msg = c_respond(self._h, status, ct ~= "" and ct or nil, body)
     else
       rc, msg = c_send(self._h, status, headers, body, FINISH)
     end
   end
-  check(rc, msg)
+  if rc ~= 0 then check(rc, msg) end
   ended(self)
   return rc
 end
@@ -278,22 +312,22 @@ end
 --- Streaming: send the status and headers now; the body follows with
 -- req:write(data) (each sent at once, chunked) and ends with req:finish().
 function Request:start(status, headers)
-  if self._started or self._done then error("squall: the response has already started", 2) end
+  if self._state ~= NEW then error("squall: the response has already started", 2) end
   local rc, msg = c_send(self._h, status or 200, headers, nil, FLUSH)
   check(rc, msg)
-  self._started = true
+  self._state = STARTED
   return rc
 end
 
 function Request:write(data)
-  if self._done then error("squall: write after the response ended", 2) end
-  if not self._started then self:start(200) end
+  if self._state == DONE_STATE then error("squall: write after the response ended", 2) end
+  if self._state ~= STARTED then self:start(200) end
   return check(c_send(self._h, 0, nil, data, FLUSH))
 end
 
 function Request:finish(data)
-  if self._done then return ECLOSED end
-  if not self._started then return self:respond(200, nil, data) end
+  if self._state == DONE_STATE then return ECLOSED end
+  if self._state ~= STARTED then return self:respond(200, nil, data) end
   local rc, msg = c_send(self._h, 0, nil, data, FINISH)
   check(rc, msg)
   ended(self)
@@ -302,7 +336,7 @@ end
 
 --- Close the connection without completing the response.
 function Request:abort()
-  if self._done then return end
+  if self._state == DONE_STATE then return end
   c_send(self._h, 0, nil, nil, ABORT)
   ended(self)
 end
@@ -325,26 +359,37 @@ local function report(srv, kind, status, msg, peer)
   io.stderr:write("squall: ", msg, "\n")
 end
 
--- Resume co; on its end, make sure its request was answered.
+-- Resume co; when its function has ended (or failed), make sure its
+-- request was answered, and put a reusable coroutine back in the pool.
 function step(co, ...)
-  local ok, err = co_resume(co, ...)
-  if ok and co_status(co) ~= "dead" then return end
-  local ctx = contexts[co]
-  contexts[co] = nil
-  local req = ctx and ctx.req
-  if not req then
-    if not ok then report(nil, ERRKIND_APPLICATION, 0, debug.traceback(co, tostring(err))) end
+  local ok, r = co_resume(co, ...)
+  if ok and r ~= DONE and co_status(co) ~= "dead" then -- waiting (squall.wait)
+    local req = contexts[co]
+    if req and req._h and req._co == false and req._state ~= DONE_STATE then
+      req._co = co -- a pending request: Server:close must find it
+      req._server.suspended[req] = co
+    end
     return
   end
-  if ok and req._done then return end
-  local srv = req._server
+  local ctx = contexts[co]
+  contexts[co] = nil
+  if ok and r == DONE and pooled < POOL_MAX then
+    pooled = pooled + 1
+    pool[pooled] = co
+  end
+  if ctx == nil or ctx._h == nil then -- squall.spawn's
+    if not ok then report(nil, ERRKIND_APPLICATION, 0, debug.traceback(co, tostring(r))) end
+    return
+  end
+  local req = ctx
+  if ok and req._state == DONE_STATE then return end
   local what = ok and "the handler returned without responding"
-    or debug.traceback(co, tostring(err))
-  local status = (req._started or req._done) and 0 or 500
-  report(srv, ERRKIND_APPLICATION, status,
+    or debug.traceback(co, tostring(r))
+  local status = req._state ~= NEW and 0 or 500
+  report(req._server, ERRKIND_APPLICATION, status,
     ("%s %s: %s"):format(req.method, req.uri, what), "")
-  if req._done then return end
-  if req._started then
+  if req._state == DONE_STATE then return end
+  if req._state == STARTED then
     req:abort()
   else
     c_respond(req._h, 500, "text/plain", "Internal Server Error\n")
@@ -378,7 +423,7 @@ function M.server(opts)
   assert(type(handler) == "function", "squall.server: a handler function is required")
   local loop = opts.loop or M.loop()
   local srv = setmetatable({ loop = loop, handler = handler, on_error = opts.on_error,
-                             live = {}, nlive = 0, requests = 0 }, Server)
+                             suspended = {}, nlive = 0, requests = 0 }, Server)
   local cfg = core.squall_config_new()
   local ok, err = pcall(function()
     for name, key in pairs(options) do
@@ -388,7 +433,7 @@ function M.server(opts)
         core.squall_config_set_int(cfg, key, v)
       end
     end
-    srv._h = core.squall_server_new(loop._h, cfg, function(h) srv:_dispatch(h) end)
+    srv._h = core.squall_server_new(loop._h, cfg, srv:_dispatcher())
   end)
   core.squall_config_free(cfg)
   if not ok then error(err, 2) end
@@ -408,17 +453,22 @@ function Server:port()
   return (core.squall_server_port(self._h))
 end
 
-function Server:_dispatch(h)
-  local method, uri, path, query = request_info(h)
-  local req = setmetatable({ _h = h, _server = self, method = method, uri = uri,
-                             path = path, query = query }, Request)
-  self.live[req] = true
-  self.nlive = self.nlive + 1
-  self.requests = self.requests + 1
-  local co = co_create(self.handler)
-  contexts[co] = { req = req, loop = self.loop }
-  req._co = co
-  step(co, req)
+-- The function squall calls per request (the hot path: locals only).
+function Server:_dispatcher()
+  local srv, handler = self, self.handler
+  return function(h)
+    local method, uri, path, query = request_info(h)
+    local co = take_coroutine()
+    -- Every field a request ever gets is set here (a missing key would
+    -- cost a call of Request.__index on each read).
+    local req = setmetatable({ _h = h, _server = srv, method = method, uri = uri,
+                               path = path, query = query, _state = NEW, _co = false },
+                             Request)
+    srv.nlive = srv.nlive + 1
+    srv.requests = srv.requests + 1
+    contexts[co] = req
+    step(co, handler, req)
+  end
 end
 
 --- Live counts: requests not answered yet, connections open, requests seen.
@@ -439,7 +489,7 @@ function Server:close()
   core.squall_server_free(self._h)
   self._h = nil
   local pending = {}
-  for req in pairs(self.live) do pending[#pending + 1] = req end
+  for req in pairs(self.suspended) do pending[#pending + 1] = req end
   for _, req in ipairs(pending) do
     contexts[req._co] = nil
     if co_status(req._co) == "suspended" then coroutine.close(req._co) end

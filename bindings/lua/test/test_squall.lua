@@ -279,7 +279,7 @@ test("the server freed while requests are pending", function()
   assert(pending == 3, pending)
   assert(closed_coroutines == 3, "the held coroutines were closed")
   assert(server:stats().live == 0)
-  for _, req in ipairs(held) do assert(req._done) end
+  for _, req in ipairs(held) do assert(req._state == 2) end
   for _, co in ipairs(clients) do
     while coroutine.status(co) ~= "dead" do squall.sleep(0.01) end
   end
