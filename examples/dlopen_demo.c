@@ -145,13 +145,23 @@ static void on_done(int status, void *user_data) {
     done_closed++;
 }
 
+/* /later: the request waits for a timer.  If the loop cancels the timer
+ * (freed first), the release still ends the request. */
+struct later {
+  squall_request *req;
+  int fired;
+};
+
 static void later_fire(void *user_data) {
-  squall_request *req = user_data;
-  sq.respond(req, 200, "text/plain", SQUALL_NTS, "later\n", 6);
+  struct later *l = user_data;
+  l->fired = 1;
+  sq.respond(l->req, 200, "text/plain", SQUALL_NTS, "later\n", 6);
 }
 
 static void later_release(void *user_data) {
-  (void)user_data;
+  struct later *l = user_data;
+  if (!l->fired) sq.respond(l->req, 503, NULL, 0, NULL, 0);
+  free(l);
   live_timers--;
 }
 
@@ -201,10 +211,18 @@ static int answer_test_route(squall_request *req, const char *path,
     const char *q;
     size_t qn;
     long ms = 50;
+    struct later *l = malloc(sizeof *l);
     sq.request_get(req, SQUALL_REQ_QUERY, &q, &qn);
     if (qn > 3 && memcmp(q, "ms=", 3) == 0) ms = strtol(q + 3, NULL, 10);
-    if (sq.loop_call_later(NULL, g_loop, ms, later_fire, req, later_release) !=
+    if (!l) {
+      *why = "out of memory";
+      return -1;
+    }
+    l->req = req;
+    l->fired = 0;
+    if (sq.loop_call_later(NULL, g_loop, ms, later_fire, l, later_release) !=
         0) {
+      free(l);
       *why = sq.last_error();
       return -1;
     }

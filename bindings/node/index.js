@@ -252,14 +252,6 @@ class ServerResponse extends EventEmitter {
   addListener(event, listener) {
     return this.on(event, listener);
   }
-
-  once(event, listener) {
-    const wrapped = (...args) => {
-      this.removeListener(event, wrapped);
-      listener.apply(this, args);
-    };
-    return this.on(event, wrapped);
-  }
 }
 
 function parseListenArgs(args) {

@@ -155,7 +155,7 @@ class Demo:
         self.loop = P()
         self.srv = P()
         self.live_requests = 0
-        self.live_timers = {}  # id -> request, alive until the timer's release
+        self.live_timers = {}  # id -> [request, fired], until the release
         self.held = []
         self.done_ok = self.done_closed = 0
         self.server_released = self.hook_released = 0
@@ -195,10 +195,14 @@ class Demo:
             self.done_closed += 1
 
     def on_later(self, ud):
-        respond(self.live_timers[ud], 200, "text/plain", b"later\n")
+        respond(self.live_timers[ud][0], 200, "text/plain", b"later\n")
+        self.live_timers[ud][1] = True
 
     def on_later_release(self, ud):
-        del self.live_timers[ud]
+        # A timer cancelled by the loop's free still ends its request.
+        req, fired = self.live_timers.pop(ud)
+        if not fired:
+            respond(req, 503, None, b"")
 
     # -- the handler -------------------------------------------------------
     def handle(self, req, _ud):
@@ -238,7 +242,7 @@ class Demo:
             ms = int(query[3:]) if query.startswith(b"ms=") else 50
             tid = self.next_timer
             self.next_timer += 1
-            self.live_timers[tid] = req
+            self.live_timers[tid] = [req, False]
             if lib.squall_loop_call_later(None, self.loop, ms, self.c_later,
                                           tid, self.c_later_release) != 0:
                 del self.live_timers[tid]
