@@ -57,3 +57,19 @@ harness_rounds() {
   done
   python3 "$shared/tools/summarize.py" "$dir" | tee "$dir/summary-all.md"
 }
+
+# compare_setup "$@": the options of bench/node and bench/lua's compare.sh
+# (-r ROUNDS, -d SECONDS, -s SCENARIOS into rounds, dur, scen) and the
+# Release build of squall (bench/build.sh without the peers; SKIP_BUILD=1
+# reuses bench/.build); makes $out absolute.
+compare_setup() {
+  rounds=3 dur=5 scen=ab
+  local o OPTIND=1
+  while getopts r:d:s: o; do
+    case $o in
+    r) rounds=$OPTARG ;; d) dur=$OPTARG ;; s) scen=$OPTARG ;; *) exit 2 ;;
+    esac
+  done
+  [ -n "${SKIP_BUILD:-}" ] || SKIP_PEERS=1 "$here/build.sh"
+  out=$(cd "$out" && pwd)
+}

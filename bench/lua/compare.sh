@@ -13,14 +13,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-rounds=3 dur=5 scen=ab
-while getopts r:d:s: o; do
-  case $o in
-  r) rounds=$OPTARG ;; d) dur=$OPTARG ;; s) scen=$OPTARG ;; *) exit 2 ;;
-  esac
-done
-[ -n "${SKIP_BUILD:-}" ] || SKIP_PEERS=1 "$here/build.sh"
-out=$(cd "$out" && pwd)
+compare_setup "$@"
 rocks="$out/lua-rocks"
 if [ -z "${SKIP_BUILD:-}" ] || [ ! -e "$rocks/lib/lua/5.4/squall_core.so" ]; then
   tmp=$(mktemp -d)

@@ -13,14 +13,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-rounds=3 dur=5 scen=ab
-while getopts r:d:s: o; do
-  case $o in
-  r) rounds=$OPTARG ;; d) dur=$OPTARG ;; s) scen=$OPTARG ;; *) exit 2 ;;
-  esac
-done
-[ -n "${SKIP_BUILD:-}" ] || SKIP_PEERS=1 "$here/build.sh"
-out=$(cd "$out" && pwd)
+compare_setup "$@"
 [ -d "$repo/bindings/node/node_modules/koffi" ] || (cd "$repo/bindings/node" && npm ci --no-audit --no-fund)
 wait_others
 export BENCH_BUILD="$out/peers" BENCH_RESULTS="${BENCH_RESULTS:-$here/results}"
