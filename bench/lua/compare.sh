@@ -28,7 +28,8 @@ fi
 wait_others
 export BENCH_BUILD="$out/peers" BENCH_RESULTS="${BENCH_RESULTS:-$here/results}"
 ensure_idleconns "$BENCH_BUILD"
-luaenv="LUA_PATH=$rocks/share/lua/5.4/?.lua;; LUA_CPATH=$rocks/lib/lua/5.4/?.so;;"
+# (The harness runs each command with bash -c: quote the ';'.)
+luaenv="'LUA_PATH=$rocks/share/lua/5.4/?.lua;;' 'LUA_CPATH=$rocks/lib/lua/5.4/?.so;;'"
 servers=(--custom lua-squall "env $luaenv lua5.4 $repo/bench/lua/squall_hello.lua {PORT}"
          --custom squall-c "$out/squall_hello {PORT}")
 # lua-http: Debian installs its pure-Lua files for Lua 5.1-5.3 only; its C
@@ -36,7 +37,7 @@ servers=(--custom lua-squall "env $luaenv lua5.4 $repo/bench/lua/squall_hello.lu
 # those paths.
 lp="/usr/share/lua/5.3/?.lua;/usr/share/lua/5.3/?/init.lua;/usr/share/lua/5.2/?.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua;;"
 if [ -e /usr/share/lua/5.3/http/server.lua ]; then
-  servers+=(--custom lua-http "env LUA_PATH=$lp lua5.4 $repo/bench/lua/luahttp_hello.lua {PORT}")
+  servers+=(--custom lua-http "env 'LUA_PATH=$lp' lua5.4 $repo/bench/lua/luahttp_hello.lua {PORT}")
 else
   echo "lua-http is not installed (apt-get install lua-http): measuring without it" >&2
 fi

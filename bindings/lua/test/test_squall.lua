@@ -257,7 +257,9 @@ test("20,000 requests: no growth of live objects or RSS", function()
   s:close()
   assert(server:stats().live == live0, "requests left unanswered")
   assert(kb1 - kb0 < 256, ("Lua heap grew %.0f KiB"):format(kb1 - kb0))
-  assert(rss1 - rss0 < 8192, ("RSS grew %d KiB"):format(rss1 - rss0))
+  if not os.getenv("SQUALL_UNDER_ASAN") then -- ASan's quarantine keeps freed memory
+    assert(rss1 - rss0 < 8192, ("RSS grew %d KiB"):format(rss1 - rss0))
+  end
 end)
 
 -- Last: the server is freed while requests are pending.
