@@ -36,3 +36,40 @@ ensure_idleconns() {
   mkdir -p "$1"
   [ -x "$1/idleconns" ] || ${CC:-cc} -O2 -o "$1/idleconns" "$shared/tools/idleconns.c"
 }
+
+# harness_rounds OUT ROUNDS PORT SECONDS SCENARIOS -- --custom NAME CMD...:
+# call the shared run.sh ROUNDS times with -r 1 into OUT (one directory, so
+# tools/summarize.py takes the median over rounds), the order of the
+# --custom servers reversed every other round; then print the summary.
+# Used by bench/node and bench/lua.
+harness_rounds() {
+  local dir=$1 rounds=$2 port=$3 dur=$4 scen=$5 r i
+  shift 6
+  local fwd=("$@") rev=()
+  for ((i = ${#fwd[@]} - 3; i >= 0; i -= 3)); do rev+=("${fwd[@]:i:3}"); done
+  mkdir -p "$dir"
+  for r in $(seq 1 "$rounds"); do
+    echo "=== round $r of $rounds" >&2
+    local args=("${fwd[@]}")
+    [ $((r % 2)) -eq 0 ] && args=("${rev[@]}")
+    "$shared/run.sh" -p "$port" -r 1 -d "$dur" -s "$scen" -o "$dir" --quiet-wait "${BENCH_QUIET_WAIT:-60}" "${args[@]}" \
+      >"$dir/round-$r.log" 2>&1 || { echo "round $r failed, see $dir/round-$r.log" >&2; return 1; }
+  done
+  python3 "$shared/tools/summarize.py" "$dir" | tee "$dir/summary-all.md"
+}
+
+# compare_setup "$@": the options of bench/node and bench/lua's compare.sh
+# (-r ROUNDS, -d SECONDS, -s SCENARIOS into rounds, dur, scen) and the
+# Release build of squall (bench/build.sh without the peers; SKIP_BUILD=1
+# reuses bench/.build); makes $out absolute.
+compare_setup() {
+  rounds=3 dur=5 scen=ab
+  local o OPTIND=1
+  while getopts r:d:s: o; do
+    case $o in
+    r) rounds=$OPTARG ;; d) dur=$OPTARG ;; s) scen=$OPTARG ;; *) exit 2 ;;
+    esac
+  done
+  [ -n "${SKIP_BUILD:-}" ] || SKIP_PEERS=1 "$here/build.sh"
+  out=$(cd "$out" && pwd)
+}
