@@ -1323,6 +1323,16 @@ typedef int (*squall_config_get_int_pfn)(const squall_config *cfg, int key,
 typedef int (*squall_config_set_str_pfn)(squall_config *cfg, int key,
                                          const char *s, size_t len);
 typedef void (*squall_config_free_pfn)(squall_config *cfg);
+typedef int (*squall_config_add_tls_cert_pfn)(squall_config *cfg,
+                                              const char *cert_file,
+                                              const char *key_file);
+typedef int (*squall_config_add_tls_cert_pem_pfn)(squall_config *cfg,
+                                                  const char *cert_pem,
+                                                  size_t cert_len,
+                                                  const char *key_pem,
+                                                  size_t key_len);
+typedef int (*squall_config_set_tls_key_password_pfn)(squall_config *cfg,
+                                                      const char *password);
 typedef int (*squall_server_new_pfn)(squall_server **out, squall_loop *loop,
                                      const squall_config *cfg,
                                      squall_handler_fn handler, void *user_data,
@@ -1350,8 +1360,38 @@ typedef int (*squall_server_stop_pfn)(squall_server *srv);
 typedef int (*squall_server_shutdown_pfn)(squall_server *srv, int64_t grace_ms,
                                           squall_done_fn done, void *user_data);
 typedef void (*squall_server_free_pfn)(squall_server *srv);
+typedef int (*squall_server_reload_tls_pfn)(squall_server *srv,
+                                            const squall_config *cfg);
 typedef int (*squall_server_stats_pfn)(const squall_server *srv,
                                        uint64_t *values, size_t count);
+typedef int (*squall_group_new_pfn)(squall_group **out, int n,
+                                    const squall_config *cfg,
+                                    squall_handler_fn handler, void *user_data,
+                                    squall_release_fn release);
+typedef int (*squall_group_size_pfn)(const squall_group *g);
+typedef squall_loop *(*squall_group_loop_pfn)(squall_group *g, int i);
+typedef squall_server *(*squall_group_server_pfn)(squall_group *g, int i);
+typedef int (*squall_group_loop_index_pfn)(const squall_group *g,
+                                           const squall_loop *loop);
+typedef int (*squall_group_listen_pfn)(squall_group *g, const char *host,
+                                       size_t host_len, int port);
+typedef int (*squall_group_add_socket_pfn)(squall_group *g, int fd);
+typedef int (*squall_group_port_pfn)(const squall_group *g, uint16_t *port);
+typedef int (*squall_group_start_pfn)(squall_group *g);
+typedef int (*squall_group_shutdown_pfn)(squall_group *g, int64_t grace_ms,
+                                         squall_done_fn done, void *user_data);
+typedef int (*squall_group_stop_pfn)(squall_group *g);
+typedef int (*squall_group_join_pfn)(squall_group *g);
+typedef int (*squall_group_handle_signals_pfn)(squall_group *g,
+                                               int64_t grace_ms,
+                                               const char *const *restart_argv);
+typedef void (*squall_group_free_pfn)(squall_group *g);
+typedef int (*squall_fork_processes_pfn)(int n, int max_restarts, int *task_id);
+typedef int (*squall_bind_sockets_pfn)(const char *host, size_t host_len,
+                                       int port, int backlog, int reuse_port,
+                                       int *fds, size_t cap, size_t *n);
+typedef int (*squall_task_id_pfn)(void);
+typedef int (*squall_listen_fds_pfn)(int *fds, size_t cap, size_t *n);
 typedef int (*squall_request_get_pfn)(const squall_request *req, int field,
                                       const char **p, size_t *len);
 typedef int (*squall_request_header_pfn)(const squall_request *req,
