@@ -156,6 +156,12 @@ idle() { # server key: bytes per idle connection
     grep -q established "$tmp/idle.out" && break
     sleep 0.1
   done
+  if ! grep -q established "$tmp/idle.out"; then
+    echo "bench/tls: idletls did not hold $IDLE connections to $1; no idle figure" >&2
+    kill "$ipid" 2> /dev/null
+    stop
+    return 0
+  fi
   sleep 2
   after=$(rss_kb)
   kill "$ipid" 2> /dev/null
