@@ -474,7 +474,12 @@ unsafe extern "C" {
     pub fn squall_group_loop(g: *mut squall_group, i: c_int) -> *mut squall_loop;
     pub fn squall_group_server(g: *mut squall_group, i: c_int) -> *mut squall_server;
     pub fn squall_group_loop_index(g: *const squall_group, lp: *const squall_loop) -> c_int;
-    pub fn squall_group_listen(g: *mut squall_group, host: *const c_char, host_len: usize, port: c_int) -> c_int;
+    pub fn squall_group_listen(
+        g: *mut squall_group,
+        host: *const c_char,
+        host_len: usize,
+        port: c_int,
+    ) -> c_int;
     pub fn squall_group_add_socket(g: *mut squall_group, fd: c_int) -> c_int;
     pub fn squall_group_port(g: *const squall_group, port: *mut u16) -> c_int;
     pub fn squall_group_start(g: *mut squall_group) -> c_int;

@@ -20,7 +20,10 @@ struct Handlers<F> {
     per_loop: Vec<F>,
 }
 
-unsafe extern "C" fn group_tramp<F: Fn(Request) + Send + 'static>(req: *mut sys::squall_request, ud: *mut c_void) {
+unsafe extern "C" fn group_tramp<F: Fn(Request) + Send + 'static>(
+    req: *mut sys::squall_request,
+    ud: *mut c_void,
+) {
     if req.is_null() {
         return;
     }
@@ -138,7 +141,9 @@ impl Group {
     /// Before [`start`](Self::start).
     pub fn listen(&self, host: &str, port: u16) -> Result<()> {
         // SAFETY: live group; host copied.
-        check(unsafe { sys::squall_group_listen(self.as_raw(), host.as_ptr().cast(), host.len(), port as c_int) })
+        check(unsafe {
+            sys::squall_group_listen(self.as_raw(), host.as_ptr().cast(), host.len(), port as c_int)
+        })
     }
 
     /// Serve a listening socket opened elsewhere (ownership passes).
@@ -234,7 +239,11 @@ impl GroupHandle {
         self.with(|g| {
             trampoline::register_done(
                 move |status: c_int| {
-                    done(if status >= 0 { Ok(()) } else { Err(Error::new(status, crate::error::strerror(status))) })
+                    done(if status >= 0 {
+                        Ok(())
+                    } else {
+                        Err(Error::new(status, crate::error::strerror(status)))
+                    })
                 },
                 // SAFETY: live group (read lock held); one-shot callback.
                 |cb, ud| unsafe { sys::squall_group_shutdown(g, grace_ms, cb, ud) },

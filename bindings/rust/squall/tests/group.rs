@@ -107,7 +107,8 @@ fn shutdown_keeps_requests_in_flight() {
             })
         })
         .collect();
-    let held: Vec<Request> = (0..10).map(|_| held_rx.recv_timeout(Duration::from_secs(10)).unwrap()).collect();
+    let held: Vec<Request> =
+        (0..10).map(|_| held_rx.recv_timeout(Duration::from_secs(10)).unwrap()).collect();
     let (tx, rx) = mpsc::channel();
     let h = g.handle();
     g.handle()
