@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"runtime"
 	"runtime/cgo"
 	"strconv"
@@ -79,15 +78,9 @@ func (s *Server) startGroup(spec listenSpec, proto *engine) (err error) {
 			}
 		}
 	}()
-	cfg, err := s.config()
+	cfg, err := s.serverConfig(spec.tls)
 	if err != nil {
 		return err
-	}
-	if spec.tls != nil {
-		if err := spec.tls.apply(cfg); err != nil {
-			C.squall_config_free(cfg)
-			return err
-		}
 	}
 	g := &group{done: make(chan struct{})}
 	r := C.sqgo_group_new(&g.c, C.int(s.loops()), cfg)
@@ -162,23 +155,9 @@ func (e *engine) clone(i int) *engine {
 // attach makes e's bridge on loop i of g.
 func (e *engine) attach(g *group, i int) error {
 	e.loop = C.sqgo_group_loop(g.c, C.int(i))
-	fill := C.int(1)
-	if e.raw != nil {
-		fill = 0
-	}
-	e.yieldOn = yieldMode()
-	yield := C.int(0)
-	if e.yieldOn {
-		yield = 1
-	}
-	if e.inline {
-		e.inlineID = inlineRef(e)
-	}
-	var efd C.int
-	if err := resultErr("bridge", C.sqgo_bridge_new(&e.b, e.loop, fill, C.uintptr_t(e.inlineID), yield, &efd)); err != nil {
+	if err := e.newBridge(); err != nil {
 		return err
 	}
-	e.efd = os.NewFile(uintptr(efd), "squall-bridge")
 	if rc := C.sqgo_group_attach(g.c, C.int(i), e.b); rc != 0 {
 		C.sqgo_bridge_free(e.b)
 		e.b = nil

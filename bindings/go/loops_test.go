@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -199,5 +200,48 @@ func TestLoopsShutdownInFlight(t *testing.T) {
 	}
 	if err := s.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 		t.Fatalf("ListenAndServe after Shutdown: %v", err)
+	}
+}
+
+// Serve on a listener opened by net.Listen, with two loops: both serve,
+// and Close makes Serve return http.ErrServerClosed and closes ln.
+func TestLoopsServeListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Loops: 2, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%d %s", LoopIndex(r.Context()), r.URL.Path)
+	})}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	for s.Port() == 0 { // Serve starts asynchronously
+		select {
+		case err := <-served:
+			t.Fatalf("Serve: %v", err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	counts := loadLoops(t, "http://"+ln.Addr().String(), 2, 10, 20)
+	if counts[0] == 0 || counts[1] == 0 {
+		t.Fatalf("requests per loop: %v", counts)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		t.Fatalf("Serve returned %v", err)
+	}
+	// ln is closed once the loops have stopped (soon after Close).
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("ln still accepting 10 s after Close")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -487,32 +487,12 @@ func (e *engine) setup(spec listenSpec) (err error) {
 	if err := resultErr("loop_new", C.sqgo_loop_new(&e.loop)); err != nil {
 		return err
 	}
-	fill := C.int(1)
-	if e.raw != nil {
-		fill = 0 // the low-level API reads fields lazily
-	}
-	e.yieldOn = yieldMode()
-	yield := C.int(0)
-	if e.yieldOn {
-		yield = 1
-	}
-	if e.inline {
-		e.inlineID = inlineRef(e)
-	}
-	var efd C.int
-	if err := resultErr("bridge", C.sqgo_bridge_new(&e.b, e.loop, fill, C.uintptr_t(e.inlineID), yield, &efd)); err != nil {
+	if err := e.newBridge(); err != nil {
 		return err
 	}
-	e.efd = os.NewFile(uintptr(efd), "squall-bridge") // non-blocking: uses the netpoller
-	cfg, err := e.s.config()
+	cfg, err := e.s.serverConfig(spec.tls)
 	if err != nil {
 		return err
-	}
-	if spec.tls != nil {
-		if err := spec.tls.apply(cfg); err != nil {
-			C.squall_config_free(cfg)
-			return err
-		}
 	}
 	r := C.sqgo_bridge_server_new(e.b, cfg)
 	C.squall_config_free(cfg)
@@ -546,6 +526,28 @@ func (e *engine) setup(spec listenSpec) (err error) {
 		e.port = int(p)
 	}
 	e.addr = &net.TCPAddr{IP: net.ParseIP(spec.host), Port: e.port}
+	return nil
+}
+
+// newBridge makes e's bridge on e.loop (and its inline reference).
+func (e *engine) newBridge() error {
+	fill := C.int(1)
+	if e.raw != nil {
+		fill = 0 // the low-level API reads fields lazily
+	}
+	e.yieldOn = yieldMode()
+	yield := C.int(0)
+	if e.yieldOn {
+		yield = 1
+	}
+	if e.inline {
+		e.inlineID = inlineRef(e)
+	}
+	var efd C.int
+	if err := resultErr("bridge", C.sqgo_bridge_new(&e.b, e.loop, fill, C.uintptr_t(e.inlineID), yield, &efd)); err != nil {
+		return err
+	}
+	e.efd = os.NewFile(uintptr(efd), "squall-bridge") // non-blocking: uses the netpoller
 	return nil
 }
 
@@ -613,6 +615,19 @@ func (e *engine) command(push func() C.int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.alive && push() == 0
+}
+
+// serverConfig is s.config plus the HTTPS settings of sp (if not nil).
+func (s *Server) serverConfig(sp *tlsSpec) (*C.squall_config, error) {
+	cfg, err := s.config()
+	if err != nil || sp == nil {
+		return cfg, err
+	}
+	if err := sp.apply(cfg); err != nil {
+		C.squall_config_free(cfg)
+		return nil, err
+	}
+	return cfg, nil
 }
 
 func (s *Server) config() (*C.squall_config, error) {

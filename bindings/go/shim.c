@@ -188,8 +188,10 @@ static void push_event(sqgo_bridge *b, const sqgo_event *e, int deferred) {
   }
 }
 
-/* A done event for a Go handle, from a loop callback. */
-static void push_done(sqgo_bridge *b, int status, uintptr_t handle) {
+/* A done event for a Go handle, from a loop callback (deferred: on b's
+ * loop thread; else from another loop of a group). */
+static void push_done_on(sqgo_bridge *b, int status, uintptr_t handle,
+                         int deferred) {
   if (b->inline_handle) {
     sqgoGoDone(status, handle);
     if (b->yield_on) yield_soon(b);
@@ -200,7 +202,11 @@ static void push_done(sqgo_bridge *b, int status, uintptr_t handle) {
   e.kind = SQGO_EV_DONE;
   e.status = status;
   e.handle = handle;
-  push_event(b, &e, 1);
+  push_event(b, &e, deferred);
+}
+
+static void push_done(sqgo_bridge *b, int status, uintptr_t handle) {
+  push_done_on(b, status, handle, 1);
 }
 
 /* Inline mode: one Go call per loop pass serves every request queued in
@@ -719,21 +725,13 @@ static void group_release_cb(void *user_data) { free_server(user_data); }
 static void group_drained(int status, void *user_data) {
   sqgo_group *gr = user_data;
   uintptr_t h = __atomic_exchange_n(&gr->done_handle, 0, __ATOMIC_SEQ_CST);
+  /* Forget the servers now (under each bridge's lock: no ReloadTLS after
+   * Close or Shutdown returned); each loop stops on its own thread. */
+  for (int i = 0; i < gr->n; i++) drop_server(gr->b[i]);
   for (int i = 0; i < gr->n; i++)
     if (lifecycle_call(gr->b[i], group_release_cb, gr->b[i]) != 0)
       free_server(gr->b[i]); /* cannot happen: no loop stops before */
-  if (!h) return;
-  sqgo_bridge *b0 = gr->b[0];
-  if (b0->inline_handle) {
-    sqgoGoDone(status, h);
-    return;
-  }
-  sqgo_event e;
-  memset(&e, 0, sizeof e);
-  e.kind = SQGO_EV_DONE;
-  e.status = status;
-  e.handle = h;
-  push_event(b0, &e, 0); /* maybe not b0's thread: signal now */
+  if (h) push_done_on(gr->b[0], status, h, 0); /* maybe not b0's thread */
 }
 
 int sqgo_group_shutdown(sqgo_group *gr, int64_t grace_ms, uintptr_t handle) {

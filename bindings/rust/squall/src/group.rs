@@ -2,7 +2,7 @@
 
 use std::ffi::{c_int, c_void};
 use std::ptr::{self, NonNull};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use squall_sys as sys;
@@ -11,6 +11,8 @@ use crate::config::Config;
 use crate::error::{Error, Result, check};
 use crate::event_loop::duration_ms;
 use crate::request::Request;
+use crate::server::{register_result_done, serve_request};
+use crate::shared::SharedPtr;
 use crate::trampoline;
 
 /// The handlers of a group, one per loop; the group pointer is set right
@@ -24,21 +26,17 @@ unsafe extern "C" fn group_tramp<F: Fn(Request) + Send + 'static>(
     req: *mut sys::squall_request,
     ud: *mut c_void,
 ) {
-    if req.is_null() {
-        return;
+    // SAFETY: ud is the Box<Handlers<F>> alive until release; loop i only
+    // ever calls per_loop[i], on its own thread, one call at a time.
+    unsafe {
+        serve_request(req, |request| {
+            let h = &*(ud as *const Handlers<F>);
+            match loop_index_raw(h.group, req).and_then(|i| h.per_loop.get(i)) {
+                Some(f) => f(request),
+                None => drop(request), // cannot happen: answered 500
+            }
+        })
     }
-    // SAFETY: the library hands the request to the application, once.
-    let request = unsafe { Request::from_raw(req) };
-    trampoline::guard("request handler", || {
-        // SAFETY: ud is the Box<Handlers<F>> alive until release; loop i
-        // only ever calls per_loop[i], on its own thread, one call at a time.
-        let h = unsafe { &*(ud as *const Handlers<F>) };
-        let i = loop_index_raw(h.group, req);
-        match i.and_then(|i| h.per_loop.get(i)) {
-            Some(f) => f(request),
-            None => drop(request), // cannot happen: answered 500
-        }
-    });
 }
 
 fn loop_index_raw(g: *mut sys::squall_group, req: *mut sys::squall_request) -> Option<usize> {
@@ -53,12 +51,7 @@ fn loop_index_raw(g: *mut sys::squall_group, req: *mut sys::squall_request) -> O
     }
 }
 
-struct GroupShared {
-    ptr: RwLock<*mut sys::squall_group>,
-}
-// SAFETY: only [any thread] calls go through it, under the read lock.
-unsafe impl Send for GroupShared {}
-unsafe impl Sync for GroupShared {}
+type GroupShared = SharedPtr<sys::squall_group>;
 
 /// One HTTP server served by N loops on N threads (the group's own).
 ///
@@ -116,7 +109,7 @@ impl Group {
             return Err(err);
         }
         let raw = NonNull::new(out).ok_or_else(|| Error::new(sys::SQUALL_ERROR, "no group handle"))?;
-        let g = Group { raw, shared: Arc::new(GroupShared { ptr: RwLock::new(raw.as_ptr()) }) };
+        let g = Group { raw, shared: SharedPtr::new(raw.as_ptr()) };
         // SAFETY: no loop runs yet: nothing reads *h concurrently.
         unsafe {
             let size = sys::squall_group_size(raw.as_ptr()).max(0) as usize;
@@ -192,7 +185,7 @@ impl Group {
 
 impl Drop for Group {
     fn drop(&mut self) {
-        *self.shared.ptr.write().unwrap_or_else(|e| e.into_inner()) = ptr::null_mut();
+        self.shared.clear();
         // SAFETY: owned; stops and joins the loops, then frees.
         unsafe { sys::squall_group_free(self.raw.as_ptr()) };
     }
@@ -219,11 +212,7 @@ impl std::fmt::Debug for GroupHandle {
 
 impl GroupHandle {
     fn with<R>(&self, f: impl FnOnce(*mut sys::squall_group) -> Result<R>) -> Result<R> {
-        let p = self.shared.ptr.read().unwrap_or_else(|e| e.into_inner());
-        if p.is_null() {
-            return Err(Error::new(sys::SQUALL_ECLOSED, "the group is gone"));
-        }
-        f(*p)
+        self.shared.with("the group is gone", f)
     }
 
     /// Graceful drain of every loop: stop accepting, close idle
@@ -237,17 +226,8 @@ impl GroupHandle {
     {
         let grace_ms = grace.map(duration_ms).unwrap_or(-1);
         self.with(|g| {
-            trampoline::register_done(
-                move |status: c_int| {
-                    done(if status >= 0 {
-                        Ok(())
-                    } else {
-                        Err(Error::new(status, crate::error::strerror(status)))
-                    })
-                },
-                // SAFETY: live group (read lock held); one-shot callback.
-                |cb, ud| unsafe { sys::squall_group_shutdown(g, grace_ms, cb, ud) },
-            )
+            // SAFETY: live group (read lock held); one-shot callback.
+            register_result_done(done, |cb, ud| unsafe { sys::squall_group_shutdown(g, grace_ms, cb, ud) })
         })
     }
 

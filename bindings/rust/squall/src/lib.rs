@@ -40,6 +40,7 @@ mod group;
 mod http_compat;
 mod request;
 mod server;
+mod shared;
 mod tls;
 mod trampoline;
 

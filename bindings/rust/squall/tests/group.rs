@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::Duration;
 
-use common::Conn;
+use common::{Conn, start_drain};
 use squall::{Config, Group, GroupHandle, Request};
 
 /// 50 keep-alive connections x 200 requests; every response names its
@@ -73,14 +73,7 @@ fn two_loops_share_and_answer_from_other_threads() {
     g.start().unwrap();
     check_share(&load(port, 2));
     // Drain, stop, join.
-    let (tx, rx) = mpsc::channel();
-    let h = g.handle();
-    g.handle()
-        .shutdown(Some(Duration::from_secs(5)), move |r| {
-            tx.send(r.is_ok()).unwrap();
-            h.stop().unwrap();
-        })
-        .unwrap();
+    let rx = start_drain(&g, Duration::from_secs(5));
     assert!(rx.recv_timeout(Duration::from_secs(10)).unwrap());
     g.join().unwrap();
     drop(g);
@@ -109,14 +102,7 @@ fn shutdown_keeps_requests_in_flight() {
         .collect();
     let held: Vec<Request> =
         (0..10).map(|_| held_rx.recv_timeout(Duration::from_secs(10)).unwrap()).collect();
-    let (tx, rx) = mpsc::channel();
-    let h = g.handle();
-    g.handle()
-        .shutdown(Some(Duration::from_secs(10)), move |r| {
-            tx.send(r.is_ok()).unwrap();
-            h.stop().unwrap();
-        })
-        .unwrap();
+    let rx = start_drain(&g, Duration::from_secs(10));
     assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "drained with requests in flight");
     for req in held {
         let body = format!("done {}", req.path());

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
-use common::{Conn, TestServer, get as http_get, parse_chunked, post as http_post, wait_until};
+use common::{Conn, TestServer, get as http_get, parse_chunked, post as http_post, start_drain, wait_until};
 
 /// A body of several frames, to exercise the streamed path.
 struct Pieces(Vec<&'static str>);
@@ -309,14 +309,7 @@ fn axum_router_on_a_group_of_two_loops() {
     }
     let counts = [per_loop[0].load(Ordering::Relaxed), per_loop[1].load(Ordering::Relaxed)];
     assert!(counts[0] > 0 && counts[1] > 0, "requests per loop: {counts:?}");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let h = g.handle();
-    g.handle()
-        .shutdown(Some(Duration::from_secs(5)), move |r| {
-            tx.send(r.is_ok()).unwrap();
-            h.stop().unwrap();
-        })
-        .unwrap();
+    let rx = start_drain(&g, Duration::from_secs(5));
     assert!(rx.recv_timeout(Duration::from_secs(10)).unwrap());
     g.join().unwrap();
 }
