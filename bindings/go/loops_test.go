@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -240,6 +241,8 @@ func TestLoopsServeListener(t *testing.T) {
 		}
 		c.Close()
 		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Log(string(buf[:runtime.Stack(buf, true)]))
 			t.Fatal("ln still accepting 10 s after Close")
 		}
 		time.Sleep(5 * time.Millisecond)

@@ -483,7 +483,13 @@ long sqgo_bridge_poll(sqgo_bridge *b, char *out_raw, size_t cap) {
   b->ev_n -= n;
   if (b->ev_n == 0) b->signaled = 0;
   int dead = b->ev_dead && n == 0;
+  /* The last events after the kill: the poller waits on the eventfd next,
+   * and no one signals it any more; keep it readable so that it polls
+   * again and sees the end.  (Events flushed while the loop was freed used
+   * up the kill's signal.) */
+  int rewake = b->ev_dead && n > 0;
   pthread_mutex_unlock(&b->emu);
+  if (rewake) signal_efd(b);
   return dead ? -1 : (long)n;
 }
 

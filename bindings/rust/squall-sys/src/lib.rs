@@ -498,6 +498,21 @@ unsafe extern "C" {
     ) -> c_int;
     pub fn squall_group_free(g: *mut squall_group);
 
+    // Prefork processes and inherited sockets
+    pub fn squall_fork_processes(n: c_int, max_restarts: c_int, task_id: *mut c_int) -> c_int;
+    pub fn squall_bind_sockets(
+        host: *const c_char,
+        host_len: usize,
+        port: c_int,
+        backlog: c_int,
+        reuse_port: c_int,
+        fds: *mut c_int,
+        cap: usize,
+        n: *mut usize,
+    ) -> c_int;
+    pub fn squall_task_id() -> c_int;
+    pub fn squall_listen_fds(fds: *mut c_int, cap: usize, n: *mut usize) -> c_int;
+
     // Requests
     pub fn squall_request_get(
         req: *const squall_request,
