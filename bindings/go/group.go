@@ -49,6 +49,20 @@ func LoopIndex(ctx context.Context) int {
 	return -1
 }
 
+// NumLoops is the number of loops serving s once started (with Loops: -1,
+// one per CPU as the library counts them), or 0 before Start.
+func (s *Server) NumLoops() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.eng == nil:
+		return 0
+	case s.eng.grp != nil:
+		return len(s.eng.grp.engines)
+	}
+	return 1
+}
+
 // loops is the number of loops to make: 1 for the single-loop server,
 // 0 for one per CPU (the group decides), else n.
 func (s *Server) loops() int {

@@ -248,3 +248,25 @@ func TestLoopsServeListener(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// Loops: -1 makes one loop per CPU; every request names one of them.
+func TestLoopsPerCPU(t *testing.T) {
+	s := &Server{Loops: -1, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%d %s", LoopIndex(r.Context()), r.URL.Path)
+	})}
+	base := start(t, s)
+	n := s.NumLoops()
+	if n < 1 {
+		t.Fatalf("NumLoops %d", n)
+	}
+	t.Logf("%d loops (runtime.NumCPU %d)", n, runtime.NumCPU())
+	served := loadLoops(t, base, n, 2*n, 10)
+	for i, c := range served {
+		if c == 0 {
+			t.Errorf("loop %d of %d served nothing: %v", i, n, served)
+		}
+	}
+	if one := (&Server{}); one.NumLoops() != 0 {
+		t.Errorf("NumLoops before Start: %d", one.NumLoops())
+	}
+}
