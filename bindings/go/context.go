@@ -37,7 +37,12 @@ func (c *reqCtx) init(e *engine, req *C.squall_request) {
 
 func (c *reqCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
 
-func (c *reqCtx) Value(key any) any { return nil }
+func (c *reqCtx) Value(key any) any {
+	if _, ok := key.(loopKey); ok {
+		return c.e.index
+	}
+	return nil
+}
 
 func (c *reqCtx) String() string { return "squall.requestContext" }
 

@@ -35,6 +35,13 @@
 // as integers (runtime/cgo.Handle values, deleted when their one-shot event
 // fires), never as Go pointers kept by C.
 //
+// With Server.Loops > 1 the loops are a squall group (squall_group_*) run
+// by the group's own threads (C threads: Go runs there only through the
+// inline RawHandler's callbacks); each loop has its own bridge, dispatcher
+// goroutine and workers, chosen per request by its loop
+// (squall_group_loop_index), so a response goes back through the loop
+// that owns the connection.  Shutdown is squall_group_shutdown.
+//
 // A response that fails after part of it was sent (a handler panics after
 // a Flush) is aborted, never finished: the client sees a truncated body.
 //

@@ -144,6 +144,10 @@ func (r *Request) HostBytes() []byte {
 	return cbytes(unsafe.Pointer(r.fields().host), r.fields().host_len)
 }
 
+// LoopIndex is the index of the loop serving r (0 .. Server.Loops-1; 0
+// with one loop).
+func (r *Request) LoopIndex() int { return r.e.index }
+
 // RemoteIP is the peer's IP address (X-Real-IP / X-Forwarded-For with
 // Server.XHeaders).
 func (r *Request) RemoteIP() string {

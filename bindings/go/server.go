@@ -30,7 +30,8 @@ import (
 // and Handler (or RawHandler) is a working server; the other fields map to
 // squall's options (zero keeps squall's default, shown in brackets).
 //
-// The loop runs on its own goroutine locked to an OS thread.  Handler
+// The loop runs on its own goroutine locked to an OS thread (with Loops >
+// 1, each loop runs on a thread of a squall group; see Loops).  Handler
 // (a standard net/http Handler) is called on a worker goroutine per
 // request; RawHandler, if set, is called by the dispatcher goroutine itself
 // (see RequestHandler).
@@ -52,6 +53,17 @@ type Server struct {
 	// the handler hands requests to goroutines that block (see
 	// RequestHandler).
 	RawOffLoop bool
+
+	// Loops is the number of event loops serving the server, each on its
+	// own thread [0 or 1: one loop].  With n > 1 (or -1: one per CPU) the
+	// loops form a squall group: loop 0 accepts and hands each connection
+	// to the loop with the fewest open connections (with ReusePort, each
+	// loop listens on its own SO_REUSEPORT socket and the kernel spreads
+	// connections).  A request is handled, answered and finished through
+	// the loop that owns its connection; handlers may finish it from any
+	// goroutine, as with one loop.  LoopIndex and Request.LoopIndex tell
+	// which loop serves a request.
+	Loops int
 
 	// MaxHeaderBytes bounds the request head [64 KiB]; larger heads get 431.
 	MaxHeaderBytes int
@@ -220,6 +232,14 @@ func (s *Server) Close() error {
 	if e == nil {
 		return nil
 	}
+	if g := e.grp; g != nil { // a drain without grace: cut at once
+		defer g.beginClose()
+		freed := make(chan int, 1)
+		if g.shutdown(0, func(int) { freed <- 0 }) && !e.inDispatch.Load() {
+			<-freed
+		}
+		return nil
+	}
 	defer e.beginClose()
 	freed := make(chan int, 1)
 	h := cgo.NewHandle(oneShot(doneFunc(func(int) { freed <- 0 })))
@@ -247,11 +267,22 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	e.beginClose()
+	e.beginClose()
 	grace := int64(-1)
 	if dl, ok := ctx.Deadline(); ok {
 		grace = int64(time.Until(dl) / time.Millisecond)
 		if grace < 0 {
 			grace = 0
+		}
+	}
+	if g := e.grp; g != nil {
+		g.beginClose()
+		g.shutdown(grace, nil)
+		select {
+		case <-g.done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 	e.command(func() C.int { return C.sqgo_shutdown(e.b, C.int64_t(grace)) })
@@ -301,6 +332,19 @@ func (s *Server) start(spec listenSpec) error {
 	}
 	s.eng = e
 	s.mu.Unlock()
+	if s.loops() != 1 {
+		// e holds the place (Start again fails) while the group starts;
+		// startGroup puts loop 0's engine there.
+		err := s.startGroup(spec, e)
+		if err != nil {
+			s.mu.Lock()
+			s.eng = nil
+			s.mu.Unlock()
+		}
+		e.beginClose()
+		close(e.done)
+		return err
+	}
 
 	ready := make(chan error, 1)
 	go e.run(spec, ready)
@@ -317,8 +361,12 @@ func (s *Server) wait() error {
 	s.mu.Lock()
 	e := s.eng
 	s.mu.Unlock()
+	done := e.done
+	if e.grp != nil {
+		done = e.grp.done
+	}
 	select {
-	case <-e.done:
+	case <-done:
 	case <-e.closing:
 	}
 	return http.ErrServerClosed
@@ -334,6 +382,9 @@ type engine struct {
 	port int
 	addr net.Addr
 	ln   net.Listener
+
+	grp   *group // with Server.Loops: the group of loops e is one of
+	index int    // the index of e's loop in grp (0 with one loop)
 
 	loop *C.squall_loop
 	b    *C.sqgo_bridge
@@ -436,32 +487,12 @@ func (e *engine) setup(spec listenSpec) (err error) {
 	if err := resultErr("loop_new", C.sqgo_loop_new(&e.loop)); err != nil {
 		return err
 	}
-	fill := C.int(1)
-	if e.raw != nil {
-		fill = 0 // the low-level API reads fields lazily
-	}
-	e.yieldOn = yieldMode()
-	yield := C.int(0)
-	if e.yieldOn {
-		yield = 1
-	}
-	if e.inline {
-		e.inlineID = inlineRef(e)
-	}
-	var efd C.int
-	if err := resultErr("bridge", C.sqgo_bridge_new(&e.b, e.loop, fill, C.uintptr_t(e.inlineID), yield, &efd)); err != nil {
+	if err := e.newBridge(); err != nil {
 		return err
 	}
-	e.efd = os.NewFile(uintptr(efd), "squall-bridge") // non-blocking: uses the netpoller
-	cfg, err := e.s.config()
+	cfg, err := e.s.serverConfig(spec.tls)
 	if err != nil {
 		return err
-	}
-	if spec.tls != nil {
-		if err := spec.tls.apply(cfg); err != nil {
-			C.squall_config_free(cfg)
-			return err
-		}
 	}
 	r := C.sqgo_bridge_server_new(e.b, cfg)
 	C.squall_config_free(cfg)
@@ -495,6 +526,28 @@ func (e *engine) setup(spec listenSpec) (err error) {
 		e.port = int(p)
 	}
 	e.addr = &net.TCPAddr{IP: net.ParseIP(spec.host), Port: e.port}
+	return nil
+}
+
+// newBridge makes e's bridge on e.loop (and its inline reference).
+func (e *engine) newBridge() error {
+	fill := C.int(1)
+	if e.raw != nil {
+		fill = 0 // the low-level API reads fields lazily
+	}
+	e.yieldOn = yieldMode()
+	yield := C.int(0)
+	if e.yieldOn {
+		yield = 1
+	}
+	if e.inline {
+		e.inlineID = inlineRef(e)
+	}
+	var efd C.int
+	if err := resultErr("bridge", C.sqgo_bridge_new(&e.b, e.loop, fill, C.uintptr_t(e.inlineID), yield, &efd)); err != nil {
+		return err
+	}
+	e.efd = os.NewFile(uintptr(efd), "squall-bridge") // non-blocking: uses the netpoller
 	return nil
 }
 
@@ -562,6 +615,19 @@ func (e *engine) command(push func() C.int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.alive && push() == 0
+}
+
+// serverConfig is s.config plus the HTTPS settings of sp (if not nil).
+func (s *Server) serverConfig(sp *tlsSpec) (*C.squall_config, error) {
+	cfg, err := s.config()
+	if err != nil || sp == nil {
+		return cfg, err
+	}
+	if err := sp.apply(cfg); err != nil {
+		C.squall_config_free(cfg)
+		return nil, err
+	}
+	return cfg, nil
 }
 
 func (s *Server) config() (*C.squall_config, error) {

@@ -105,6 +105,10 @@ struct sqgo_bridge {
   long inflight;       /* __atomic */
   int stopping;        /* __atomic: the server is gone, stop when idle */
   int shutdown_started; /* loop thread */
+
+  /* One loop of a squall_group (Server.Loops > 1): the group owns the loop
+   * and the server; dropping the server only forgets it. */
+  struct sqgo_group *group;
 };
 
 typedef struct {
@@ -184,8 +188,10 @@ static void push_event(sqgo_bridge *b, const sqgo_event *e, int deferred) {
   }
 }
 
-/* A done event for a Go handle, from a loop callback. */
-static void push_done(sqgo_bridge *b, int status, uintptr_t handle) {
+/* A done event for a Go handle, from a loop callback (deferred: on b's
+ * loop thread; else from another loop of a group). */
+static void push_done_on(sqgo_bridge *b, int status, uintptr_t handle,
+                         int deferred) {
   if (b->inline_handle) {
     sqgoGoDone(status, handle);
     if (b->yield_on) yield_soon(b);
@@ -196,7 +202,11 @@ static void push_done(sqgo_bridge *b, int status, uintptr_t handle) {
   e.kind = SQGO_EV_DONE;
   e.status = status;
   e.handle = handle;
-  push_event(b, &e, 1);
+  push_event(b, &e, deferred);
+}
+
+static void push_done(sqgo_bridge *b, int status, uintptr_t handle) {
+  push_done_on(b, status, handle, 1);
 }
 
 /* Inline mode: one Go call per loop pass serves every request queued in
@@ -317,7 +327,7 @@ static void maybe_stop_cb(void *user_data) { maybe_stop(user_data); }
 static void drop_server(sqgo_bridge *b) {
   pthread_mutex_lock(&b->smu);
   if (b->srv) {
-    squall_server_free(b->srv);
+    if (!b->group) squall_server_free(b->srv);
     b->srv = NULL;
   }
   pthread_mutex_unlock(&b->smu);
@@ -473,7 +483,13 @@ long sqgo_bridge_poll(sqgo_bridge *b, char *out_raw, size_t cap) {
   b->ev_n -= n;
   if (b->ev_n == 0) b->signaled = 0;
   int dead = b->ev_dead && n == 0;
+  /* The last events after the kill: the poller waits on the eventfd next,
+   * and no one signals it any more; keep it readable so that it polls
+   * again and sees the end.  (Events flushed while the loop was freed used
+   * up the kill's signal.) */
+  int rewake = b->ev_dead && n > 0;
   pthread_mutex_unlock(&b->emu);
+  if (rewake) signal_efd(b);
   return dead ? -1 : (long)n;
 }
 
@@ -622,4 +638,123 @@ sqgo_result sqgo_bridge_reload_tls(sqgo_bridge *b, const squall_config *cfg) {
   }
   pthread_mutex_unlock(&b->smu);
   return r;
+}
+
+/* ------------------------------------------------------------- groups */
+
+struct sqgo_group {
+  squall_group *g;
+  int n;
+  sqgo_bridge **b; /* b[i] serves loop i; all set before start */
+  uintptr_t done_handle; /* Go handle for the drain's done event, or 0 */
+};
+
+/* Any loop of the group: the request belongs to the bridge of its loop. */
+static void group_handler(squall_request *req, void *user_data) {
+  sqgo_group *gr = user_data;
+  squall_loop *loop = NULL;
+  int i = squall_request_loop(req, &loop) == 0
+              ? squall_group_loop_index(gr->g, loop)
+              : -1;
+  if (i < 0 || i >= gr->n || !gr->b[i]) { /* cannot happen */
+    squall_respond(req, 500, NULL, 0, NULL, 0);
+    return;
+  }
+  on_handler(req, gr->b[i]);
+}
+
+sqgo_result sqgo_group_new(sqgo_group **out, int n, const squall_config *cfg) {
+  *out = NULL;
+  sqgo_group *gr = calloc(1, sizeof *gr);
+  if (!gr) return result(SQUALL_ENOMEM);
+  sqgo_result r = result(squall_group_new(&gr->g, n, cfg, group_handler, gr,
+                                          NULL));
+  if (r.rc != 0) {
+    free(gr);
+    return r;
+  }
+  gr->n = squall_group_size(gr->g);
+  gr->b = calloc((size_t)gr->n, sizeof *gr->b);
+  if (!gr->b) {
+    squall_group_free(gr->g);
+    free(gr);
+    return result(SQUALL_ENOMEM);
+  }
+  *out = gr;
+  return r;
+}
+
+int sqgo_group_size(sqgo_group *gr) { return gr->n; }
+
+squall_loop *sqgo_group_loop(sqgo_group *gr, int i) {
+  return squall_group_loop(gr->g, i);
+}
+
+static void enter_cb(void *user_data) {
+  sqgo_bridge *b = user_data;
+  if (!b->loop_dead) tl_loop = b; /* not when freed unstarted */
+}
+
+int sqgo_group_attach(sqgo_group *gr, int i, sqgo_bridge *b) {
+  /* Marks the loop's thread for b on its first pass (the group's thread
+   * runs it; squall_loop_call_soon is [any thread]). */
+  int rc = squall_loop_call_soon(b->loop, enter_cb, b);
+  if (rc != 0) return rc;
+  b->group = gr;
+  b->srv = squall_group_server(gr->g, i);
+  gr->b[i] = b;
+  return 0;
+}
+
+sqgo_result sqgo_group_listen(sqgo_group *gr, const char *host,
+                              size_t host_len, int port) {
+  return result(squall_group_listen(gr->g, host, host_len, port));
+}
+
+sqgo_result sqgo_group_add_socket(sqgo_group *gr, int fd) {
+  return result(squall_group_add_socket(gr->g, fd));
+}
+
+int sqgo_group_port(sqgo_group *gr, uint16_t *port) {
+  return squall_group_port(gr->g, port);
+}
+
+sqgo_result sqgo_group_start(sqgo_group *gr) {
+  return result(squall_group_start(gr->g));
+}
+
+/* On one loop of b: the server is drained; stop once Go finished every
+ * request it holds. */
+static void group_release_cb(void *user_data) { free_server(user_data); }
+
+/* On one of the loops, once every server is drained. */
+static void group_drained(int status, void *user_data) {
+  sqgo_group *gr = user_data;
+  uintptr_t h = __atomic_exchange_n(&gr->done_handle, 0, __ATOMIC_SEQ_CST);
+  /* Forget the servers now (under each bridge's lock: no ReloadTLS after
+   * Close or Shutdown returned); each loop stops on its own thread. */
+  for (int i = 0; i < gr->n; i++) drop_server(gr->b[i]);
+  for (int i = 0; i < gr->n; i++)
+    if (lifecycle_call(gr->b[i], group_release_cb, gr->b[i]) != 0)
+      free_server(gr->b[i]); /* cannot happen: no loop stops before */
+  if (h) push_done_on(gr->b[0], status, h, 0); /* maybe not b0's thread */
+}
+
+int sqgo_group_shutdown(sqgo_group *gr, int64_t grace_ms, uintptr_t handle) {
+  __atomic_store_n(&gr->done_handle, handle, __ATOMIC_SEQ_CST);
+  int rc = squall_group_shutdown(gr->g, grace_ms, group_drained, gr);
+  if (rc != 0) __atomic_store_n(&gr->done_handle, 0, __ATOMIC_SEQ_CST);
+  return rc;
+}
+
+void sqgo_group_join(sqgo_group *gr) { squall_group_join(gr->g); }
+
+void sqgo_group_end(sqgo_group *gr) {
+  for (int i = 0; i < gr->n; i++)
+    if (gr->b[i]) sqgo_bridge_stop(gr->b[i]);
+  squall_group_free(gr->g); /* frees the loops: no callback follows */
+  for (int i = 0; i < gr->n; i++)
+    if (gr->b[i]) sqgo_bridge_kill(gr->b[i]);
+  free(gr->b);
+  free(gr);
 }

@@ -205,4 +205,32 @@ typedef struct {
 } sqgo_tlsinfo;
 int sqgo_request_tls(const squall_request *req, sqgo_tlsinfo *ti);
 
+/* Groups (Server.Loops > 1): one server on n loops, each run by a thread
+ * of the group (squall_group_*).  Every loop has its own bridge, attached
+ * before start; a request goes to the bridge of its loop. */
+typedef struct sqgo_group sqgo_group;
+/* squall_group_new (n = 0: one per CPU) with the bridges' handler. */
+sqgo_result sqgo_group_new(sqgo_group **out, int n, const squall_config *cfg);
+int sqgo_group_size(sqgo_group *gr);
+squall_loop *sqgo_group_loop(sqgo_group *gr, int i);
+/* Makes b (created on sqgo_group_loop(gr, i)) the bridge of loop i: it
+ * serves the group's server i (owned by the group).  Before start. */
+int sqgo_group_attach(sqgo_group *gr, int i, sqgo_bridge *b);
+sqgo_result sqgo_group_listen(sqgo_group *gr, const char *host,
+                              size_t host_len, int port);
+sqgo_result sqgo_group_add_socket(sqgo_group *gr, int fd);
+int sqgo_group_port(sqgo_group *gr, uint16_t *port);
+sqgo_result sqgo_group_start(sqgo_group *gr);
+/* squall_group_shutdown; once every server is drained each bridge drops
+ * its server (its loop stops when Go finished the requests it holds) and,
+ * if handle != 0, a done event goes to bridge 0.  SQUALL_ESTATE if a drain
+ * runs already (then no event).  [any thread] */
+int sqgo_group_shutdown(sqgo_group *gr, int64_t grace_ms, uintptr_t handle);
+/* Blocks until every loop stopped (they stop only after a drain). */
+void sqgo_group_join(sqgo_group *gr);
+/* After the join (or a failed setup, never started): frees the group; no
+ * event follows on any bridge (each dispatcher ends and frees its
+ * bridge). */
+void sqgo_group_end(sqgo_group *gr);
+
 #endif

@@ -353,16 +353,26 @@ func (s *Server) ReloadTLS(cfg *TLSConfig) error {
 	if err := sp.apply(ccfg); err != nil {
 		return err
 	}
+	engines := []*engine{e}
+	if e.grp != nil {
+		engines = e.grp.engines // every loop's server (each checks the files)
+	}
+	for _, le := range engines {
+		if err := le.reloadTLS(ccfg); err != nil {
+			return err
+		}
+	}
+	e.tls = sp
+	return nil
+}
+
+func (e *engine) reloadTLS(ccfg *C.squall_config) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.alive {
 		return &Error{Op: "ReloadTLS", Code: ECLOSED, Msg: "the server is closed"}
 	}
-	if err := resultErr("ReloadTLS", C.sqgo_bridge_reload_tls(e.b, ccfg)); err != nil {
-		return err
-	}
-	e.tls = sp
-	return nil
+	return resultErr("ReloadTLS", C.sqgo_bridge_reload_tls(e.b, ccfg))
 }
 
 // TLSInfo is what the TLS handshake of a request's connection settled

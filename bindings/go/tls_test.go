@@ -311,6 +311,12 @@ func TestTLSResumption(t *testing.T) {
 }
 
 func TestTLSReload(t *testing.T) {
+	for _, loops := range []int{1, 2} {
+		t.Run(fmt.Sprintf("Loops=%d", loops), func(t *testing.T) { testTLSReload(t, loops) })
+	}
+}
+
+func testTLSReload(t *testing.T, loops int) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	install := func(name string) {
@@ -318,10 +324,20 @@ func TestTLSReload(t *testing.T) {
 		os.WriteFile(keyFile, readFile(t, cert(t, name+".key")), 0o600)
 	}
 	install("server")
-	s := &Server{Handler: http.HandlerFunc(tlsEcho)}
+	s := &Server{Loops: loops, Handler: http.HandlerFunc(tlsEcho)}
 	base := startTLS(t, s, certFile, keyFile)
 	org := func(r *http.Response) string {
 		return strings.Join(r.TLS.PeerCertificates[0].Subject.Organization, ",")
+	}
+	// New connections (each kept open: with two loops they alternate)
+	// all get the certificate named want.
+	checkNew := func(when, want string) {
+		t.Helper()
+		for i := 0; i < 2*loops; i++ {
+			if resp, _ := mustGet(t, tlsClient(t, nil), base+"/"); org(resp) != want {
+				t.Fatalf("%s: O=%q", when, org(resp))
+			}
+		}
 	}
 
 	old := tlsClient(t, nil) // keeps its connection open across the reloads
@@ -334,9 +350,7 @@ func TestTLSReload(t *testing.T) {
 	if err := s.ReloadTLS(nil); err != nil {
 		t.Fatalf("ReloadTLS: %v", err)
 	}
-	if resp, _ := mustGet(t, tlsClient(t, nil), base+"/"); org(resp) != "reloaded" {
-		t.Fatalf("after reload: O=%q", org(resp))
-	}
+	checkNew("after reload", "reloaded")
 	if resp, _ := mustGet(t, old, base+"/"); org(resp) != "" {
 		t.Fatalf("the open connection changed certificate: O=%q", org(resp))
 	}
@@ -346,9 +360,7 @@ func TestTLSReload(t *testing.T) {
 	if !errors.Is(err, ETLS) {
 		t.Fatalf("mismatched key: %v", err)
 	}
-	if resp, _ := mustGet(t, tlsClient(t, nil), base+"/"); org(resp) != "reloaded" {
-		t.Fatalf("after a failed reload: O=%q", org(resp))
-	}
+	checkNew("after a failed reload", "reloaded")
 
 	// A new config replaces everything, from another goroutine.
 	done := make(chan error)
@@ -358,9 +370,7 @@ func TestTLSReload(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if resp, _ := mustGet(t, tlsClient(t, nil), base+"/"); org(resp) != "rsa" {
-		t.Fatalf("after reload with a config: O=%q", org(resp))
-	}
+	checkNew("after reload with a config", "rsa")
 
 	plain := &Server{Handler: http.HandlerFunc(tlsEcho)}
 	start(t, plain)

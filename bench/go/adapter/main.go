@@ -1,7 +1,8 @@
 // Hello-world server: a standard net/http Handler (the same one the net/http
 // peer runs) served by the squall Go binding's adapter.
 //
-//	squall-http PORT [CERT KEY [TICKETS]]   (GOMAXPROCS from the environment)
+//	squall-http PORT [CERT KEY [TICKETS]]   (GOMAXPROCS from the environment;
+//	SQUALL_GO_LOOPS=n serves from n loops, Server.Loops)
 //
 // With CERT and KEY it serves HTTPS (TICKETS 0: no session tickets, for the
 // full-handshake benchmark).
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strconv"
 
 	"squall.dev/go/squall"
 )
@@ -33,7 +35,8 @@ func main() {
 	})
 	addr := "127.0.0.1:" + os.Args[1]
 	fmt.Fprintf(os.Stderr, "squall net/http adapter on %s GOMAXPROCS=%d\n", addr, runtime.GOMAXPROCS(0))
-	srv := &squall.Server{Addr: addr, Handler: h}
+	loops, _ := strconv.Atoi(os.Getenv("SQUALL_GO_LOOPS"))
+	srv := &squall.Server{Addr: addr, Handler: h, Loops: loops}
 	if len(os.Args) >= 4 {
 		srv.TLSConfig = &squall.TLSConfig{SessionTicketsDisabled: len(os.Args) > 4 && os.Args[4] == "0"}
 		log.Fatal(srv.ListenAndServeTLS(os.Args[2], os.Args[3]))

@@ -45,6 +45,7 @@ opaque!(
     squall_config,
     squall_server,
     squall_request,
+    squall_group,
 );
 
 // ---------------------------------------------------------------------------
@@ -459,6 +460,58 @@ unsafe extern "C" {
     pub fn squall_server_free(srv: *mut squall_server);
     pub fn squall_server_reload_tls(srv: *mut squall_server, cfg: *const squall_config) -> c_int;
     pub fn squall_server_stats(srv: *const squall_server, values: *mut u64, count: usize) -> c_int;
+
+    // Scale out: one server on N loops (squall_group)
+    pub fn squall_group_new(
+        out: *mut *mut squall_group,
+        n: c_int,
+        cfg: *const squall_config,
+        handler: squall_handler_fn,
+        user_data: *mut c_void,
+        release: squall_release_fn,
+    ) -> c_int;
+    pub fn squall_group_size(g: *const squall_group) -> c_int;
+    pub fn squall_group_loop(g: *mut squall_group, i: c_int) -> *mut squall_loop;
+    pub fn squall_group_server(g: *mut squall_group, i: c_int) -> *mut squall_server;
+    pub fn squall_group_loop_index(g: *const squall_group, lp: *const squall_loop) -> c_int;
+    pub fn squall_group_listen(
+        g: *mut squall_group,
+        host: *const c_char,
+        host_len: usize,
+        port: c_int,
+    ) -> c_int;
+    pub fn squall_group_add_socket(g: *mut squall_group, fd: c_int) -> c_int;
+    pub fn squall_group_port(g: *const squall_group, port: *mut u16) -> c_int;
+    pub fn squall_group_start(g: *mut squall_group) -> c_int;
+    pub fn squall_group_shutdown(
+        g: *mut squall_group,
+        grace_ms: i64,
+        done: squall_done_fn,
+        user_data: *mut c_void,
+    ) -> c_int;
+    pub fn squall_group_stop(g: *mut squall_group) -> c_int;
+    pub fn squall_group_join(g: *mut squall_group) -> c_int;
+    pub fn squall_group_handle_signals(
+        g: *mut squall_group,
+        grace_ms: i64,
+        restart_argv: *const *const c_char,
+    ) -> c_int;
+    pub fn squall_group_free(g: *mut squall_group);
+
+    // Prefork processes and inherited sockets
+    pub fn squall_fork_processes(n: c_int, max_restarts: c_int, task_id: *mut c_int) -> c_int;
+    pub fn squall_bind_sockets(
+        host: *const c_char,
+        host_len: usize,
+        port: c_int,
+        backlog: c_int,
+        reuse_port: c_int,
+        fds: *mut c_int,
+        cap: usize,
+        n: *mut usize,
+    ) -> c_int;
+    pub fn squall_task_id() -> c_int;
+    pub fn squall_listen_fds(fds: *mut c_int, cap: usize, n: *mut usize) -> c_int;
 
     // Requests
     pub fn squall_request_get(

@@ -36,9 +36,11 @@
 mod config;
 mod error;
 mod event_loop;
+mod group;
 mod http_compat;
 mod request;
 mod server;
+mod shared;
 mod tls;
 mod trampoline;
 
@@ -48,6 +50,7 @@ pub mod tower;
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result, strerror};
 pub use event_loop::{Loop, LoopHandle, Timer};
+pub use group::{Group, GroupHandle};
 pub use http_compat::RemoteIp;
 pub use request::{ArgSource, File, FlushFuture, HeadRequest, Headers, Request, Responder};
 pub use server::{AccessRecord, ErrorKindHook, Server, ServerError, ServerHandle, Stats};

@@ -3,7 +3,7 @@
 use std::ffi::{c_char, c_int, c_void};
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use squall_sys as sys;
@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::error::{Error, Result, check};
 use crate::event_loop::{Loop, duration_ms};
 use crate::request::{HeadRequest, Request};
+use crate::shared::SharedPtr;
 use crate::trampoline;
 
 /// Counters of [`Server::stats`].
@@ -71,12 +72,7 @@ pub struct ServerError<'a> {
     pub peer: &'a str,
 }
 
-pub(crate) struct ServerShared {
-    ptr: RwLock<*mut sys::squall_server>,
-}
-// SAFETY: only [any thread] calls go through it, under the read lock.
-unsafe impl Send for ServerShared {}
-unsafe impl Sync for ServerShared {}
+type ServerShared = SharedPtr<sys::squall_server>;
 
 /// An HTTP server on a [`Loop`].
 ///
@@ -96,18 +92,25 @@ unsafe extern "C" fn handler_tramp<F: Fn(Request) + Send + 'static>(
     req: *mut sys::squall_request,
     ud: *mut c_void,
 ) {
+    // SAFETY: ud is the Box<F> alive until release; handler calls are on
+    // the loop thread and never overlap.
+    unsafe { serve_request(req, |request| (*(ud as *const F))(request)) }
+}
+
+/// The body of a handler trampoline: `serve(request)` for the request the
+/// library hands over, a panic caught (it drops `request` while unwinding,
+/// which answers 500).
+///
+/// # Safety
+/// `req` is the handler's argument; `serve` may rely on what its
+/// trampoline's user data guarantees.
+pub(crate) unsafe fn serve_request(req: *mut sys::squall_request, serve: impl FnOnce(Request)) {
     if req.is_null() {
         return;
     }
     // SAFETY: the library hands the request to the application, once.
     let request = unsafe { Request::from_raw(req) };
-    trampoline::guard("request handler", || {
-        // SAFETY: ud is the Box<F> alive until release; handler calls are
-        // on the loop thread and never overlap.
-        let f = unsafe { &*(ud as *const F) };
-        // A panic drops `request` while unwinding, which answers 500.
-        f(request);
-    });
+    trampoline::guard("request handler", || serve(request));
 }
 
 unsafe extern "C" fn headers_tramp<F: Fn(&mut HeadRequest<'_>) + Send + 'static>(
@@ -225,11 +228,7 @@ impl Server {
             return Err(err);
         }
         let raw = NonNull::new(out).ok_or_else(|| Error::new(sys::SQUALL_ERROR, "no server handle"))?;
-        Ok(Server {
-            raw,
-            shared: Arc::new(ServerShared { ptr: RwLock::new(raw.as_ptr()) }),
-            _not_send: PhantomData,
-        })
+        Ok(Server { raw, shared: SharedPtr::new(raw.as_ptr()), _not_send: PhantomData })
     }
 
     /// The raw handle (valid while this `Server` lives).
@@ -381,12 +380,24 @@ where
     F: FnOnce(Result<()>) + Send + 'static,
 {
     let grace_ms = grace.map(duration_ms).unwrap_or(-1);
+    // SAFETY: live server (caller's guarantee); one-shot callback.
+    register_result_done(done, |cb, ud| unsafe { sys::squall_server_shutdown(srv, grace_ms, cb, ud) })
+}
+
+/// Register a one-shot `done(status)` through `reg` for a closure taking
+/// the status as a `Result` (`Err`: the negative code).
+pub(crate) fn register_result_done<F>(
+    done: F,
+    reg: impl FnOnce(squall_sys::squall_done_fn, *mut c_void) -> c_int,
+) -> Result<()>
+where
+    F: FnOnce(Result<()>) + Send + 'static,
+{
     trampoline::register_done(
         move |status: c_int| {
             done(if status >= 0 { Ok(()) } else { Err(Error::new(status, crate::error::strerror(status))) })
         },
-        // SAFETY: live server (caller's guarantee); one-shot callback.
-        |cb, ud| unsafe { sys::squall_server_shutdown(srv, grace_ms, cb, ud) },
+        reg,
     )
 }
 
@@ -422,10 +433,7 @@ fn stats_raw(srv: *mut sys::squall_server) -> Result<Stats> {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        match self.shared.ptr.write() {
-            Ok(mut g) => *g = ptr::null_mut(),
-            Err(p) => *p.into_inner() = ptr::null_mut(),
-        }
+        self.shared.clear();
         // SAFETY: live handle, loop thread (Server is !Send).
         unsafe { sys::squall_server_free(self.as_raw()) };
     }
@@ -446,11 +454,7 @@ pub struct ServerHandle {
 
 impl ServerHandle {
     fn with<R>(&self, f: impl FnOnce(*mut sys::squall_server) -> Result<R>) -> Result<R> {
-        let g = self.shared.ptr.read().unwrap_or_else(|p| p.into_inner());
-        if g.is_null() {
-            return Err(Error::new(sys::SQUALL_ECLOSED, "the server has been dropped"));
-        }
-        f(*g)
+        self.shared.with("the server has been dropped", f)
     }
 
     /// See [`Server::shutdown`].

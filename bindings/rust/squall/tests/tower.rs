@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
-use common::{Conn, TestServer, get as http_get, parse_chunked, post as http_post, wait_until};
+use common::{Conn, TestServer, get as http_get, parse_chunked, post as http_post, start_drain, wait_until};
 
 /// A body of several frames, to exercise the streamed path.
 struct Pieces(Vec<&'static str>);
@@ -269,4 +269,47 @@ fn server_dropped_while_service_futures_pending() {
     }
     drop(ts);
     drop(rt);
+}
+
+/// The axum Router on two loops: one tower handler per loop, one runtime.
+#[test]
+fn axum_router_on_a_group_of_two_loops() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_time().build().unwrap();
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let per_loop: Arc<[std::sync::atomic::AtomicUsize; 2]> = Arc::new(Default::default());
+    let g = squall::Group::new(2, &squall::Config::new(), |i| {
+        let h = squall::tower::handler(rt.handle().clone(), router(cancelled.clone()));
+        let per_loop = per_loop.clone();
+        move |req| {
+            per_loop[i].fetch_add(1, Ordering::Relaxed);
+            h(req)
+        }
+    })
+    .unwrap();
+    g.listen("127.0.0.1", 0).unwrap();
+    let port = g.port().unwrap();
+    g.start().unwrap();
+    // Several connections at once, so both loops get some.
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut c = Conn::open(port);
+                for i in 0..50 {
+                    assert_eq!(
+                        c.request("GET", &format!("/users/{i}"), &[], b"").text(),
+                        format!("user {i}\n")
+                    );
+                }
+            })
+        })
+        .collect();
+    check_router(port, &cancelled);
+    for w in workers {
+        w.join().unwrap();
+    }
+    let counts = [per_loop[0].load(Ordering::Relaxed), per_loop[1].load(Ordering::Relaxed)];
+    assert!(counts[0] > 0 && counts[1] > 0, "requests per loop: {counts:?}");
+    let rx = start_drain(&g, Duration::from_secs(5));
+    assert!(rx.recv_timeout(Duration::from_secs(10)).unwrap());
+    g.join().unwrap();
 }

@@ -312,3 +312,17 @@ pub fn parse_chunked(raw: &[u8]) -> Chunked {
         rest = &rest[size + 2..];
     }
 }
+
+/// Start a drain of `g` (grace `grace`) that stops its loops when done;
+/// the receiver gets whether it finished without cutting connections.
+pub fn start_drain(g: &squall::Group, grace: Duration) -> mpsc::Receiver<bool> {
+    let (tx, rx) = mpsc::channel();
+    let h = g.handle();
+    g.handle()
+        .shutdown(Some(grace), move |r| {
+            tx.send(r.is_ok()).unwrap();
+            h.stop().unwrap();
+        })
+        .unwrap();
+    rx
+}
