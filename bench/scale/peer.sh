@@ -5,7 +5,8 @@
 #   peer.sh h2o PORT N       h2o binary, num-threads: N, one static 14-byte file
 # Config and prefix in a fresh directory under $BENCH_TMPDIR (or mktemp -d);
 # exec's the server in the foreground, so this script's PID is the server's
-# (nginx: the master; SIGTERM stops master and workers).
+# (nginx: the master; SIGTERM stops master and workers).  nginx keeps its
+# temp directories in that prefix (-p).
 set -euo pipefail
 what=${1:?usage: peer.sh nginx|h2o PORT N}
 port=${2:?port}
@@ -27,11 +28,6 @@ http {
   access_log off;
   keepalive_requests 100000000;
   keepalive_timeout 300s;
-  client_body_temp_path $P/tmp/body;
-  proxy_temp_path $P/tmp/proxy;
-  fastcgi_temp_path $P/tmp/fastcgi;
-  uwsgi_temp_path $P/tmp/uwsgi;
-  scgi_temp_path $P/tmp/scgi;
   server {
     listen 127.0.0.1:$port backlog=1024;
     location / { default_type text/plain; return 200 "Hello, world!\n"; }

@@ -77,7 +77,7 @@ url="http://127.0.0.1:$port/"
 cputicks() {
   local f s sum=0
   for f in /proc/[0-9]*/stat; do
-    read -r s <"$f" 2>/dev/null || continue
+    { read -r s <"$f"; } 2>/dev/null || continue
     s=${s##*) } # after the command name, which may hold spaces
     set -- $s    # 1 = state, 3 = pgrp, 12 = utime, 13 = stime
     [ "$3" = "$pg" ] && sum=$((sum + ${12} + ${13}))
