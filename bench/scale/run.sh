@@ -2,7 +2,9 @@
 # bench/scale/run.sh -- scale-out benchmark (issue 9, "Speed"): squall with
 # 2 loops (threads) and 2 processes, in both balancing modes, beside nginx
 # with 2 workers, h2o with 2 threads and Go net/http at GOMAXPROCS=2, and
-# squall with 1 loop as the baseline, all in ONE run.
+# squall with 1 loop as the baseline, all in ONE run; nginx with 1 worker and
+# h2o with 1 thread are there as controls (what going from 1 to 2 costs a
+# mature server on this machine).
 #
 #   bench/scale/run.sh [-r RUNS] [-d SECONDS] [-s SCENARIOS] [SERVER...]
 #
@@ -56,11 +58,13 @@ declare -A cmd=(
   [squall-2loops-rp]="$hello --loops 2 --reuse-port {PORT}"
   [squall-2procs]="$hello --processes 2 {PORT}"
   [squall-2procs-rp]="$hello --processes 2 --reuse-port {PORT}"
+  [nginx-1w]="$scale/peer.sh nginx {PORT} 1"
   [nginx-2w]="$scale/peer.sh nginx {PORT} 2"
+  [h2o-1t]="$scale/peer.sh h2o {PORT} 1"
   [h2o-2t]="$scale/peer.sh h2o {PORT} 2"
   [go-2]="env GOMAXPROCS=2 $out/scale/go_hello {PORT}"
 )
-order="squall-1loop squall-2loops squall-2loops-rp squall-2procs squall-2procs-rp nginx-2w h2o-2t go-2"
+order="squall-1loop squall-2loops squall-2loops-rp squall-2procs squall-2procs-rp nginx-1w nginx-2w h2o-1t h2o-2t go-2"
 servers=${*:-$order}
 for s in $servers; do [ -n "${cmd[$s]:-}" ] || { echo "unknown server $s (known: $order)" >&2; exit 2; }; done
 
