@@ -73,3 +73,14 @@ compare_setup() {
   [ -n "${SKIP_BUILD:-}" ] || SKIP_PEERS=1 "$here/build.sh"
   out=$(cd "$out" && pwd)
 }
+
+# Stop the server a script started last (its PID in $pid) and forget it;
+# safe to call twice (scripts call it between servers and in their EXIT trap).
+stop() {
+  if [ -n "${pid:-}" ]; then
+    kill "$pid" 2> /dev/null || true
+    wait "$pid" 2> /dev/null || true
+  fi
+  pid=
+  return 0
+}

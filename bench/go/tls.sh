@@ -42,14 +42,6 @@ export PKG_CONFIG_PATH="$bin" CGO_ENABLED=1
 
 tmp=$(mktemp -d)
 pid=
-stop() {
-  if [ -n "$pid" ]; then
-    kill "$pid" 2> /dev/null || true
-    wait "$pid" 2> /dev/null || true
-  fi
-  pid=
-  return 0
-}
 trap 'stop; rm -rf "$tmp"' EXIT
 bash "$repo/tests/util/make_certs.sh" "$tmp/certs"
 

@@ -24,24 +24,23 @@ RUNS=${RUNS:-3} DUR=${DUR:-5} CONNS=${CONNS:-50} IDLE=${IDLE:-10000} PORT=${PORT
 SERVERS=${SERVERS:-"squall nginx h2o"} KEYS=${KEYS:-"ecdsa rsa"}
 SCENARIOS=${SCENARIOS:-"ka pipe hs idle"}
 for tool in wrk h2load nginx taskset curl; do
-  command -v $tool > /dev/null || { echo "bench/tls: $tool is missing" >&2; exit 1; }
+  command -v $tool > /dev/null || {
+    echo "bench/tls: $tool is missing (Debian: wrk nghttp2-client nginx-light util-linux curl)" >&2
+    exit 1
+  }
 done
 
 SKIP_PEERS=1 "$here/build.sh" > /dev/null
 mkdir -p "$out/tls"
 cc -O2 -Wall -o "$out/tls/idletls" "$here/tls/idletls.c" -lssl -lcrypto
+pkg-config --exists libh2o-evloop || {
+  echo "bench/tls: h2o's library is missing (Debian: libh2o-evloop-dev)" >&2
+  exit 1
+}
 cc -O2 -DH2O_USE_LIBUV=0 -o "$out/tls/h2o_tls_hello" "$here/tls/h2o_tls_hello.c" \
   $(pkg-config --cflags --libs libh2o-evloop) -lssl -lcrypto
 tmp=$(mktemp -d)
 pid=
-stop() {
-  if [ -n "$pid" ]; then
-    kill "$pid" 2> /dev/null || true
-    wait "$pid" 2> /dev/null || true
-  fi
-  pid=
-  return 0
-}
 trap 'stop; rm -rf "$tmp"' EXIT
 bash "$repo/tests/util/make_certs.sh" "$tmp/certs"
 results="$out/tls/results-$(date -u +%Y%m%dT%H%M%S).tsv"
