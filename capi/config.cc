@@ -86,7 +86,7 @@ template <class Fn>
 int cow_tls(squall_config* cfg, Fn fn) {
   TLSOptions o = cfg->c.tls ? *cfg->c.tls : TLSOptions();
   if (int st = fn(o)) return st;
-  tls_of(cfg->c) = std::move(o);
+  cfg->c.tls = std::make_shared<TLSOptions>(std::move(o));  // servers keep theirs
   return kOk;
 }
 

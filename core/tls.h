@@ -17,10 +17,8 @@
 //                 pass go out as one record, close_notify on a clean close.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -148,7 +146,6 @@ class TLSTransport final : public Transport, private Transport::Handler {
   bool is_tls() const override { return true; }
   const char* tls_failure() const override;
   std::shared_ptr<const TLSInfo> tls_info() override;
-  bool handshake_done() const { return handshake_done_; }
 
  private:
   TLSTransport(IOLoop* loop, int fd, std::shared_ptr<const TLSContext> ctx);
