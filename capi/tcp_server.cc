@@ -14,13 +14,13 @@ class CTcpServer : public TCPServer, public LoopObject {
   CTcpServer(IOLoop* loop, squall_stream_fn fn, void* ud, squall_release_fn rel)
       : TCPServer(loop), fn_(fn), ud_(ud), rel_(rel) {
     loop->register_object(this);
+    set_listener_nodelay(true);  // accepted streams inherit TCP_NODELAY
   }
   ~CTcpServer() override {
     if (loop()) loop()->unregister_object(this);
   }
   void handle_stream(IOStreamPtr stream) override {
     if (!fn_) return;
-    stream->set_nodelay(true);
     auto* h = new squall_stream{stream};
     fn_(h, stream->peer().data(), stream->peer().size(), ud_);
   }

@@ -15,7 +15,10 @@ namespace squall {
 
 namespace {
 thread_local IOLoop* tl_current = nullptr;
-}
+// The flag an in-thread wake-up activates wake_ev_ with (not EV_READ, which
+// epoll reports when another thread wrote to the eventfd).
+constexpr short kWakeInThread = EV_TIMEOUT;
+}  // namespace
 
 int64_t monotonic_us() {
   timespec ts;
@@ -52,8 +55,12 @@ IOLoop::IOLoop() {
   // One loop per thread and no libevent locking: the only cross-thread entry
   // is the eventfd below.
   event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
-  // Timers on the precise monotonic clock (libevent defaults to the coarse one).
-  event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+  // No EVENT_BASE_FLAG_PRECISE_TIMER: with it libevent's epoll backend arms a
+  // timerfd before every epoll_wait (one more system call per loop pass).
+  // libevent's clock is then the coarse one (a tick of a few ms), so its
+  // timers may fire a tick early; every timer of ours checks the precise
+  // clock when it fires and sleeps again for the rest (on_timers, the
+  // connection's timers).
   base_ = event_base_new_with_config(cfg);
   event_config_free(cfg);
   if (!base_) return;
@@ -193,7 +200,7 @@ void IOLoop::add_callback(Callback cb) {
     wake_pending_ = true;
   }
   // Same thread: activate the wake event without a syscall.
-  event_active(&wake_ev_, EV_READ, 0);
+  event_active(&wake_ev_, kWakeInThread, 0);
 }
 
 bool IOLoop::add_callback_threadsafe(Callback cb) {
@@ -208,7 +215,7 @@ bool IOLoop::add_callback_threadsafe(Callback cb) {
   }
   if (need_wake) {
     if (running_.load(std::memory_order_acquire) && pthread_equal(runner_, pthread_self())) {
-      event_active(&wake_ev_, EV_READ, 0);
+      event_active(&wake_ev_, kWakeInThread, 0);
     } else {
       uint64_t one = 1;
       ssize_t r;
@@ -220,10 +227,14 @@ bool IOLoop::add_callback_threadsafe(Callback cb) {
   return true;
 }
 
-void IOLoop::on_wake(evutil_socket_t fd, short, void* arg) {
+void IOLoop::on_wake(evutil_socket_t fd, short what, void* arg) {
   auto* self = static_cast<IOLoop*>(arg);
+  // Only a wake-up from another thread wrote to the eventfd: an in-thread
+  // activation (kWakeInThread alone) has nothing to read.
   uint64_t v;
-  while (read(fd, &v, sizeof v) > 0) {
+  if (what & EV_READ) {
+    while (read(fd, &v, sizeof v) > 0) {
+    }
   }
   self->drain_callbacks();
 }

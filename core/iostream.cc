@@ -99,9 +99,10 @@ std::shared_ptr<IOStream> IOStream::create(IOLoop* loop, std::unique_ptr<Transpo
   return s;
 }
 
-std::shared_ptr<IOStream> IOStream::create(IOLoop* loop, int fd) {
+std::shared_ptr<IOStream> IOStream::create(IOLoop* loop, int fd, const sockaddr* peer,
+                                           socklen_t peer_len) {
   auto t = std::make_unique<SocketTransport>(loop, fd);
-  t->fill_peer();
+  t->fill_peer(peer, peer_len);
   return create(loop, std::move(t));
 }
 

@@ -50,8 +50,10 @@ class IOStream : public LoopObject,
 
   // Over any transport (the stream owns it).
   static std::shared_ptr<IOStream> create(IOLoop* loop, std::unique_ptr<Transport> t);
-  // Takes ownership of a connected, non-blocking socket.
-  static std::shared_ptr<IOStream> create(IOLoop* loop, int fd);
+  // Takes ownership of a connected, non-blocking socket; peer: its address
+  // when known (accept4's), else the socket is asked.
+  static std::shared_ptr<IOStream> create(IOLoop* loop, int fd, const sockaddr* peer = nullptr,
+                                          socklen_t peer_len = 0);
   // Client side: connect to host:port; cb(0) once connected.
   static std::shared_ptr<IOStream> connect(IOLoop* loop, const std::string& host, int port,
                                            DoneCallback cb, int* status);

@@ -175,10 +175,15 @@ void AcceptHandler::resume() {
 
 void AcceptHandler::on_accept(evutil_socket_t, short, void* arg) {
   auto* h = static_cast<AcceptHandler*>(arg);
-  // Tornado accepts up to the backlog per wake-up so one busy listener does
-  // not starve the others; 128 here.
-  for (int i = 0; i < 128 && h->added_; i++) {
-    int c = accept4(h->fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  // One connection per wake-up, as nginx (multi_accept off) and h2o: the
+  // listener is level-triggered, so the next pass takes the next one, and
+  // no accept4 ends in EAGAIN (looping to the backlog costs one failed call
+  // per wake-up, which is one per connection when they arrive one by one).
+  // The peer's address comes with it (no getpeername).
+  for (int i = 0; i < 8 && h->added_; i++) {
+    sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int c = accept4(h->fd_, reinterpret_cast<sockaddr*>(&ss), &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (c < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -201,7 +206,8 @@ void AcceptHandler::on_accept(evutil_socket_t, short, void* arg) {
       return;
     }
     h->backoff_ms_ = 0;
-    h->cb_(c);  // may remove/pause/free: check added_ each round
+    h->cb_(c, reinterpret_cast<sockaddr*>(&ss), sl);  // may remove/pause/free h
+    return;
   }
 }
 

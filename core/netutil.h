@@ -32,7 +32,8 @@ int socket_port(int fd);
 // to 1 s) instead of spinning, then resumes.
 class AcceptHandler : public LoopObject {
  public:
-  using Callback = std::function<void(int fd)>;
+  // fd: the accepted socket; peer, len: its address as accept4 gave it.
+  using Callback = std::function<void(int fd, const sockaddr* peer, socklen_t len)>;
   AcceptHandler(IOLoop* loop, int listen_fd, Callback cb);
   ~AcceptHandler() override;
   // Stop accepting (fd stays open).

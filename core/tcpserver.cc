@@ -2,6 +2,8 @@
 #include "core/tcpserver.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +11,14 @@
 #include "core/status.h"
 
 namespace squall {
+
+namespace {
+// Fails (harmlessly) on a unix socket, whose connections need no Nagle switch.
+void set_nodelay(int fd, bool on) {
+  int v = on ? 1 : 0;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v);
+}
+}  // namespace
 
 TCPServer::TCPServer(IOLoop* loop) : loop_(loop) {}
 
@@ -64,14 +74,20 @@ int TCPServer::add_socket(int fd) {
   len = sizeof acc;
   if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) == 0 && !acc)
     return fail(kInval, "fd is not listening");
+  if (listener_nodelay_) set_nodelay(fd, true);
   int fl = fcntl(fd, F_GETFL);
   fcntl(fd, F_SETFL, fl | O_NONBLOCK);
   fcntl(fd, F_SETFD, FD_CLOEXEC);
   fds_.push_back(fd);
-  handlers_.push_back(
-      std::make_unique<AcceptHandler>(loop_, fd, [this](int c) { on_connection(c); }));
+  handlers_.push_back(std::make_unique<AcceptHandler>(
+      loop_, fd, [this](int c, const sockaddr* sa, socklen_t sl) { on_connection(c, sa, sl); }));
   if (accepting_paused_) handlers_.back()->pause();
   return kOk;
+}
+
+void TCPServer::set_listener_nodelay(bool on) {
+  listener_nodelay_ = on;
+  for (int fd : fds_) set_nodelay(fd, on);
 }
 
 std::vector<int> TCPServer::listening_fds() const {
@@ -80,7 +96,7 @@ std::vector<int> TCPServer::listening_fds() const {
   return v;
 }
 
-void TCPServer::on_connection(int fd) {
+void TCPServer::on_connection(int fd, const sockaddr* peer, socklen_t peer_len) {
   if (!loop_) {
     ::close(fd);
     return;
@@ -93,7 +109,7 @@ void TCPServer::on_connection(int fd) {
     handle_stream(IOStream::create(loop_, std::move(t)));
     return;
   }
-  handle_stream(IOStream::create(loop_, fd));
+  handle_stream(IOStream::create(loop_, fd, peer, peer_len));
 }
 
 void TCPServer::stop(bool take_queued) {

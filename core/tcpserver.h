@@ -48,6 +48,10 @@ class TCPServer {
   void set_dispatch(std::function<bool(int fd)> dispatch) { dispatch_ = std::move(dispatch); }
   // Serve a connection accepted elsewhere as if accepted here.  [loop thread]
   void adopt(int fd) { on_connection(fd); }
+  // TCP_NODELAY on the listening sockets (now and added later): Linux copies
+  // it to every socket accepted from them, so no setsockopt per connection
+  // (the limit server does the same).  [loop thread]
+  void set_listener_nodelay(bool on);
   // The listening sockets (bound or accepting).
   std::vector<int> listening_fds() const;
 
@@ -63,7 +67,8 @@ class TCPServer {
   void orphan();
 
  private:
-  void on_connection(int fd);
+  // peer: the address accept4 gave (nullptr: ask the socket).
+  void on_connection(int fd, const sockaddr* peer = nullptr, socklen_t peer_len = 0);
 
   IOLoop* loop_;
   std::vector<int> pending_;  // bound, not started
@@ -71,6 +76,7 @@ class TCPServer {
   std::vector<int> fds_;
   std::vector<std::string> unix_paths_;
   bool accepting_paused_ = false;
+  bool listener_nodelay_ = false;
   std::shared_ptr<const TLSContext> tls_;
   std::function<bool(int fd)> dispatch_;
 };

@@ -30,10 +30,15 @@ SocketTransport::SocketTransport(IOLoop* loop, int fd) : loop_(loop), fd_(fd) {
 
 SocketTransport::~SocketTransport() { close(); }
 
-void SocketTransport::fill_peer() {
+void SocketTransport::fill_peer(const sockaddr* peer, socklen_t peer_len) {
   sockaddr_storage ss;
   socklen_t len = sizeof ss;
-  if (getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return;
+  if (peer && peer_len > 0 && peer_len <= len) {
+    memcpy(&ss, peer, peer_len);  // from accept4: no getpeername
+    len = peer_len;
+  } else if (getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    return;
+  }
   char host[INET6_ADDRSTRLEN] = {0};
   if (ss.ss_family == AF_INET) {
     auto* a = reinterpret_cast<sockaddr_in*>(&ss);

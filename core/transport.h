@@ -9,6 +9,7 @@
 // asked for per call (kWantRead / kWantWrite) instead of being assumed.
 #pragma once
 
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -113,7 +114,8 @@ class SocketTransport final : public Transport {
   // (a layer above holds bytes already read); only while reading is watched.
   void kick_read();
   // Read the peer's address (after accept, or once a connect completed).
-  void fill_peer();
+  // The peer's address: peer (len bytes, from accept4) or getpeername.
+  void fill_peer(const sockaddr* peer = nullptr, socklen_t peer_len = 0);
 
  private:
   static void on_event(evutil_socket_t fd, short what, void* arg);

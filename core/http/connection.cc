@@ -88,7 +88,7 @@ void HTTP1Connection::start() {
   delegate_->connection_opened(this);
   stream_->set_close_callback([this](int err) { on_stream_closed(err); });
   stream_->set_read_handler([this](int ev) { on_read(ev); });
-  if (params_->nodelay) stream_->set_nodelay(true);
+  if (params_->nodelay && !params_->nodelay_inherited) stream_->set_nodelay(true);
   // Backpressure: a client that pipelines without reading its responses
   // stops being read once 256 KiB of answers wait; reading resumes below
   // 64 KiB.
@@ -678,12 +678,17 @@ void HTTP1Connection::end_request() {
       out_dones_.push_back(std::move(r.out.on_done));
     }
     bool keep = keep_alive_;
+    // Lingering close (half-close, drain, then close) only when the client
+    // may still be sending: an unread body or bytes after this request.
+    // Otherwise close at once, as nginx does (lingering_close on): a client
+    // that sent one request and waits gets its response and a FIN.
+    bool more_input = body_unread_ || !stream_->read_buffer().empty();
     r.reset();
     body_unread_ = false;
     if (!keep) {
       state_ = kClosing;
       flush_out();
-      stream_->close_after_write(eof_ ? 0 : 2000);
+      stream_->close_after_write(eof_ || !more_input ? 0 : 2000);
     } else {
       state_ = kIdle;
       arm_timer(params_->idle_timeout_ms);

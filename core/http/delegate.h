@@ -32,6 +32,9 @@ struct ConnectionParams {
   bool xheaders = false;
   bool decompress_request = false;
   bool nodelay = true;
+  // Set by HTTPServer: its listeners carry TCP_NODELAY, which accepted sockets
+  // inherit, so a connection need not set it.
+  bool nodelay_inherited = false;
   std::vector<std::string> trusted_downstream;  // skipped in X-Forwarded-For
   std::string server = "squall";                // default Server value; empty: none
 };

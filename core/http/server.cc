@@ -7,7 +7,14 @@
 namespace squall::http {
 
 HTTPServer::HTTPServer(IOLoop* loop, HTTPConfig config, ServerDelegate* app)
-    : TCPServer(loop), config_(std::move(config)), app_(app) {}
+    : TCPServer(loop), config_(std::move(config)), app_(app) {
+  // Every connection comes from a listener of this server, or (a group) of
+  // the first loop's server, built from the same configuration.
+  if (config_.conn.nodelay) {
+    set_listener_nodelay(true);
+    config_.conn.nodelay_inherited = true;
+  }
+}
 
 HTTPServer::~HTTPServer() {
   stop();
