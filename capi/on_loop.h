@@ -48,7 +48,10 @@ int on_loop(http::Request* r, Ends ends, Now&& now, MakeQueued&& make_queued) {
   }
   http::HTTP1Connection* c = r->conn;
   if (ends == Ends::kNo && c->is_closed()) return fail(kClosed, "client connection closed");
+  // The common case, the handler answering on its loop's thread: the loop
+  // runs this very call stack, so it is alive; no lock needed.
   const auto& tok = c->token();
+  if (IOLoop::runs_here(tok.get())) return now(c);
   {
     std::unique_lock<std::mutex> lk(tok->mu);
     IOLoop* l = tok->loop;

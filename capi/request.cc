@@ -314,6 +314,10 @@ SQUALL_API int squall_request_loop(const squall_request* req, squall_loop** out)
   return guard([&]() -> int {
     SQ_CHECK_ARG(req && out, "NULL argument");
     const auto& tok = R(req)->conn->token();
+    if (IOLoop::runs_here(tok.get())) {  // on its thread, inside its run: alive
+      *out = static_cast<squall_loop*>(R(req)->conn->loop()->user_data);
+      return kOk;
+    }
     std::lock_guard<std::mutex> lk(tok->mu);
     if (!tok->loop) return fail(kClosed, "the request's loop is gone");
     *out = static_cast<squall_loop*>(tok->loop->user_data);

@@ -51,6 +51,7 @@ struct Send {
   squall_header one{};
   std::string_view body;
   unsigned flags = 0;
+  bool respond = false;  // squall_respond: the one field, if any, is Content-Type
 
   void set_one(std::string_view name, std::string_view value) {
     one = {name.data(), name.size(), value.data(), value.size()};
@@ -73,6 +74,11 @@ struct Send {
     const bool late_head = (status || nh) && c->head_sent();
     if (late_head && !queued) return fail(kState, "the response head was already sent");
     int rc = kOk;
+    if (respond && !late_head && (!status || c->set_status(status, {}) == kOk)) {
+      // The whole response in one call: the head and body are encoded
+      // straight into the output (no field string, no body copy).
+      return c->finish(nh ? value(0) : std::string_view(), body);
+    }
     if (late_head) {
       c->report_application_error(
           "status or header fields given after the response head was "
@@ -258,6 +264,7 @@ SQUALL_API int squall_respond(squall_request* req, int code, const char* content
       if (!is_valid_field_value(ct)) return fail(kInval, "content type contains CR, LF or NUL");
       s.set_one("Content-Type", ct);
     }
+    s.respond = true;
     s.body = std::string_view(static_cast<const char*>(body), body_len);
     s.flags = SQUALL_SEND_FINISH;
     return s.run(req);

@@ -15,6 +15,10 @@ namespace squall {
 
 namespace {
 thread_local IOLoop* tl_current = nullptr;
+// Inside run / run_once on this thread.  (Not tls_model("initial-exec"),
+// which would save the __tls_get_addr call: the library must stay
+// dlopen-able, tests/integration/test_dlopen_consumers.)
+thread_local const IOLoop* tl_running = nullptr;
 // The flag an in-thread wake-up activates wake_ev_ with (not EV_READ, which
 // epoll reports when another thread wrote to the eventfd).
 constexpr short kWakeInThread = EV_TIMEOUT;
@@ -108,6 +112,8 @@ void IOLoop::give_block(char* b) {
 
 IOLoop* IOLoop::current() { return tl_current; }
 
+bool IOLoop::runs_here(const Token* t) { return tl_running && tl_running->token_.get() == t; }
+
 bool IOLoop::in_loop_thread() const {
   if (!running_.load(std::memory_order_acquire)) return true;
   return pthread_equal(runner_, pthread_self());
@@ -116,14 +122,16 @@ bool IOLoop::in_loop_thread() const {
 // Marks the loop as running on this thread for the life of a run call.
 class IOLoop::Running {
  public:
-  explicit Running(IOLoop* l) : loop_(l), prev_(tl_current) {
+  explicit Running(IOLoop* l) : loop_(l), prev_(tl_current), prev_running_(tl_running) {
     l->runner_ = pthread_self();
     tl_current = l;
+    tl_running = l;
     l->running_.store(true, std::memory_order_release);
   }
   ~Running() {
     loop_->running_.store(false, std::memory_order_release);
     tl_current = prev_ ? prev_ : loop_;
+    tl_running = prev_running_;
   }
   static int check(const IOLoop* l) {
     if (!l->base_ || l->closed_) return fail(kClosed, "loop is closed");
@@ -134,6 +142,7 @@ class IOLoop::Running {
  private:
   IOLoop* loop_;
   IOLoop* prev_;
+  const IOLoop* prev_running_;
 };
 
 int IOLoop::run() {
@@ -324,9 +333,9 @@ std::string_view IOLoop::http_date() {
     time_t t = tv.tv_sec;
     struct tm g;
     gmtime_r(&t, &g);
-    strftime(date_, sizeof date_, "%a, %d %b %Y %H:%M:%S GMT", &g);
+    date_len_ = strftime(date_, sizeof date_, "%a, %d %b %Y %H:%M:%S GMT", &g);
   }
-  return date_;
+  return std::string_view(date_, date_len_);
 }
 
 // ---------------------------------------------------------------- timers

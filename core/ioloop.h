@@ -112,6 +112,12 @@ class IOLoop {
   // True when the calling thread may touch this loop: it is running on this
   // thread, or it is not running at all.
   bool in_loop_thread() const;
+  // True when the loop of token t is running on the calling thread (inside
+  // run or run_once), so it is alive: no lock, no atomic.  The hot paths'
+  // test.  (A token, not a loop pointer: a new loop may reuse the address of
+  // one that is gone, never the token its objects still hold.)
+  struct Token;
+  static bool runs_here(const Token* t);
 
   // Loop thread: run cb on the next iteration (never inside this call).
   void add_callback(Callback cb);
@@ -174,6 +180,7 @@ class IOLoop {
   LoopObject* objects_ = nullptr;
   int64_t date_sec_ = -1;
   char date_[40] = {0};
+  size_t date_len_ = 0;
   std::map<std::pair<int64_t, uint64_t>, Timer*> timers_;
   uint64_t timer_seq_ = 0;
   struct event timer_ev_;

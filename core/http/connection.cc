@@ -328,8 +328,13 @@ void HTTP1Connection::start_request(size_t head_size) {
   head_parser_.reset();
   hold();
   served_ = true;
-  if (state_ == kIdle) req_.start_mono_us = monotonic_us();
-  req_.start_wall_us = wall_us() - (monotonic_us() - req_.start_mono_us);
+  if (state_ == kIdle) {
+    // The whole head in one read: it started now.
+    req_.start_mono_us = monotonic_us();
+    req_.start_wall_us = wall_us();
+  } else {
+    req_.start_wall_us = wall_us() - (monotonic_us() - req_.start_mono_us);
+  }
   RequestHead& h = req_.head;
   req_.host = !h.authority.empty() ? h.authority : h.host;
   {
@@ -545,7 +550,7 @@ int HTTP1Connection::set_status(int code, std::string_view reason) {
   if (o.finished) return fail(kState, "response already finished");
   if (o.enc.started()) return fail(kState, "headers already sent");
   o.status = code;
-  o.reason.assign(reason.data(), reason.size());
+  if (!reason.empty() || !o.reason.empty()) o.reason.assign(reason.data(), reason.size());
   return closed_ ? fail(kClosed, "client connection closed") : kOk;
 }
 
@@ -597,14 +602,16 @@ bool HTTP1Connection::decide_keep_alive() const {
   return h.connection_keep_alive;
 }
 
-void HTTP1Connection::begin_response(int64_t final_len) {
+void HTTP1Connection::begin_response(int64_t final_len, std::string_view content_type) {
   ResponseEncoder::Exchange x;
   x.version = req_.head.version;
   x.head_request = req_.head.method == "HEAD";
   x.keep_alive = decide_keep_alive();
   x.date = loop_->http_date();
   x.server = params_->server;
-  req_.out.enc.begin(out_, req_.out.head(), x, final_len);
+  ResponseEncoder::Head h = req_.out.head();
+  h.content_type = content_type;
+  req_.out.enc.begin(out_, h, x, final_len);
   keep_alive_ = req_.out.enc.keep_alive();
 }
 
@@ -622,25 +629,36 @@ int HTTP1Connection::flush(std::function<void(int)> done) {
   return kOk;
 }
 
-int HTTP1Connection::finish() {
+int HTTP1Connection::finish() { return finish({}, {}); }
+
+int HTTP1Connection::finish(std::string_view content_type, std::string_view body) {
   ResponseState& o = req_.out;
   if (o.finished) return fail(kState, "response already finished");
+  if ((!content_type.empty() || !body.empty()) &&
+      (o.enc.started() || !o.body.empty() || body.size() >= ResponseEncoder::kCopyLimit)) {
+    // Not the one-piece case: the general path, with the same results.
+    int rc = content_type.empty() ? kOk : add_header("Content-Type", content_type);
+    if (rc == kOk && !body.empty()) rc = write(body.data(), body.size());
+    int r = finish();
+    return rc == kOk ? r : rc;
+  }
   o.finished = true;
   int ret = kOk;
   if (is_closed() || detached_) {
     ret = fail(kClosed, "client connection closed");
   } else {
     std::string_view tail;
+    const std::string_view b = body.empty() ? std::string_view(o.body) : body;
     if (!o.enc.started()) {
-      begin_response(int64_t(o.body.size()));
+      begin_response(int64_t(b.size()), content_type);
       // A large whole body goes out by reference after the head (one
       // writev, no copy).
-      if (o.body.size() >= ResponseEncoder::kCopyLimit)
-        tail = o.enc.body_ref(o.body);
+      if (b.size() >= ResponseEncoder::kCopyLimit)
+        tail = o.enc.body_ref(b);
       else
-        o.enc.body(out_, o.body);
+        o.enc.body(out_, b);
     } else {
-      o.enc.body(out_, o.body);
+      o.enc.body(out_, b);
     }
     if (!o.enc.end(out_)) {
       // Tornado raises HTTPOutputError; the framing is broken, so close.

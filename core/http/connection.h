@@ -54,6 +54,11 @@ class HTTP1Connection {
   int write(const char* data, size_t len);
   int flush(std::function<void(int)> done);
   int finish();
+  // finish() with a whole small body given here rather than by write(), and
+  // a Content-Type (non-empty) after the fields added: one copy of each, into
+  // the output buffer (squall_respond).  Nothing may have been written yet;
+  // body shorter than ResponseEncoder::kCopyLimit.
+  int finish(std::string_view content_type, std::string_view body);
   // End the request by closing the connection (framing left incomplete).
   void abort();
   // The response head (status line and fields) was sent.
@@ -92,7 +97,7 @@ class HTTP1Connection {
   void dispatch();
   void reject(int status, const char* reason, int kind);
   void timed_out(const char* what);
-  void begin_response(int64_t final_len);
+  void begin_response(int64_t final_len, std::string_view content_type = {});
   void end_request();
   bool decide_keep_alive() const;
   void flush_out(std::function<void(int)> done = nullptr, std::string_view tail = {});

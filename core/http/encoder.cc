@@ -2,59 +2,63 @@
 // (write_headers, write, finish), in one place.
 #include "core/http/encoder.h"
 
+#include <string.h>
+
 namespace squall::http {
 
 namespace {
 
-const char* phrase(int code) {
+// string_view literals: the length is known (no strlen per response).
+std::string_view phrase(int code) {
+  using namespace std::string_view_literals;
   switch (code) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 102: return "Processing";
-    case 103: return "Early Hints";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 203: return "Non-Authoritative Information";
-    case 204: return "No Content";
-    case 205: return "Reset Content";
-    case 206: return "Partial Content";
-    case 300: return "Multiple Choices";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 421: return "Misdirected Request";
-    case 422: return "Unprocessable Content";
-    case 426: return "Upgrade Required";
-    case 428: return "Precondition Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100: return "Continue"sv;
+    case 101: return "Switching Protocols"sv;
+    case 102: return "Processing"sv;
+    case 103: return "Early Hints"sv;
+    case 200: return "OK"sv;
+    case 201: return "Created"sv;
+    case 202: return "Accepted"sv;
+    case 203: return "Non-Authoritative Information"sv;
+    case 204: return "No Content"sv;
+    case 205: return "Reset Content"sv;
+    case 206: return "Partial Content"sv;
+    case 300: return "Multiple Choices"sv;
+    case 301: return "Moved Permanently"sv;
+    case 302: return "Found"sv;
+    case 303: return "See Other"sv;
+    case 304: return "Not Modified"sv;
+    case 307: return "Temporary Redirect"sv;
+    case 308: return "Permanent Redirect"sv;
+    case 400: return "Bad Request"sv;
+    case 401: return "Unauthorized"sv;
+    case 403: return "Forbidden"sv;
+    case 404: return "Not Found"sv;
+    case 405: return "Method Not Allowed"sv;
+    case 406: return "Not Acceptable"sv;
+    case 408: return "Request Timeout"sv;
+    case 409: return "Conflict"sv;
+    case 410: return "Gone"sv;
+    case 411: return "Length Required"sv;
+    case 412: return "Precondition Failed"sv;
+    case 413: return "Content Too Large"sv;
+    case 414: return "URI Too Long"sv;
+    case 415: return "Unsupported Media Type"sv;
+    case 416: return "Range Not Satisfiable"sv;
+    case 417: return "Expectation Failed"sv;
+    case 421: return "Misdirected Request"sv;
+    case 422: return "Unprocessable Content"sv;
+    case 426: return "Upgrade Required"sv;
+    case 428: return "Precondition Required"sv;
+    case 429: return "Too Many Requests"sv;
+    case 431: return "Request Header Fields Too Large"sv;
+    case 500: return "Internal Server Error"sv;
+    case 501: return "Not Implemented"sv;
+    case 502: return "Bad Gateway"sv;
+    case 503: return "Service Unavailable"sv;
+    case 504: return "Gateway Timeout"sv;
+    case 505: return "HTTP Version Not Supported"sv;
+    default: return "Unknown"sv;
   }
 }
 
@@ -81,11 +85,27 @@ void append_hex(std::string& o, uint64_t v) {
 
 }  // namespace
 
-const char* ResponseEncoder::reason_phrase(int status) { return phrase(status); }
+const char* ResponseEncoder::reason_phrase(int status) { return phrase(status).data(); }
+
+namespace {
+// Decimal digits of v, right-aligned in buf[24]; returns the first.
+char* format_uint(char* end, uint64_t v) {
+  char* p = end;
+  do {
+    *--p = char('0' + v % 10);
+    v /= 10;
+  } while (v);
+  return p;
+}
+
+char* put(char* p, std::string_view s) {
+  memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+}  // namespace
 
 void ResponseEncoder::begin(std::string& out, const Head& h, const Exchange& x, int64_t final_len) {
   started_ = true;
-  const size_t before = out.size();
   const int st = h.status;
   // RFC 9110 6.4.1 / 15.3.5 / 15.4.5: 1xx, 204 and 304 carry no body and
   // no framing; a HEAD response is framed as the GET one would be, without
@@ -94,49 +114,81 @@ void ResponseEncoder::begin(std::string& out, const Head& h, const Exchange& x, 
   body_allowed_ = !no_body && !x.head_request;
   keep_alive_ = x.keep_alive;
   declared_ = h.declared_length;
-  out.append("HTTP/1.1 ", 9);
-  append_uint(out, uint64_t(st));
-  out += ' ';
-  if (!h.reason.empty())
-    out.append(h.reason.data(), h.reason.size());
-  else
-    out.append(phrase(st));
-  out.append("\r\n", 2);
-  out.append(h.fields.data(), h.fields.size());
-  if (!h.has_date) {
-    out.append("Date: ", 6);
-    out.append(x.date.data(), x.date.size());
-    out.append("\r\n", 2);
-  }
-  if (!h.has_server && !x.server.empty()) {
-    out.append("Server: ", 8);
-    out.append(x.server.data(), x.server.size());
-    out.append("\r\n", 2);
-  }
+  std::string_view length_field;  // "Content-Length: " or the chunked line
+  uint64_t length = 0;
   if (no_body) {
     framing_ = Framing::kNone;
   } else if (declared_ >= 0) {
     framing_ = Framing::kLength;  // the application's Content-Length
   } else if (final_len >= 0) {
     framing_ = Framing::kLength;
-    out.append("Content-Length: ", 16);
-    append_uint(out, uint64_t(final_len));
-    out.append("\r\n", 2);
+    length_field = "Content-Length: ";
+    length = uint64_t(final_len);
   } else if (x.version == 11) {
     framing_ = Framing::kChunked;
-    out.append("Transfer-Encoding: chunked\r\n");
+    length_field = "Transfer-Encoding: chunked";
   } else {
     framing_ = Framing::kClose;  // HTTP/1.0 without a length: EOF ends it
     keep_alive_ = false;
   }
+  std::string_view connection;
   if (!h.has_connection) {
     if (!keep_alive_ && x.version == 11)
-      out.append("Connection: close\r\n");
+      connection = "Connection: close\r\n";
     else if (keep_alive_ && x.version == 10)
-      out.append("Connection: keep-alive\r\n");
+      connection = "Connection: keep-alive\r\n";
   }
-  out.append("\r\n", 2);
-  wire_bytes_ += out.size() - before;
+  // The head is sized first and written in place: one growth of out, no
+  // append per piece.
+  char sbuf[24], lbuf[24];
+  char* const send = sbuf + sizeof sbuf;
+  char* const lend = lbuf + sizeof lbuf;
+  char* const sb = format_uint(send, uint64_t(st));
+  const std::string_view status(sb, size_t(send - sb));
+  std::string_view len_digits;
+  if (!length_field.empty() && framing_ == Framing::kLength) {
+    char* b = format_uint(lend, length);
+    len_digits = std::string_view(b, size_t(lend - b));
+  }
+  const std::string_view reason = h.reason.empty() ? phrase(st) : h.reason;
+  const bool date = !h.has_date, server = !h.has_server && !x.server.empty();
+  const size_t n = 9 + status.size() + 1 + reason.size() + 2 + h.fields.size() +
+                   (h.content_type.empty() ? 0 : 14 + h.content_type.size() + 2) +
+                   (date ? 6 + x.date.size() + 2 : 0) + (server ? 8 + x.server.size() + 2 : 0) +
+                   (length_field.empty() ? 0 : length_field.size() + len_digits.size() + 2) +
+                   connection.size() + 2;
+  const size_t before = out.size();
+  out.resize(before + n);
+  char* p = out.data() + before;
+  p = put(p, "HTTP/1.1 ");
+  p = put(p, status);
+  *p++ = ' ';
+  p = put(p, reason);
+  p = put(p, "\r\n");
+  p = put(p, h.fields);
+  if (!h.content_type.empty()) {
+    p = put(p, "Content-Type: ");
+    p = put(p, h.content_type);
+    p = put(p, "\r\n");
+  }
+  if (date) {
+    p = put(p, "Date: ");
+    p = put(p, x.date);
+    p = put(p, "\r\n");
+  }
+  if (server) {
+    p = put(p, "Server: ");
+    p = put(p, x.server);
+    p = put(p, "\r\n");
+  }
+  if (!length_field.empty()) {
+    p = put(p, length_field);
+    p = put(p, len_digits);
+    p = put(p, "\r\n");
+  }
+  p = put(p, connection);
+  p = put(p, "\r\n");
+  wire_bytes_ += n;
 }
 
 void ResponseEncoder::body(std::string& out, std::string_view data) {
@@ -186,7 +238,8 @@ uint64_t ResponseEncoder::interim(std::string& out, int status) {
   out.append("HTTP/1.1 ", 9);
   append_uint(out, uint64_t(status));
   out += ' ';
-  out.append(phrase(status));
+  const std::string_view r = phrase(status);
+  out.append(r.data(), r.size());
   out.append("\r\n\r\n", 4);
   return out.size() - before;
 }

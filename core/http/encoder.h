@@ -28,7 +28,8 @@ class ResponseEncoder {
     std::string_view reason;  // empty: the standard phrase
     std::string_view fields;  // "Name: value\r\n" lines
     bool has_date = false, has_server = false, has_connection = false;
-    int64_t declared_length = -1;  // Content-Length among the fields
+    int64_t declared_length = -1;   // Content-Length among the fields
+    std::string_view content_type;  // non-empty: a Content-Type after the fields
   };
 
   // What is known of the exchange.

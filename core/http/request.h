@@ -106,7 +106,7 @@ struct ResponseState {
   bool done_fired = false;
 
   ResponseEncoder::Head head() const {
-    return {status, reason, fields, has_date, has_server, has_connection, declared_length};
+    return {status, reason, fields, has_date, has_server, has_connection, declared_length, {}};
   }
   void reset();
   void shed() {
