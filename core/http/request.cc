@@ -26,11 +26,14 @@ void RequestData::adopt_head(const char* base, size_t len) {
   for (auto* v :
        {&head.path, &head.query, &head.scheme, &head.authority, &head.host, &host, &host_name})
     move(v);
+  // Field names and values always point into the head (the parser's views,
+  // untouched until now): moved without the range test.
+  const ptrdiff_t delta = nb - base;
   for (auto& h : head.headers) {
     *end_of(h.name) = '\0';
     *end_of(h.value) = '\0';
-    move(&h.name);
-    move(&h.value);
+    h.name = std::string_view(h.name.data() + delta, h.name.size());
+    h.value = std::string_view(h.value.data() + delta, h.value.size());
   }
 }
 
