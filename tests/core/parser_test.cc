@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/http/encoder.h"
 #include "core/http/parser.h"
 
 // cmocka last: its fail() macro collides with std::basic_ios::fail.
@@ -859,6 +860,68 @@ void chunk_bad(std::string_view in, int line) {
 #define CHUNK_OK(in, want) chunk_ok(in, want, std::string_view(in).size(), __LINE__)
 #define CHUNK_BAD(in) chunk_bad(in, __LINE__)
 
+
+// The encoder keeps the last head per thread and copies it whole when the
+// status, type, length and Date match: every change must show.
+std::string head_of(int status, std::string_view ct, std::string_view date, int64_t len,
+                    std::string_view fields = {}, bool keep_alive = true) {
+  squall::http::ResponseEncoder e;
+  squall::http::ResponseEncoder::Head h;
+  h.status = status;
+  h.content_type = ct;
+  h.fields = fields;
+  squall::http::ResponseEncoder::Exchange x;
+  x.date = date;
+  x.keep_alive = keep_alive;
+  std::string out = "prefix";
+  e.begin(out, h, x, len);
+  assert_int_equal(e.wire_bytes(), out.size() - 6);
+  return out.substr(6);
+}
+
+void test_encoder__repeated_heads(void**) {
+  const std::string_view d1 = "Thu, 01 Jan 2026 00:00:00 GMT", d2 = "Thu, 01 Jan 2026 00:00:01 GMT";
+  const std::string first = head_of(200, "text/plain", d1, 14);
+  assert_string_equal(first.c_str(),
+                      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: Thu, 01 Jan 2026 "
+                      "00:00:00 GMT\r\nServer: squall\r\nContent-Length: 14\r\n\r\n");
+  assert_string_equal(head_of(200, "text/plain", d1, 14).c_str(), first.c_str());
+  assert_true(head_of(200, "text/plain", d1, 15).find("Content-Length: 15\r\n") != std::string::npos);
+  assert_true(head_of(200, "text/html", d1, 14).find("Content-Type: text/html\r\n") != std::string::npos);
+  assert_true(head_of(200, "text/plain", d2, 14).find(std::string(d2)) != std::string::npos);
+  assert_true(head_of(404, "text/plain", d1, 14).rfind("HTTP/1.1 404 Not Found\r\n", 0) == 0);
+  assert_true(head_of(200, "", d1, 14).find("Content-Type") == std::string::npos);
+  assert_true(head_of(200, "text/plain", d1, 14, "X-A: b\r\n").find("X-A: b\r\n") != std::string::npos);
+  assert_true(head_of(200, "text/plain", d1, 14, {}, false).find("Connection: close\r\n") !=
+              std::string::npos);
+  assert_string_equal(head_of(200, "text/plain", d1, 14).c_str(), first.c_str());
+  // A type longer than the cache holds is written, not cached.
+  const std::string big(100, 'x');
+  assert_true(head_of(200, big, d1, 14).find(big) != std::string::npos);
+  assert_true(head_of(200, big, d1, 14).find(big) != std::string::npos);
+}
+
+// is_valid_field_value checks 8 bytes a step: a bad byte at every position
+// of every length is found, and HTAB and obs-text pass.
+void test_field_value__every_position(void**) {
+  for (size_t n = 1; n <= 24; n++) {
+    std::string ok(n, 'a');
+    assert_true(squall::http::is_valid_field_value(ok));
+    for (size_t i = 0; i < n; i++) {
+      for (char bad : {'\r', '\n', '\0', '\x7f', '\x01', '\x1f'}) {
+        std::string s = ok;
+        s[i] = bad;
+        assert_false(squall::http::is_valid_field_value(s));
+      }
+      for (char good : {'\t', ' ', '\x80', '\xff', '~'}) {
+        std::string s = ok;
+        s[i] = good;
+        assert_true(squall::http::is_valid_field_value(s));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 static void test_chunked__valid(void**) {
@@ -1096,6 +1159,8 @@ int main(void) {
       cmocka_unit_test(test_chunked__invalid),
       cmocka_unit_test(test_chunked__incomplete),
       cmocka_unit_test(test_head_parser__resumes_linearly),
+      cmocka_unit_test(test_encoder__repeated_heads),
+      cmocka_unit_test(test_field_value__every_position),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
