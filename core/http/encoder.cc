@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "core/http/parser.h"
+
 namespace squall::http {
 
 namespace {
@@ -108,24 +110,6 @@ char* put(char* p, std::string_view s) {
 // of the same status, type and length within the same second (Date) is the
 // same bytes: they are copied whole, as the floor server sends a canned
 // response.
-// Short strings compared 8 bytes a step (no memcmp call).
-inline bool equal_bytes(const char* a, const char* b, size_t n) {
-  if (n < 8) {
-    for (size_t i = 0; i < n; i++)
-      if (a[i] != b[i]) return false;
-    return true;
-  }
-  uint64_t x, y;
-  for (size_t i = 0; i + 8 <= n; i += 8) {
-    memcpy(&x, a + i, 8);
-    memcpy(&y, b + i, 8);
-    if (x != y) return false;
-  }
-  memcpy(&x, a + n - 8, 8);  // the tail, overlapping
-  memcpy(&y, b + n - 8, 8);
-  return x == y;
-}
-
 // Plain arrays: a thread_local without a constructor, one TLS lookup.
 struct LastHead {
   template <size_t N>

@@ -215,6 +215,24 @@ bool is_tchar(unsigned char c);
 bool is_token(std::string_view s);
 // A field value a response may carry: no CR, LF, NUL (other CTLs but HTAB too).
 bool is_valid_field_value(std::string_view s);
+
+// a[0..n) == b[0..n), 8 bytes a step: short strings without a memcmp call.
+__attribute__((always_inline)) inline bool equal_bytes(const char* a, const char* b, size_t n) {
+  if (n < 8) {
+    for (size_t i = 0; i < n; i++)
+      if (a[i] != b[i]) return false;
+    return true;
+  }
+  uint64_t x, y;
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    __builtin_memcpy(&x, a + i, 8);
+    __builtin_memcpy(&y, b + i, 8);
+    if (x != y) return false;
+  }
+  __builtin_memcpy(&x, a + n - 8, 8);  // the tail, overlapping
+  __builtin_memcpy(&y, b + n - 8, 8);
+  return x == y;
+}
 // ASCII case-insensitive equality.
 bool iequals(std::string_view a, std::string_view b);
 

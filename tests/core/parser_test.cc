@@ -860,7 +860,6 @@ void chunk_bad(std::string_view in, int line) {
 #define CHUNK_OK(in, want) chunk_ok(in, want, std::string_view(in).size(), __LINE__)
 #define CHUNK_BAD(in) chunk_bad(in, __LINE__)
 
-
 // The encoder keeps the last head per thread and copies it whole when the
 // status, type, length and Date match: every change must show.
 std::string head_of(int status, std::string_view ct, std::string_view date, int64_t len,
@@ -886,12 +885,15 @@ void test_encoder__repeated_heads(void**) {
                       "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: Thu, 01 Jan 2026 "
                       "00:00:00 GMT\r\nServer: squall\r\nContent-Length: 14\r\n\r\n");
   assert_string_equal(head_of(200, "text/plain", d1, 14).c_str(), first.c_str());
-  assert_true(head_of(200, "text/plain", d1, 15).find("Content-Length: 15\r\n") != std::string::npos);
-  assert_true(head_of(200, "text/html", d1, 14).find("Content-Type: text/html\r\n") != std::string::npos);
+  assert_true(head_of(200, "text/plain", d1, 15).find("Content-Length: 15\r\n") !=
+              std::string::npos);
+  assert_true(head_of(200, "text/html", d1, 14).find("Content-Type: text/html\r\n") !=
+              std::string::npos);
   assert_true(head_of(200, "text/plain", d2, 14).find(std::string(d2)) != std::string::npos);
   assert_true(head_of(404, "text/plain", d1, 14).rfind("HTTP/1.1 404 Not Found\r\n", 0) == 0);
   assert_true(head_of(200, "", d1, 14).find("Content-Type") == std::string::npos);
-  assert_true(head_of(200, "text/plain", d1, 14, "X-A: b\r\n").find("X-A: b\r\n") != std::string::npos);
+  assert_true(head_of(200, "text/plain", d1, 14, "X-A: b\r\n").find("X-A: b\r\n") !=
+              std::string::npos);
   assert_true(head_of(200, "text/plain", d1, 14, {}, false).find("Connection: close\r\n") !=
               std::string::npos);
   assert_string_equal(head_of(200, "text/plain", d1, 14).c_str(), first.c_str());
