@@ -17,7 +17,8 @@
 #    connection), by name.
 # Results: bench/results/<UTC>-floor/ (summary.md is the README table).
 # Port 18067 (BENCH_FLOOR_PORT).  SKIP_BUILD=1 reuses bench/.build (it is
-# rebuilt from this tree otherwise).
+# rebuilt from this tree otherwise).  FLOOR_PEERS: the peers (default
+# "limit nginx h2o").
 set -euo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -38,7 +39,7 @@ export BENCH_RESULTS="${BENCH_RESULTS:-$here/results}"
 dir="$BENCH_RESULTS/$(date -u +%Y%m%dT%H%M%SZ)-floor"
 mkdir -p "$dir"
 sq=(--custom squall "$out/squall_hello {PORT}")
-peers="limit nginx h2o"
+peers=${FLOOR_PEERS:-"limit nginx h2o"}
 
 # 1. CPU per request, keep-alive and connection-per-request.
 # shellcheck disable=SC2086
@@ -66,8 +67,9 @@ cleanup() {
 }
 trap cleanup EXIT
 url="http://127.0.0.1:$port/"
-for name in squall nginx h2o; do
+for name in squall $peers; do
   case $name in
+  limit) continue ;;
   squall) cmd="$out/squall_hello $port" ;;
   nginx) cmd="$shared/servers/nginx.sh $port" ;;
   h2o) cmd="$BENCH_BUILD/h2o_hello $port" ;;

@@ -94,7 +94,12 @@ IOStream::IOStream(IOLoop* loop, std::unique_ptr<Transport> t)
 }
 
 std::shared_ptr<IOStream> IOStream::create(IOLoop* loop, std::unique_ptr<Transport> t) {
-  auto s = std::shared_ptr<IOStream>(new IOStream(loop, std::move(t)));
+  // One allocation for the stream and its shared_ptr count (make_shared
+  // needs a public constructor: a local class may call the private one).
+  struct Made : IOStream {
+    Made(IOLoop* l, std::unique_ptr<Transport> tr) : IOStream(l, std::move(tr)) {}
+  };
+  std::shared_ptr<IOStream> s = std::make_shared<Made>(loop, std::move(t));
   s->update_events();
   return s;
 }

@@ -41,9 +41,26 @@ void SocketTransport::fill_peer(const sockaddr* peer, socklen_t peer_len) {
   }
   char host[INET6_ADDRSTRLEN] = {0};
   if (ss.ss_family == AF_INET) {
+    // "a.b.c.d:port" by hand: glibc's inet_ntop formats IPv4 with sprintf,
+    // a third of a connection's user-space instructions.
     auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-    inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-    set_peer(std::string(host) + ":" + std::to_string(ntohs(a->sin_port)), 0, strlen(host));
+    const auto* b = reinterpret_cast<const unsigned char*>(&a->sin_addr);
+    char buf[24];
+    char* p = buf;
+    auto put = [&p](unsigned v) {
+      if (v >= 10000) *p++ = char('0' + v / 10000);
+      if (v >= 1000) *p++ = char('0' + v / 1000 % 10);
+      if (v >= 100) *p++ = char('0' + v / 100 % 10);
+      if (v >= 10) *p++ = char('0' + v / 10 % 10);
+      *p++ = char('0' + v % 10);
+    };
+    for (int i = 0; i < 4; i++) {
+      put(b[i]);
+      *p++ = i < 3 ? '.' : ':';
+    }
+    const size_t ip_len = size_t(p - buf - 1);
+    put(ntohs(a->sin_port));
+    set_peer(std::string(buf, size_t(p - buf)), 0, ip_len);
   } else if (ss.ss_family == AF_INET6) {
     auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
     inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);

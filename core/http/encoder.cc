@@ -180,6 +180,8 @@ void ResponseEncoder::begin(std::string& out, const Head& h, const Exchange& x, 
   if (cacheable && last.shape == shape && last.status == st && last.length == length &&
       last.content_type.is(h.content_type) && (!date || last.date.is(x.date)) &&
       (!server || last.server.is(x.server))) {
+    if (framing_ == Framing::kLength && length < kCopyLimit && body_allowed_)
+      out.reserve(out.size() + last.bytes.n + length);  // and the body: one growth
     out.append(last.bytes.s, last.bytes.n);
     wire_bytes_ += last.bytes.n;
     return;
@@ -203,6 +205,9 @@ void ResponseEncoder::begin(std::string& out, const Head& h, const Exchange& x, 
                    (length_field.empty() ? 0 : length_field.size() + len_digits.size() + 2) +
                    connection.size() + 2;
   const size_t before = out.size();
+  // Room for a small whole body too: one growth of out, not two.
+  if (framing_ == Framing::kLength && length < kCopyLimit && body_allowed_)
+    out.reserve(before + n + length);
   out.resize(before + n);
   char* p = out.data() + before;
   p = put(p, "HTTP/1.1 ");
