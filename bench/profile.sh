@@ -3,7 +3,8 @@
 #
 #   bench/profile.sh [-n N] [-m DEPTH] [-c CONNS] [-p PORT] [-o DIR] [NAME 'COMMAND {PORT}']
 #
-# Default server: squall_hello from bench/.build (run bench/build.sh first).
+# Default server: squall_hello from bench/.build, built first from this tree
+# (bench/build.sh without the peers; SKIP_BUILD=1 uses the build as it is).
 # The server runs under valgrind --tool=callgrind on CPU 0; after 2,000
 # warm-up requests the counters are zeroed, then
 #   h2load --h1 -n N -c CONNS -m DEPTH   (DEPTH 1 = scenario a, 16 = scenario b)
@@ -28,6 +29,7 @@ while [ $# -gt 0 ]; do
   *) break ;;
   esac
 done
+[ -n "${SKIP_BUILD:-}" ] || SKIP_PEERS=1 SQUALL_BENCH_BUILD="$out_build" "$here/build.sh" >/dev/null
 name=${1:-squall}
 cmd=${2:-"$out_build/squall_hello {PORT}"}
 cmd=${cmd//\{PORT\}/$port}
