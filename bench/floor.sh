@@ -43,7 +43,8 @@ peers=${FLOOR_PEERS:-"limit nginx h2o"}
 
 # 1. CPU per request, keep-alive and connection-per-request.
 # shellcheck disable=SC2086
-"$shared/run.sh" -p "$port" -r "$runs" -d "$dur" -s ac -o "$dir/cpu" "${sq[@]}" $peers \
+"$shared/run.sh" -p "$port" -r "$runs" -d "$dur" -s ac -o "$dir/cpu" \
+  --quiet-wait "${FLOOR_QUIET_WAIT:-40}" "${sq[@]}" $peers \
   >"$dir/cpu.log" 2>&1 || { echo "run.sh failed, see $dir/cpu.log" >&2; exit 1; }
 # 2. instructions per pipelined request.
 # shellcheck disable=SC2086
