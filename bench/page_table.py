@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""The benchmark page's tables, from one bench/page.sh results directory.
+
+Usage: page_table.py DIR                      the tables as markdown (stdout)
+       page_table.py --readme README.md DIR   replace the generated blocks of
+                                              README.md with them
+
+DIR holds servers.tsv (group, name, label, role, command; written by
+page.sh), run/runs.tsv and run/mem.tsv (the shared harness), instr-m16/top.md
+(profile.sh) and meta.txt.  Per server and scenario the medians over the
+runs of requests/s and of server CPU per request (the server's utime+stime
+over the wrk run, from /proc, divided by the requests wrk counted); for
+squall's servers the ratio to the best peer of their language (highest
+req/s, lowest CPU).  The blocks are named meta, bars and one per language;
+in README.md each sits between the lines <!-- page:NAME --> and
+<!-- /page:NAME -->.
+"""
+import argparse
+import csv
+import os
+import re
+import statistics
+import sys
+
+SCEN = (("a", "keep-alive"), ("b", "pipelined x16"), ("c", "conn. per request"))
+GROUPS = {
+    "c": "C core",
+    "go": "Go (GOMAXPROCS=1)",
+    "rust": "Rust (one thread)",
+    "python": "Python (one process)",
+    "node": "Node.js",
+    "lua": "Lua",
+}
+
+
+def num(x):
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def med(vals):
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def read_tsv(path, header=True):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        if header:
+            return list(csv.DictReader(f, delimiter="\t"))
+        return [ln.rstrip("\n").split("\t") for ln in f if ln.strip()]
+
+
+class Page:
+    def __init__(self, d):
+        self.dir = d
+        self.servers = []  # (group, name, label, role)
+        for row in read_tsv(os.path.join(d, "servers.tsv"), header=False):
+            self.servers.append(tuple(row[:4]))
+        self.rps, self.cpu, self.other = {}, {}, {}
+        acc = {}
+        for row in read_tsv(os.path.join(d, "run", "runs.tsv")):
+            key = (row["server"], row["scenario"])
+            req, cpu = num(row["requests"]), num(row["srv_cpu_s"])
+            a = acc.setdefault(key, ([], [], []))
+            a[0].append(num(row["rps"]))
+            a[1].append(cpu * 1e6 / req if req and cpu is not None else None)
+            a[2].append(num(row["other_cpu_pct"]))
+        for key, (r, c, o) in acc.items():
+            self.rps[key], self.cpu[key], self.other[key] = med(r), med(c), med(o)
+        self.mem = {}
+        for row in read_tsv(os.path.join(d, "run", "mem.tsv")):
+            self.mem[row["server"]] = num(row["bytes_per_conn"])
+        self.ir = None
+        top = os.path.join(d, "instr-m16", "top.md")
+        if os.path.exists(top):
+            m = re.search(r"Ir/request (\d+)", open(top).read())
+            self.ir = int(m.group(1)) if m else None
+        self.meta = {}
+        for ln in open(os.path.join(d, "meta.txt")) if os.path.exists(os.path.join(d, "meta.txt")) else []:
+            k, _, v = ln.partition(": ")
+            self.meta[k.strip()] = v.strip()
+        self.missing = read_tsv(os.path.join(d, "missing.tsv"), header=False)
+
+    def group(self, g):
+        return [s for s in self.servers if s[0] == g]
+
+    def label(self, name):
+        return next((s[2] for s in self.servers if s[1] == name), name)
+
+    def best_peer(self, g, scen, what):
+        vals = [(getattr(self, what).get((s[1], scen)), s[1]) for s in self.group(g) if s[3] == "peer"]
+        vals = [v for v in vals if v[0] is not None]
+        if not vals:
+            return None, None
+        return (max if what == "rps" else min)(vals)
+
+
+def fmt_int(v):
+    return "–" if v is None else f"{v:,.0f}"
+
+
+def fmt_cpu(v):
+    return "–" if v is None else f"{v:.1f}" if v >= 1 else f"{v:.2f}"
+
+
+def fmt_x(v):
+    return "–" if v is None else f"{v:.2f}x"
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def group_table(p, g):
+    rows = p.group(g)
+    if not rows:
+        return None
+    out = []
+    out.append("| server | " + " | ".join(f"{t} req/s" for _, t in SCEN) + " | "
+               + " | ".join(f"CPU µs/req {s}" for s, _ in SCEN) + " | req/s ÷ best peer a / b / c | "
+               "CPU ÷ best peer a / b / c | other CPU % |")
+    out.append("|---|" + "---:|" * 6 + "---|---|---:|")
+    for grp, name, label, role in rows:
+        cells = [f"**{label}**" if role == "squall" else label]
+        cells += [fmt_int(p.rps.get((name, s))) for s, _ in SCEN]
+        cells += [fmt_cpu(p.cpu.get((name, s))) for s, _ in SCEN]
+        if role == "squall":
+            cells.append(" / ".join(fmt_x(ratio(p.rps.get((name, s)), p.best_peer(g, s, "rps")[0])) for s, _ in SCEN))
+            cells.append(" / ".join(fmt_x(ratio(p.cpu.get((name, s)), p.best_peer(g, s, "cpu")[0])) for s, _ in SCEN))
+        else:
+            cells += ["", ""]
+        others = [p.other.get((name, s)) for s, _ in SCEN]
+        cells.append(fmt_int(med(others)))
+        out.append("| " + " | ".join(cells) + " |")
+    best = []
+    for s, t in SCEN:
+        r, rn = p.best_peer(g, s, "rps")
+        c, cn = p.best_peer(g, s, "cpu")
+        if rn:
+            best.append(f"{s}: {p.label(rn)} (req/s), {p.label(cn)} (CPU)")
+    if best:
+        out.append("")
+        out.append("Best peer per scenario — " + "; ".join(best) + ".")
+    if g == "c" and p.mem:
+        out.append("")
+        out.append("Bytes per idle keep-alive connection (scenario e: "
+                   + ", ".join(f"{p.label(n)} {fmt_int(v)}" for n, v in p.mem.items()) + ").")
+    return "\n".join(out)
+
+
+def bar(verdict_ok, text):
+    if verdict_ok is None:
+        return f"| {text[0]} | {text[1]} | not measured |"
+    return f"| {text[0]} | {text[1]} | {'**met**' if verdict_ok else 'not met'} |"
+
+
+def both(p, a, b, factor=1.0):
+    """squall server a against peer b in scenarios a and b: (ok, text)."""
+    rs = [ratio(p.rps.get((a, s)), p.rps.get((b, s))) for s in "ab"]
+    if any(r is None for r in rs):
+        return None, "–"
+    return all(r >= factor for r in rs), f"{rs[0]:.2f}x / {rs[1]:.2f}x"
+
+
+def bars(p):
+    out = ["| bar (issue 13) | this run | verdict |", "|---|---|---|"]
+    sq, fl = p.cpu.get(("squall-c", "a")), p.cpu.get(("limit", "a"))
+    r = ratio(sq, fl)
+    out.append(bar(None if r is None else r <= 1.05,
+                   ("server CPU per keep-alive request ≤ 1.05x the floor",
+                    "–" if r is None else f"{fmt_cpu(sq)} vs {fmt_cpu(fl)} µs: {r:.2f}x")))
+    c, cn = p.best_peer("c", "c", "cpu")
+    sq = p.cpu.get(("squall-c", "c"))
+    r = ratio(sq, c)
+    out.append(bar(None if r is None else r <= 1.0,
+                   ("server CPU per connection-per-request ≤ the best peer",
+                    "–" if r is None else f"{fmt_cpu(sq)} vs {p.label(cn)} {fmt_cpu(c)} µs: {r:.2f}x")))
+    m = p.mem.get("squall-c")
+    ng = p.mem.get("nginx")
+    out.append(bar(None if m is None else m <= 1024,
+                   ("bytes per idle keep-alive connection ≤ 1,024 (stretch ≤ nginx)",
+                    "–" if m is None else f"{fmt_int(m)} (nginx {fmt_int(ng)}"
+                    + (", stretch met)" if ng is not None and m <= ng else ")"))))
+    out.append(bar(None if p.ir is None else p.ir <= 2000,
+                   ("instructions per pipelined request (callgrind) ≤ 2,000",
+                    "–" if p.ir is None else f"{p.ir:,}")))
+    ok, t = both(p, "go-squall-raw-p1", "go-fasthttp-p1")
+    out.append(bar(ok, ("Go raw API ≥ fasthttp, keep-alive / pipelined", t)))
+    ok, t = both(p, "go-squall-http-p1", "go-nethttp-p1", 1.5)
+    out.append(bar(ok, ("Go net/http adapter ≥ 1.5x net/http, keep-alive / pipelined", t)))
+    ok, t = both(p, "squall-axum", "axum")
+    out.append(bar(ok, ("axum on squall (default options) ≥ axum on current-thread tokio, keep-alive / pipelined", t)))
+    out.append("")
+    out.append("| bar (issues 10, 11) | this run | verdict |")
+    out.append("|---|---|---|")
+    for a, b, f, t in (("squall-wsgi", "bjoern", 1, "squall WSGI ≥ bjoern"),
+                       ("squall-wsgi", "granian-wsgi", 1, "squall WSGI ≥ granian WSGI"),
+                       ("squall-asgi", "uvicorn", 1, "squall ASGI ≥ uvicorn"),
+                       ("squall-asgi", "granian-asgi", 1, "squall ASGI ≥ granian ASGI"),
+                       ("node-squall-koffi", "node-http", 1, "Node: squall ≥ node:http (stretch 2x)"),
+                       ("lua-squall", "lua-http", 3, "Lua: squall ≥ 3x lua-http"),
+                       ("lua-squall", "squall-c", 0.7, "Lua: squall ≥ 0.7x the C server")):
+        ok, txt = both(p, a, b, f)
+        out.append(bar(ok, (t + ", keep-alive / pipelined", txt)))
+    return "\n".join(out)
+
+
+def meta(p):
+    lines = [f"Run of {p.meta.get('date', '?')}, tree {p.meta.get('tree', '?')}: "
+             f"`{p.meta.get('command', 'bench/page.sh')}`; load average {p.meta.get('loadavg', '?')} at the start"
+             f" and {p.meta.get('loadavg at end', '?')} at the end."]
+    if p.missing:
+        lines.append("")
+        lines.append("Not measured (not installed): " + "; ".join(f"{m[0]} ({m[1]})" for m in p.missing) + ".")
+    return "\n".join(lines)
+
+
+def blocks(p):
+    b = {"meta": meta(p), "bars": bars(p)}
+    for g in GROUPS:
+        t = group_table(p, g)
+        if t:
+            b[g] = t
+    return b
+
+
+def splice(readme, b):
+    text = open(readme).read()
+    for name, body in b.items():
+        pat = re.compile(r"(<!-- page:%s -->\n).*?(<!-- /page:%s -->)" % (name, name), re.S)
+        if not pat.search(text):
+            print(f"page_table.py: no <!-- page:{name} --> block in {readme}", file=sys.stderr)
+            continue
+        text = pat.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+    open(readme, "w").write(text)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("dir")
+    ap.add_argument("--readme")
+    args = ap.parse_args()
+    p = Page(args.dir)
+    b = blocks(p)
+    if args.readme:
+        splice(args.readme, b)
+        return
+    print(f"# Benchmark page\n\n{b['meta']}\n")
+    for g, title in GROUPS.items():
+        if g in b:
+            print(f"## {title}\n\n{b[g]}\n")
+    print(f"## Bars\n\n{b['bars']}")
+
+
+if __name__ == "__main__":
+    main()
