@@ -11,8 +11,8 @@ page.sh), run/runs.tsv and run/mem.tsv (the shared harness), instr-m16/top.md
 runs of requests/s and of server CPU per request (the server's utime+stime
 over the wrk run, from /proc, divided by the requests wrk counted); for
 squall's servers the ratio to the best peer of their language (highest
-req/s, lowest CPU).  The blocks are named meta, bars and one per language;
-in README.md each sits between the lines <!-- page:NAME --> and
+req/s, lowest CPU).  The blocks are named meta, bars, one per language and
+idle (scenario e); in README.md each sits between the lines <!-- page:NAME --> and
 <!-- /page:NAME -->.
 """
 import argparse
@@ -145,10 +145,16 @@ def group_table(p, g):
     if best:
         out.append("")
         out.append("Best peer per scenario — " + "; ".join(best) + ".")
-    if g == "c" and p.mem:
-        out.append("")
-        out.append("Bytes per idle keep-alive connection (scenario e: "
-                   + ", ".join(f"{p.label(n)} {fmt_int(v)}" for n, v in p.mem.items()) + ").")
+    return "\n".join(out)
+
+
+def idle_table(p):
+    if not p.mem:
+        return None
+    ng = p.mem.get("nginx")
+    out = ["| server | bytes per idle keep-alive connection | ÷ nginx |", "|---|---:|---:|"]
+    for n, v in p.mem.items():
+        out.append(f"| {p.label(n)} | {fmt_int(v)} | {fmt_x(ratio(v, ng))} |")
     return "\n".join(out)
 
 
@@ -225,6 +231,9 @@ def blocks(p):
         t = group_table(p, g)
         if t:
             b[g] = t
+    t = idle_table(p)
+    if t:
+        b["idle"] = t
     return b
 
 
@@ -253,6 +262,8 @@ def main():
     for g, title in GROUPS.items():
         if g in b:
             print(f"## {title}\n\n{b[g]}\n")
+    if "idle" in b:
+        print(f"## Idle connections\n\n{b['idle']}\n")
     print(f"## Bars\n\n{b['bars']}")
 
 
