@@ -74,6 +74,21 @@ compare_setup() {
   out=$(cd "$out" && pwd)
 }
 
+# compare_ready --custom NAME CMD...: with BENCH_LIST set, print the servers
+# as NAME|COMMAND lines and exit (bench/page.sh collects them); otherwise
+# wait for other benchmarks and set up the harness' build and results dirs.
+# Used by bench/node and bench/lua after compare_setup.
+compare_ready() {
+  local a=("$@") i
+  if [ -n "${BENCH_LIST:-}" ]; then
+    for ((i = 0; i < ${#a[@]}; i += 3)); do printf '%s|%s\n' "${a[i + 1]}" "${a[i + 2]}"; done
+    exit 0
+  fi
+  wait_others
+  export BENCH_BUILD="$out/peers" BENCH_RESULTS="${BENCH_RESULTS:-$here/results}"
+  ensure_idleconns "$BENCH_BUILD"
+}
+
 # Stop the server a script started last (its PID in $pid) and forget it;
 # safe to call twice (scripts call it between servers and in their EXIT trap).
 stop() {

@@ -19,8 +19,10 @@ import argparse
 import csv
 import os
 import re
-import statistics
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from table import med, num  # noqa: E402
 
 SCEN = (("a", "keep-alive"), ("b", "pipelined x16"), ("c", "conn. per request"))
 GROUPS = {
@@ -31,18 +33,6 @@ GROUPS = {
     "node": "Node.js",
     "lua": "Lua",
 }
-
-
-def num(x):
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return None
-
-
-def med(vals):
-    vals = [v for v in vals if v is not None]
-    return statistics.median(vals) if vals else None
 
 
 def read_tsv(path, header=True):

@@ -41,13 +41,7 @@ if [ -e /usr/share/lua/5.3/http/server.lua ]; then
 else
   echo "lua-http is not installed (apt-get install lua-http): measuring without it" >&2
 fi
-if [ -n "${BENCH_LIST:-}" ]; then
-  for ((i = 0; i < ${#servers[@]}; i += 3)); do printf '%s|%s\n' "${servers[i + 1]}" "${servers[i + 2]}"; done
-  exit 0
-fi
-wait_others
-export BENCH_BUILD="$out/peers" BENCH_RESULTS="${BENCH_RESULTS:-$here/results}"
-ensure_idleconns "$BENCH_BUILD"
+compare_ready "${servers[@]}"
 dir="$BENCH_RESULTS/$(date -u +%Y%m%dT%H%M%SZ)-lua"
 mkdir -p "$dir"
 echo "command: $0 -r $rounds -d $dur -s $scen; $(lua5.4 -v); $(linked_libsquall "$rocks/lib/lua/5.4/squall_core.so"); $(git -C "$src" rev-parse --short HEAD)" >"$dir/compare-meta.txt"

@@ -23,13 +23,7 @@ libsquall_info "$lib" >&2
 servers=(--custom node-squall-koffi "env SQUALL_LIB=$lib node $src/bench/node/squall_hello.js {PORT}"
          --custom node-http "node $src/bench/node/http_hello.js {PORT}"
          --custom squall-c "$out/squall_hello {PORT}")
-if [ -n "${BENCH_LIST:-}" ]; then
-  for ((i = 0; i < ${#servers[@]}; i += 3)); do printf '%s|%s\n' "${servers[i + 1]}" "${servers[i + 2]}"; done
-  exit 0
-fi
-wait_others
-export BENCH_BUILD="$out/peers" BENCH_RESULTS="${BENCH_RESULTS:-$here/results}"
-ensure_idleconns "$BENCH_BUILD"
+compare_ready "${servers[@]}"
 dir="$BENCH_RESULTS/$(date -u +%Y%m%dT%H%M%SZ)-node"
 mkdir -p "$dir"
 echo "command: $0 -r $rounds -d $dur -s $scen; node $(node --version); $(libsquall_info "$lib"); $(git -C "$src" rev-parse --short HEAD)" >"$dir/compare-meta.txt"
