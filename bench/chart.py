@@ -6,7 +6,8 @@ Usage: chart.py DIR [-o chart.svg]
 One row per language; left, requests/s, right, server CPU microseconds per
 request, for keep-alive, pipelined x16 and a connection per request (groups
 of bars), squall's servers (warm colours, first) beside the peers (cool
-colours).  Log scale: the scenarios differ by 100x.  Needs matplotlib
+colours); black is the floor, dark grey the C server for scale.  A server
+that stalls in a scenario (bjoern, pipelined) has no bar there.  Log scale: the scenarios differ by 100x.  Needs matplotlib
 (Debian's python3-matplotlib, or pip); page.sh finds or installs it.
 """
 import argparse
@@ -24,6 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 SQUALL = ["#d62728", "#ff7f0e", "#e6a000", "#8c564b"]
 PEERS = ["#1f77b4", "#17becf", "#2ca02c", "#9467bd", "#7f7f7f", "#bcbd22", "#aec7e8"]
 FLOOR = "#000000"
+REF = "#555555"  # the C server, for scale, in the bindings' rows
 
 
 def main():
@@ -38,7 +40,7 @@ def main():
     plt.rcParams["svg.hashsalt"] = "squall-bench"
     fig, axes = plt.subplots(len(groups), 2, figsize=(15, 3.6 * len(groups)), squeeze=False)
     for row, g in enumerate(groups):
-        servers = sorted(p.group(g), key=lambda s: {"squall": 0, "floor": 2}.get(s[3], 1))
+        servers = sorted(p.group(g), key=lambda s: {"squall": 0, "floor": 2, "ref": 2}.get(s[3], 1))
         n = len(servers)
         width = 0.8 / n
         colours, si, pi = [], 0, 0
@@ -48,6 +50,8 @@ def main():
                 si += 1
             elif s[3] == "floor":
                 colours.append(FLOOR)
+            elif s[3] == "ref":
+                colours.append(REF)
             else:
                 colours.append(PEERS[pi % len(PEERS)])
                 pi += 1
@@ -61,7 +65,7 @@ def main():
                 xs, ys = [], []
                 for j, (sc, _) in enumerate(SCEN):
                     v = vals.get((s[1], sc))
-                    if v:
+                    if v and (s[1], sc) not in p.stalled:  # bjoern pipelined: no bar
                         xs.append(j - 0.4 + width * (i + 0.5))
                         ys.append(v)
                 bars = ax.bar(xs, ys, width, color=colours[i], label=s[2],

@@ -24,6 +24,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from table import med, num  # noqa: E402
 
+REF_C = ("python", "node", "lua")  # tables with the C server as a reference row
 STALL_RPS = 1000  # below this many req/s a server has stalled, not served
 SCEN = (("a", "keep-alive"), ("b", "pipelined x16"), ("c", "conn. per request"))
 GROUPS = {
@@ -84,7 +85,13 @@ class Page:
         self.missing = read_tsv(os.path.join(d, "missing.tsv"), header=False)
 
     def group(self, g):
-        return [s for s in self.servers if s[0] == g]
+        rows = [s for s in self.servers if s[0] == g]
+        # the bindings' tables show the C hello server for scale (role ref:
+        # no ratios, no one's peer)
+        c = next((s for s in self.servers if s[1] == "squall-c"), None)
+        if rows and g in REF_C and c:
+            rows.append((g, c[1], c[2] + ", for scale", "ref"))
+        return rows
 
     def label(self, name):
         return next((s[2] for s in self.servers if s[1] == name), name)
@@ -136,15 +143,16 @@ def group_table(p, g):
         others = [p.other.get((name, s)) for s, _ in SCEN]
         cells.append(fmt_int(med(others)))
         out.append("| " + " | ".join(cells) + " |")
-    best = []
+    best, names = [], set()
     for s, t in SCEN:
-        r, rn = p.best_peer(g, s, "rps")
-        c, cn = p.best_peer(g, s, "cpu")
+        rn, cn = p.best_peer(g, s, "rps")[1], p.best_peer(g, s, "cpu")[1]
         if rn:
             best.append(f"{s}: {p.label(rn)} (req/s), {p.label(cn)} (CPU)")
-    if best:
-        out.append("")
-        out.append("Best peer per scenario — " + "; ".join(best) + ".")
+            names |= {rn, cn}
+    if len(names) == 1:
+        out += ["", f"Best peer: {p.label(names.pop())}."]
+    elif best:
+        out += ["", "Best peer per scenario — " + "; ".join(best) + "."]
     return "\n".join(out)
 
 
