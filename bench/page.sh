@@ -3,8 +3,8 @@
 # Python, Node, Lua) beside the fastest peers of its language, hello world,
 # in ONE run of the shared harness, then the tables and the chart.
 #
-#   bench/page.sh            full run (3 runs x 3 s of a, b, c per server; ~20 min)
-#   bench/page.sh -q         quick check that it all works (1 run x 2 s; ~6 min once built)
+#   bench/page.sh            full run (3 runs x 3 s of a, b, c per server; ~25 min)
+#   bench/page.sh -q         quick check that it all works (1 run x 2 s; ~5 min once built)
 #   bench/page.sh -r 5 -d 5  longer runs (on a quiet machine)
 #
 # 1. Build everything from the tree this script is in (or $SQUALL_SRC, see
@@ -218,8 +218,8 @@ if [ -n "$idle" ] && has_lang c; then
     >"$res/harness-e.log" 2>&1 || say "scenario e exited with $? (see $res/harness-e.log)"
 fi
 if [ -n "$instr" ] && has_lang c; then
+  # (instruction counts: no need to wait for the machine to be quiet)
   say "callgrind: $n pipelined requests (x16) to the C hello server"
-  wait_others
   "$here/profile.sh" -n "$n" -m 16 -p $((port + 1)) -o "$res/instr-m16" squall-c "$out/squall_hello {PORT}" \
     >"$res/instr.log" 2>&1 || say "profile.sh failed (see $res/instr.log)"
 fi

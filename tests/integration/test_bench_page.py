@@ -106,11 +106,14 @@ def main():
         b = line_of(out, "| instructions per pipelined")
         check(b.endswith("| not met |") and "3,411" in b, f"callgrind bar: {b}")
         b = line_of(out, "| Go raw API")
-        check(b.endswith("| not met |") and "1.20x / 0.90x" in b, f"Go raw bar: {b}")
+        # req/s 1.20x / 0.90x: not met; CPU per request 0.96x / 1.50x: not met either
+        check(b.endswith("| not met (by CPU/req: not met) |") and "1.20x / 0.90x" in b, f"Go raw bar: {b}")
         b = line_of(out, "| Go net/http adapter")
         check(b.endswith("| not measured |"), f"a bar without its servers: {b}")
         b = line_of(out, "| squall WSGI ≥ bjoern")
-        check(b.endswith("| **met** |") and "bjoern (WSGI) stalls" in b, f"WSGI vs bjoern bar: {b}")
+        # keep-alive CPU 6.0 vs 8.0 us; pipelined left out (bjoern stalls)
+        check(b.endswith("| **met** (by CPU/req: met) |") and "bjoern (WSGI) stalls" in b,
+              f"WSGI vs bjoern bar: {b}")
 
         readme = os.path.join(d, "README.md")
         with open(readme, "w") as f:
