@@ -46,7 +46,14 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 py=$venv/bin/python
 if [ -z "${SKIP_INSTALL:-}" ]; then
-  "$py" -m pip install -q --disable-pip-version-check granian bjoern 'uvicorn[standard]' gunicorn tornado
+  # one at a time: a peer that does not install (bjoern without libev-dev)
+  # is named and left out, the others are measured
+  for p in granian bjoern 'uvicorn[standard]' gunicorn tornado; do
+    hint=
+    [ "$p" != bjoern ] || hint=" (bjoern needs Debian's libev-dev)"
+    "$py" -m pip install -q --disable-pip-version-check "$p" >&2 ||
+      echo "run.sh: pip install $p failed$hint; going on without it" >&2
+  done
   SQUALL_LIBRARY_DIR=$build "$py" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$src/bindings/python"
 fi
 linked_libsquall "$("$py" -c 'import squall._squall as m; print(m.__file__)')" >&2
