@@ -42,6 +42,8 @@
 #   -n            do not touch bench/README.md and bench/chart.svg
 #   --no-instr    skip the callgrind figure
 #   --no-idle     skip scenario e
+#   --list        build, check which libsquall each server maps, print the
+#                 servers (and the peers not installed), measure nothing
 #   -- ARGS...    passed on to the shared run.sh (e.g. -- --quiet-wait 60)
 # Environment: SQUALL_SRC, SQUALL_BENCH_BUILD, SQUALL_SHARED_BENCH,
 # BENCH_RESULTS, BENCH_WAIT_OTHERS (lib.sh), PAGE_QUIET_WAIT (seconds the
@@ -53,7 +55,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 runs=3 dur=3 langs="c go rust python node lua" port=18088 write=1 instr=1 idle=1
-n=200000 idle_n=10000 hold=10 warmup=2 quick=
+n=200000 idle_n=10000 hold=10 warmup=2 quick= list_only=
 harness_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -65,6 +67,7 @@ while [ $# -gt 0 ]; do
   -n) write=; shift ;;
   --no-instr) instr=; shift ;;
   --no-idle) idle=; shift ;;
+  --list) list_only=1; shift ;;
   --) shift; harness_args+=("$@"); break ;;
   -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
   *) echo "page.sh: unknown option $1 (--help)" >&2; exit 2 ;;
@@ -186,6 +189,12 @@ done <"$res/servers.tsv"
 if [ -n "$stale" ]; then
   say "these servers do not map $(readlink -f "$lib"):$stale -- stale build? (see $res/libsquall.txt)"
   exit 1
+fi
+
+if [ -n "$list_only" ]; then
+  cut -f1-4 "$res/servers.tsv"
+  [ ! -s "$res/missing.tsv" ] || sed 's/^/missing: /' "$res/missing.tsv"
+  exit 0
 fi
 
 # ---- 3. one harness run
