@@ -47,9 +47,11 @@
 #   -- ARGS...    passed on to the shared run.sh (e.g. -- --quiet-wait 60)
 # Environment: SQUALL_SRC, SQUALL_BENCH_BUILD, SQUALL_SHARED_BENCH,
 # BENCH_RESULTS, BENCH_WAIT_OTHERS (lib.sh), PAGE_QUIET_WAIT (seconds the
-# harness waits for a quiet machine before each run, default 10; what the
-# rest of the machine used during each run is recorded either way and shown
-# as "other CPU %").
+# harness waits for a quiet machine before each of the 225 runs, default 3,
+# so a busy machine adds at most ~11 min; what the rest of the machine used
+# during each run is recorded either way and shown as "other CPU %").
+# Before the harness, page.sh waits for other benchmarks to end
+# (BENCH_WAIT_OTHERS seconds, default 3600; 0 = don't).
 set -euo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -210,7 +212,7 @@ export BENCH_BUILD=$out/peers
 ensure_idleconns "$BENCH_BUILD"
 wait_others
 say "harness: ${#custom[@]} args, $((${#custom[@]} / 3)) servers, -r $runs -d $dur -s abc"
-quiet=(--quiet-wait "${PAGE_QUIET_WAIT:-10}")
+quiet=(--quiet-wait "${PAGE_QUIET_WAIT:-3}")
 [ -z "$quick" ] || quiet=(--quiet-max 0)
 "$shared/run.sh" -p "$port" -r "$runs" -d "$dur" -s abc --warmup "$warmup" -o "$res/run" \
   "${quiet[@]}" "${harness_args[@]}" "${custom[@]}" >"$res/harness.log" 2>&1 ||
