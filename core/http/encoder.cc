@@ -101,7 +101,7 @@ char* format_uint(char* end, uint64_t v) {
 }
 
 char* put(char* p, std::string_view s) {
-  memcpy(p, s.data(), s.size());
+  if (!s.empty()) memcpy(p, s.data(), s.size());  // an empty view may have no data
   return p + s.size();
 }
 
@@ -119,7 +119,7 @@ struct LastHead {
     bool is(std::string_view v) const { return n == v.size() && equal_bytes(s, v.data(), n); }
     bool set(std::string_view v) {
       if (v.size() > N) return false;
-      memcpy(s, v.data(), v.size());
+      if (!v.empty()) memcpy(s, v.data(), v.size());
       n = v.size();
       return true;
     }
