@@ -532,6 +532,22 @@ sqgo_result sqgo_bridge_server_new(sqgo_bridge *b, const squall_config *cfg) {
 
 squall_server *sqgo_bridge_server(sqgo_bridge *b) { return b->srv; }
 
+sqgo_result sqgo_bridge_server_new_polled(sqgo_bridge *b,
+                                          const squall_config *cfg) {
+  return result(squall_server_new_polled(&b->srv, b->loop, cfg));
+}
+
+long sqgo_poll(uintptr_t bridge, int timeout_ms, uintptr_t out_raw,
+               size_t cap) {
+  sqgo_bridge *b = (sqgo_bridge *)bridge;
+  size_t n = 0;
+  int rc = squall_loop_poll(b->loop, timeout_ms, (squall_request **)out_raw,
+                            cap, &n);
+  if (rc < 0) return rc;
+  if (n) __atomic_add_fetch(&b->inflight, (long)n, __ATOMIC_SEQ_CST);
+  return (long)n | (rc == SQUALL_POLL_STOPPED ? SQGO_POLL_STOPPED : 0);
+}
+
 /* Called by the loop goroutine after squall_loop_run returned and before
  * squall_loop_free: lifecycle calls are refused from now on (the stop
  * condition guarantees none is needed; those already queued run inside
