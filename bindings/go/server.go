@@ -128,13 +128,16 @@ type Server struct {
 
 // RequestHandler is the low-level, zero-copy handler interface.
 //
-// ServeSquall is called on the loop thread itself (the fastest path: an
-// answer given during the call is written at once, and pipelined requests
-// are answered in the same pass), or with Server.RawOffLoop on a
-// dispatcher goroutine.  Either way requests come one after another, so it
+// ServeSquall is called on the loop thread itself (the fastest path: with
+// one loop the loop goroutine drives the loop through squall_loop_poll and
+// calls the handler for each request it returns, so that no call goes
+// from C into Go; an answer given during the call leaves before the loop
+// next waits, the answers to a pipelined burst in one write), or with
+// Server.RawOffLoop on a dispatcher goroutine.  Either way requests come one after another, so it
 // must not block.  It either responds at once (r.Respond) or hands r to a
 // goroutine that responds later; every request must be finished exactly
-// once (Respond or Finish).
+// once (Respond or Finish).  A Request finished during the call is
+// reused for a later request: do not keep it (see Request).
 //
 // On the loop thread, Go code holds a Go P while the loop waits for I/O
 // between calls.  With GOMAXPROCS=1 the loop therefore yields once per pass

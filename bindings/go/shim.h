@@ -15,8 +15,11 @@
  * sysmon to take it back (tens of microseconds to milliseconds).  Instead
  * events (a new request, a done callback, an error report) are queued and
  * an eventfd that Go's netpoller watches is signalled (once per loop pass);
- * a Go goroutine takes them in batches.  With an inline RawHandler the loop
- * thread calls Go directly instead (sqgoGoHandler, sqgoGoDone).
+ * a Go goroutine takes them in batches.  With an inline RawHandler on one
+ * loop, Go drives the loop itself (sqgo_poll: squall_loop_poll) and serves
+ * the requests it returns; on the loops of a group the loop thread calls
+ * Go directly instead (sqgoGoBatch, sqgoGoHandler).  Done callbacks of
+ * both call sqgoGoDone.
  *
  * The server's lifecycle (close, graceful shutdown) is applied on the loop
  * thread through squall_loop_call_soon.
