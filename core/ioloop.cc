@@ -102,7 +102,8 @@ void IOLoop::give_block(char* b) {
 IOLoop* IOLoop::current() { return tl_current; }
 
 bool IOLoop::in_loop_thread() const {
-  if (!pinned_ && !running_.load(std::memory_order_acquire)) return true;
+  if (!pinned_.load(std::memory_order_acquire) && !running_.load(std::memory_order_acquire))
+    return true;
   return pthread_equal(runner_, pthread_self());
 }
 
@@ -114,7 +115,7 @@ int IOLoop::pin_to_this_thread() {
   }
   if (running_.load()) return fail(kState, "loop is already running");
   runner_ = pthread_self();
-  pinned_ = true;
+  pinned_.store(true, std::memory_order_release);
   return kOk;
 }
 
@@ -130,7 +131,9 @@ void IOLoop::run_before_wait() {
 class IOLoop::Running {
  public:
   explicit Running(IOLoop* l) : loop_(l), prev_(tl_current) {
-    l->runner_ = pthread_self();
+    // A pinned loop's runner_ is this thread already (check() made sure);
+    // other threads read it at any time then, so it is not written again.
+    if (!l->pinned_.load(std::memory_order_relaxed)) l->runner_ = pthread_self();
     tl_current = l;
     l->running_.store(true, std::memory_order_release);
   }

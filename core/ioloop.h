@@ -123,7 +123,7 @@ class IOLoop {
   // True when the calling thread may touch this loop: it is running on this
   // thread, or it is not running at all.
   bool in_loop_thread() const;
-  bool pinned() const { return pinned_; }
+  bool pinned() const { return pinned_.load(std::memory_order_acquire); }
 
   // Loop thread: run cb on the next iteration (never inside this call).
   void add_callback(Callback cb);
@@ -184,7 +184,8 @@ class IOLoop {
   std::atomic<bool> closing_{false};
   bool closed_ = false;
   pthread_t runner_{};
-  bool pinned_ = false;  // runner_ is the loop's thread for good
+  // runner_ is the loop's thread for good (stored once, before the flag).
+  std::atomic<bool> pinned_{false};
   std::vector<std::pair<void (*)(void*), void*>> before_wait_, before_wait_running_;
   LoopObject* objects_ = nullptr;
   int64_t date_sec_ = -1;
