@@ -598,16 +598,16 @@ func (e *engine) drive() {
 			e.logf("squall: squall_loop_poll: %v", codeErr("loop_poll", C.int(r)))
 			return
 		}
-		n := int(r &^ C.SQGO_POLL_STOPPED)
-		pending := false
-		if e.raw == nil { // the adapter: to the workers
+		n := int(r &^ (C.SQGO_POLL_STOPPED | C.SQGO_POLL_DONE))
+		pending := r&C.SQGO_POLL_DONE != 0 // a goroutine may wait for it
+		if e.raw == nil {                  // the adapter: to the workers
 			for _, req := range reqs[:n] {
 				x := e.newExchange()
 				x.req = req
 				C.sqgo_request_info(req, &x.info)
 				e.handOut(x)
 			}
-			pending = n > 0
+			pending = pending || n > 0
 		} else {
 			for _, req := range reqs[:n] {
 				if e.serveRaw(req) {
@@ -619,8 +619,9 @@ func (e *engine) drive() {
 			return
 		}
 		if pending && e.yieldOn {
-			// One P: let the goroutines the handlers started run now
-			// (the next poll blocks in C holding it).
+			// One P: let the goroutines the handlers started (or the done
+			// callbacks woke) run now (the next poll blocks in C holding
+			// it).
 			runtime.Gosched()
 		}
 	}

@@ -125,9 +125,12 @@ sqgo_result sqgo_bridge_server_new_polled(sqgo_bridge *b,
  * array of cap entries in C memory, passed as an integer); the requests
  * returned count as handed to Go (finished through sqgo_response_send /
  * sqgo_respond_ct).  Returns the number of requests, plus SQGO_POLL_STOPPED
- * if squall_loop_stop ended the call, or a negative SQUALL_E* code.  Loop
- * thread (the first call binds the loop to the calling thread). */
+ * if squall_loop_stop ended the call and SQGO_POLL_DONE if a done callback
+ * called Go during it (a goroutine may be ready), or a negative SQUALL_E*
+ * code.  Loop thread (the first call binds the loop to the calling
+ * thread). */
 #define SQGO_POLL_STOPPED (1L << 30)
+#define SQGO_POLL_DONE (1L << 29)
 long sqgo_poll(uintptr_t bridge, int timeout_ms, uintptr_t out_raw,
                size_t cap);
 
