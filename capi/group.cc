@@ -306,7 +306,10 @@ SQUALL_API int squall_group_shutdown(squall_group* g, int64_t grace_ms, squall_d
     // Loop 0 first stops accepting; the other loops' shutdowns are queued
     // from loop 0 behind any connection it handed them, so none is dropped.
     bool posted = IOLoop::post(g->loops[0]->loop.token(), [g, grace_ms] {
-      if (g->freeing) return;  // posted after the loops stopped: nothing to drain
+      if (g->freeing) {  // posted after the loops stopped: the servers are gone
+        for (size_t i = 0; i < g->servers.size(); i++) drained(g, kClosed);
+        return;
+      }
       srv_of(g->servers[0])->shutdown(grace_ms, [g](int st) { drained(g, st); });
       for (size_t i = 1; i < g->servers.size(); i++) {
         int st = squall_server_shutdown(
