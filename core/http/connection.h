@@ -57,7 +57,7 @@ class HTTP1Connection {
   // End the request by closing the connection (framing left incomplete).
   void abort();
   // The response head (status line and fields) was sent.
-  bool head_sent() const { return req_.out.enc.started(); }
+  bool head_sent() const;
   // Tell the owner the application misused the response (error hook).
   void report_application_error(std::string_view msg) { report(kErrApplication, 0, msg); }
   int detach(IOStreamPtr* out);
@@ -71,7 +71,7 @@ class HTTP1Connection {
   size_t list_index = 0;  // position in the owner's connection list
 
  private:
-  enum State { kIdle, kHead, kBody, kHandling, kClosing };
+  enum State : uint8_t { kIdle, kHead, kBody, kHandling, kClosing };
   ~HTTP1Connection();
 
   static constexpr size_t kOutHigh = 256 * 1024;
@@ -80,7 +80,6 @@ class HTTP1Connection {
   void on_drain();
   void on_stream_closed(int err);
   static void on_timer(evutil_socket_t, short, void* arg);
-  static void on_write_timer(evutil_socket_t, short, void* arg);
   void watch_writes();
   static void body_sink(void* ctx, const char* data, size_t len);
 
@@ -97,11 +96,20 @@ class HTTP1Connection {
   bool decide_keep_alive() const;
   void flush_out(std::function<void(int)> done = nullptr, std::string_view tail = {});
   void arm_timer(int64_t ms);
-  void shed();
-  void hold();
-  void schedule_timer(int64_t us);
+  void rearm_timer();
   void apply_xheaders();
   void report(int kind, int status, std::string_view msg);
+
+  // What only a request in progress needs (the Request the application
+  // sees, the parsers, the output of the pass): one block, taken from a
+  // per-thread pool when a request begins and given back as soon as the
+  // connection is idle again, so an idle keep-alive connection holds
+  // nothing of it and a busy one reuses the block's capacities (no malloc
+  // per request).  Bytes per idle connection: bench/README.md.
+  struct Block;
+  Block& blk();       // the block, taken from the pool if none is held
+  void give_back();   // return the block when idle and not dispatched
+  void drop_block();  // closed: return it unless the application holds it
 
   const ConnectionParams* params_;
   ConnectionDelegate* delegate_;
@@ -110,6 +118,7 @@ class HTTP1Connection {
   std::shared_ptr<IOLoop::Token> token_;
   IOStreamPtr stream_;
   std::shared_ptr<const TLSInfo> tls_info_;  // copied once, after the handshake
+  Block* b_ = nullptr;                       // see Block
   std::atomic<int> refs_{1};                 // stream side; +1 while the app owns the request
   std::atomic<bool> closed_{false};
   std::atomic<bool> close_requested_{false};  // close_now ran; callback pending
@@ -123,24 +132,14 @@ class HTTP1Connection {
   bool keep_alive_ = true;    // decided when the response head is built
   bool body_error_ = false;
   bool timer_added_ = false;
-  bool shed_ = true;  // holds no request memory (see shed())
-  static constexpr int64_t kShedAfterUs = 1000000;
-  int64_t deadline_us_ = 0;     // monotonic; 0: no timeout
-  int64_t fire_us_ = 0;         // when the armed timer fires
-  uint64_t body_received_ = 0;  // raw bytes of the body read so far
-  uint64_t body_decoded_ = 0;   // decoded bytes delivered
-  HeadParser head_parser_;
-  ChunkedDecoder chunked_;
-  std::unique_ptr<GzipDecoder> gzip_;
-  std::string gz_out_;
-  std::string out_;  // responses of this pass, written together
-  std::vector<std::function<void(int)>> out_dones_;
+  // One timer serves every timeout, as nginx's: the header, body or idle
+  // deadline, and the write-stall deadline (armed while output waits in the
+  // stream); it fires at the earlier of the two (0: none).
+  int64_t deadline_us_ = 0;        // monotonic
+  int64_t write_deadline_us_ = 0;  // monotonic
+  int64_t fire_us_ = 0;            // when the armed timer fires
+  uint64_t written_seen_ = 0;      // stream's bytes_written() when the write deadline was set
   struct event timer_;
-  // Write-stall timeout: armed while output waits in the stream.
-  struct event write_timer_;
-  bool write_timer_added_ = false;
-  uint64_t written_seen_ = 0;  // stream's bytes_written() when last armed
-  Request req_;
 };
 
 }  // namespace squall::http
