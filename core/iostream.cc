@@ -87,14 +87,14 @@ void ReadBuffer::release(IOLoop* loop) {
 
 // ------------------------------------------------------------ IOStream
 
-IOStream::IOStream(IOLoop* loop, std::unique_ptr<Transport> t)
+IOStream::IOStream(Key, IOLoop* loop, std::unique_ptr<Transport> t)
     : loop_(loop), transport_(std::move(t)) {
   transport_->set_handler(this);
   loop->register_object(this);
 }
 
 std::shared_ptr<IOStream> IOStream::create(IOLoop* loop, std::unique_ptr<Transport> t) {
-  auto s = std::shared_ptr<IOStream>(new IOStream(loop, std::move(t)));
+  auto s = std::make_shared<IOStream>(Key(), loop, std::move(t));
   s->update_events();
   return s;
 }
@@ -151,7 +151,7 @@ std::shared_ptr<IOStream> IOStream::connect(IOLoop* loop, const std::string& hos
     return nullptr;
   }
   auto s =
-      std::shared_ptr<IOStream>(new IOStream(loop, std::make_unique<SocketTransport>(loop, fd)));
+      std::make_shared<IOStream>(Key(), loop, std::make_unique<SocketTransport>(loop, fd));
   s->connecting_ = true;
   s->pending().connect_cb = std::move(cb);
   s->update_events();

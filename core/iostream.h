@@ -43,6 +43,10 @@ class ReadBuffer {
 class IOStream : public LoopObject,
                  public Transport::Handler,
                  public std::enable_shared_from_this<IOStream> {
+  struct Key {
+    explicit Key() = default;
+  };
+
  public:
   using ReadCallback = std::function<void(int status, std::string_view data)>;
   using DoneCallback = std::function<void(int status)>;
@@ -56,6 +60,9 @@ class IOStream : public LoopObject,
   static std::shared_ptr<IOStream> connect(IOLoop* loop, const std::string& host, int port,
                                            DoneCallback cb, int* status);
   ~IOStream() override;
+  // For create() and connect() only (Key is private): one allocation with
+  // the shared_ptr's control block, through std::make_shared.
+  IOStream(Key, IOLoop* loop, std::unique_ptr<Transport> t);
 
   IOLoop* loop() const { return loop_; }
 
@@ -100,7 +107,6 @@ class IOStream : public LoopObject,
   Transport& transport() { return *transport_; }
 
  private:
-  IOStream(IOLoop* loop, std::unique_ptr<Transport> t);
   void on_ready(bool readable, bool writable) override;
   static void on_linger_timeout(evutil_socket_t, short, void* arg);
   void loop_closing() override;
@@ -145,9 +151,10 @@ class IOStream : public LoopObject,
   bool connecting_ = false;
   bool read_wants_write_ = false;  // the transport's read needs writability
   bool write_wants_read_ = false;  // the transport's write needs readability
+  bool above_high_ = false;        // wpending_ went above whigh_
   int linger_ms_ = 0;
-  struct event* linger_ev_ = nullptr;
   int error_ = 0;
+  struct event* linger_ev_ = nullptr;
 
   ReadBuffer rbuf_;
   size_t max_buffer_size_ = 100u * 1024 * 1024;
@@ -165,7 +172,6 @@ class IOStream : public LoopObject,
   std::vector<std::pair<uint64_t, DoneCallback>> wcbs_;
   size_t wcbs_head_ = 0;
   size_t wmax_ = 0, whigh_ = 0, wlow_ = 0;
-  bool above_high_ = false;
   Callback on_drain_;
 
   DoneCallback close_cb_;
