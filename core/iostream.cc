@@ -150,8 +150,7 @@ std::shared_ptr<IOStream> IOStream::connect(IOLoop* loop, const std::string& hos
     *status = kIO;
     return nullptr;
   }
-  auto s =
-      std::make_shared<IOStream>(Key(), loop, std::make_unique<SocketTransport>(loop, fd));
+  auto s = std::make_shared<IOStream>(Key(), loop, std::make_unique<SocketTransport>(loop, fd));
   s->connecting_ = true;
   s->pending().connect_cb = std::move(cb);
   s->update_events();
