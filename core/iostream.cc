@@ -248,10 +248,15 @@ void IOStream::handle_read() {
     eof_ = true;
     update_events();
   }
-  if (raw_handler_) {
-    auto h = raw_handler_;  // the handler may replace itself
+  if (Client* c = client_) {
+    if (!rbuf_.empty() || !got_eof) c->stream_data(kData);
+    if (got_eof && !closed_ && client_) client_->stream_data(kEof);
+    return;
+  }
+  if (pending_ && pending_->raw_handler) {
+    auto h = pending_->raw_handler;  // the handler may replace itself
     if (!rbuf_.empty() || !got_eof) h(kData);
-    if (got_eof && !closed_ && raw_handler_) raw_handler_(kEof);
+    if (got_eof && !closed_ && pending_->raw_handler) pending_->raw_handler(kEof);
     return;
   }
   if (mode() != kNone) try_complete_read();
@@ -358,7 +363,7 @@ int IOStream::start_read(int mode) {
 int IOStream::read_until(std::string delim, size_t max_bytes, ReadCallback cb) {
   if (closed_ || !loop_) return fail(kClosed, "stream is closed");
   if (delim.empty()) return fail(kInval, "empty delimiter");
-  if (mode() != kNone || raw_handler_) return fail(kState, "a read is already pending");
+  if (mode() != kNone || raw()) return fail(kState, "a read is already pending");
   Pending& p = pending();
   p.delim = std::move(delim);
   p.max_bytes = max_bytes;
@@ -370,7 +375,7 @@ int IOStream::read_until(std::string delim, size_t max_bytes, ReadCallback cb) {
 int IOStream::read_bytes(size_t n, bool partial, ReadCallback cb) {
   if (closed_ || !loop_) return fail(kClosed, "stream is closed");
   if (n == 0) return fail(kInval, "read_bytes of 0 bytes");
-  if (mode() != kNone || raw_handler_) return fail(kState, "a read is already pending");
+  if (mode() != kNone || raw()) return fail(kState, "a read is already pending");
   if (n > max_buffer_size_) return fail(kTooBig, "read_bytes larger than max_buffer_size");
   Pending& p = pending();
   p.want = n;
@@ -381,14 +386,23 @@ int IOStream::read_bytes(size_t n, bool partial, ReadCallback cb) {
 
 int IOStream::read_until_close(ReadCallback cb) {
   if (closed_ || !loop_) return fail(kClosed, "stream is closed");
-  if (mode() != kNone || raw_handler_) return fail(kState, "a read is already pending");
+  if (mode() != kNone || raw()) return fail(kState, "a read is already pending");
   pending().read_cb = std::move(cb);
   return start_read(kUntilClose);
 }
 
 void IOStream::set_read_handler(std::function<void(int)> h) {
-  raw_handler_ = std::move(h);
+  if (h || pending_) pending().raw_handler = std::move(h);
   update_events();
+}
+
+void IOStream::set_client(Client* c) {
+  client_ = c;
+  update_events();
+}
+
+void IOStream::set_close_callback(DoneCallback cb) {
+  if (cb || pending_) pending().close_cb = std::move(cb);
 }
 
 void IOStream::pause_reading() {
@@ -519,7 +533,10 @@ void IOStream::handle_write() {
   auto self = shared_from_this();
   if (above_high_ && wpending_ <= wlow_) {
     above_high_ = false;
-    if (on_drain_) on_drain_();
+    if (client_)
+      client_->stream_drained();
+    else if (pending_ && pending_->on_drain)
+      pending_->on_drain();
   }
   run_write_callbacks();
   if (closed_) return;
@@ -556,11 +573,16 @@ void IOStream::close(int error) {
   wbuf_.clear();
   wbuf_head_ = 0;
   wpending_ = 0;
-  raw_handler_ = nullptr;
+  Client* client = client_;
+  client_ = nullptr;
   int st = error ? error : kClosed;
   ReadCallback rcb;
   DoneCallback conn_cb;
+  DoneCallback ccb;
   if (pending_) {
+    pending_->raw_handler = nullptr;
+    ccb = std::move(pending_->close_cb);
+    pending_->close_cb = nullptr;
     if (pending_->mode != kNone) rcb = std::move(pending_->read_cb);
     pending_->read_cb = nullptr;
     pending_->mode = kNone;
@@ -571,17 +593,16 @@ void IOStream::close(int error) {
   if (wcbs_head_) wcbs.erase(wcbs.begin(), wcbs.begin() + long(wcbs_head_));
   wcbs_.clear();
   wcbs_head_ = 0;
-  DoneCallback ccb = std::move(close_cb_);
-  close_cb_ = nullptr;
-  if (!rcb && wcbs.empty() && !ccb && !conn_cb) return;
+  if (!rcb && wcbs.empty() && !ccb && !conn_cb && !client) return;
   auto self = shared_from_this();
   auto run = [self, rcb = std::move(rcb), wcbs = std::move(wcbs), ccb = std::move(ccb),
-              conn_cb = std::move(conn_cb), st, error]() mutable {
+              conn_cb = std::move(conn_cb), client, st, error]() mutable {
     if (conn_cb) conn_cb(st);
     if (rcb) rcb(kClosed, std::string_view(self->rbuf_.data(), self->rbuf_.size()));
     for (auto& p : wcbs)
       if (p.second) p.second(st);
     if (ccb) ccb(error);
+    if (client) client->stream_closed(error);
   };
   if (loop_)
     loop_->add_callback(std::move(run));
@@ -604,7 +625,7 @@ void IOStream::close_after_write(int linger_ms) {
   // Half-close and drain what the client still sends, then close.
   transport_->shutdown_write();
   lingering_ = true;
-  raw_handler_ = nullptr;
+  if (pending_) pending_->raw_handler = nullptr;  // (a Client is told of the close)
   rbuf_.consume(rbuf_.size());
   reading_paused_ = false;
   eof_ = false;
@@ -626,7 +647,7 @@ int IOStream::set_write_limits(size_t max_bytes, size_t high, size_t low, Callba
   wmax_ = max_bytes;
   whigh_ = high;
   wlow_ = low;
-  on_drain_ = std::move(on_drain);
+  if (on_drain || pending_) pending().on_drain = std::move(on_drain);
   above_high_ = whigh_ && wpending_ > whigh_;
   return kOk;
 }

@@ -174,13 +174,12 @@ HTTP1Connection::~HTTP1Connection() {
 
 void HTTP1Connection::start() {
   delegate_->connection_opened(this);
-  stream_->set_close_callback([this](int err) { on_stream_closed(err); });
-  stream_->set_read_handler([this](int ev) { on_read(ev); });
+  stream_->set_client(this);
   if (params_->nodelay) stream_->set_nodelay(true);
   // Backpressure: a client that pipelines without reading its responses
   // stops being read once 256 KiB of answers wait; reading resumes below
   // 64 KiB.
-  stream_->set_write_limits(0, kOutHigh, kOutLow, [this] { on_drain(); });
+  stream_->set_write_limits(0, kOutHigh, kOutLow, nullptr);  // drain: stream_drained
   arm_timer(params_->header_timeout_ms);
 }
 
@@ -277,7 +276,7 @@ void HTTP1Connection::timed_out(const char* what) {
   reject(408, what, kErrTimeout);
 }
 
-void HTTP1Connection::on_read(int ev) {
+void HTTP1Connection::stream_data(int ev) {
   if (closed_) return;
   if (ev == IOStream::kEof) {
     eof_ = true;
@@ -300,7 +299,7 @@ void HTTP1Connection::on_read(int ev) {
   process();
 }
 
-void HTTP1Connection::on_drain() {
+void HTTP1Connection::stream_drained() {
   if (closed_ || state_ == kHandling || state_ == kClosing) return;
   stream_->resume_reading();
   process();
@@ -313,7 +312,7 @@ void HTTP1Connection::process() {
     ReadBuffer& rb = stream_->read_buffer();
     if (b_ && b_->out.size() > kOutLow) flush_out();
     if (stream_->write_buffer_size() > kOutHigh) {
-      stream_->pause_reading();  // on_drain picks up from here
+      stream_->pause_reading();  // stream_drained picks up from here
       break;
     }
     if (state_ == kIdle || state_ == kHead) {
@@ -846,8 +845,7 @@ int HTTP1Connection::detach(IOStreamPtr* out) {
   if (closed_) return fail(kClosed, "client connection closed");
   flush_out();
   IOStreamPtr s = stream_;
-  s->set_read_handler(nullptr);
-  s->set_close_callback(nullptr);
+  s->set_client(nullptr);
   s->set_write_limits(0, 0, 0, nullptr);
   s->resume_reading();
   detached_ = true;
@@ -894,7 +892,7 @@ void HTTP1Connection::owner_gone() {
   close_now(kClosed);
 }
 
-void HTTP1Connection::on_stream_closed(int err) {
+void HTTP1Connection::stream_closed(int err) {
   if (closed_.exchange(true)) return;
   write_deadline_us_ = 0;
   arm_timer(0);

@@ -22,7 +22,7 @@
 
 namespace squall::http {
 
-class HTTP1Connection {
+class HTTP1Connection final : private IOStream::Client {
  public:
   // params and delegate must outlive the connection, or be let go first
   // with owner_gone().
@@ -76,9 +76,10 @@ class HTTP1Connection {
 
   static constexpr size_t kOutHigh = 256 * 1024;
   static constexpr size_t kOutLow = 64 * 1024;
-  void on_read(int ev);
-  void on_drain();
-  void on_stream_closed(int err);
+  // IOStream::Client
+  void stream_data(int ev) override;
+  void stream_drained() override;
+  void stream_closed(int err) override;
   static void on_timer(evutil_socket_t, short, void* arg);
   void watch_writes();
   static void body_sink(void* ctx, const char* data, size_t len);
