@@ -443,7 +443,7 @@ int IOStream::writev(const struct iovec* iov, int n, DoneCallback cb) {
     if (int err = write_some(iov, n, &written)) {
       // The stream fails: the callback learns it with the others.
       wqueued_total_ += total;
-      if (cb) wcbs_.emplace_back(wqueued_total_, std::move(cb));
+      if (cb) wq().cbs.emplace_back(wqueued_total_, std::move(cb));
       close(err);
       return kOk;
     }
@@ -470,16 +470,17 @@ int IOStream::queue_remainder(const struct iovec* iov, int n, size_t skip, DoneC
       skip = 0;
     }
     wpending_ += rest.size();
-    if (wbuf_head_ > 64 && wbuf_head_ * 2 > wbuf_.size()) {
-      wbuf_.erase(wbuf_.begin(), wbuf_.begin() + long(wbuf_head_));
-      wbuf_head_ = 0;
+    WriteQueue& q = wq();
+    if (q.head > 64 && q.head * 2 > q.bufs.size()) {
+      q.bufs.erase(q.bufs.begin(), q.bufs.begin() + long(q.head));
+      q.head = 0;
     }
-    wbuf_.push_back(std::move(rest));
+    q.bufs.push_back(std::move(rest));
     if (whigh_ && wpending_ > whigh_) above_high_ = true;
     update_events();
   }
   if (cb) {
-    wcbs_.emplace_back(wqueued_total_, std::move(cb));
+    wq().cbs.emplace_back(wqueued_total_, std::move(cb));
     if (wpending_ == 0) {
       auto self = shared_from_this();
       loop_->add_callback([self] { self->run_write_callbacks(); });
@@ -494,10 +495,11 @@ void IOStream::handle_write() {
     update_events();
   }
   while (wpending_ > 0) {
+    WriteQueue& q = *wq_;  // bytes wait: the queue exists
     iovec iov[64];
     int n = 0;
-    size_t off = wfront_off_;
-    for (auto it = wbuf_.begin() + long(wbuf_head_); it != wbuf_.end() && n < 64; ++it) {
+    size_t off = q.front_off;
+    for (auto it = q.bufs.begin() + long(q.head); it != q.bufs.end() && n < 64; ++it) {
       iov[n].iov_base = const_cast<char*>(it->data()) + off;
       iov[n].iov_len = it->size() - off;
       off = 0;
@@ -512,18 +514,18 @@ void IOStream::handle_write() {
     wpending_ -= left;
     wdone_total_ += left;
     while (left > 0) {
-      std::string& f = wbuf_[wbuf_head_];
-      size_t avail = f.size() - wfront_off_;
+      std::string& f = q.bufs[q.head];
+      size_t avail = f.size() - q.front_off;
       if (left >= avail) {
         left -= avail;
         std::string().swap(f);
-        if (++wbuf_head_ == wbuf_.size()) {
-          wbuf_.clear();
-          wbuf_head_ = 0;
+        if (++q.head == q.bufs.size()) {
+          q.bufs.clear();
+          q.head = 0;
         }
-        wfront_off_ = 0;
+        q.front_off = 0;
       } else {
-        wfront_off_ += left;
+        q.front_off += left;
         left = 0;
       }
     }
@@ -546,18 +548,25 @@ void IOStream::handle_write() {
   }
 }
 
+IOStream::WriteQueue& IOStream::wq() {
+  if (!wq_) wq_ = std::make_unique<WriteQueue>();
+  return *wq_;
+}
+
 void IOStream::run_write_callbacks() {
-  while (wcbs_head_ < wcbs_.size() && wcbs_[wcbs_head_].first <= wdone_total_) {
-    DoneCallback cb = std::move(wcbs_[wcbs_head_].second);
-    if (++wcbs_head_ == wcbs_.size()) {
-      wcbs_.clear();
-      wcbs_head_ = 0;
+  if (!wq_) return;
+  WriteQueue& q = *wq_;  // lives as long as the stream
+  while (q.cbs_head < q.cbs.size() && q.cbs[q.cbs_head].first <= wdone_total_) {
+    DoneCallback cb = std::move(q.cbs[q.cbs_head].second);
+    if (++q.cbs_head == q.cbs.size()) {
+      q.cbs.clear();
+      q.cbs_head = 0;
     }
     if (cb) cb(kOk);  // may queue more writes and callbacks: indexes stay valid
   }
-  if (wcbs_head_ > 64 && wcbs_head_ * 2 > wcbs_.size()) {
-    wcbs_.erase(wcbs_.begin(), wcbs_.begin() + long(wcbs_head_));
-    wcbs_head_ = 0;
+  if (q.cbs_head > 64 && q.cbs_head * 2 > q.cbs.size()) {
+    q.cbs.erase(q.cbs.begin(), q.cbs.begin() + long(q.cbs_head));
+    q.cbs_head = 0;
   }
 }
 
@@ -570,8 +579,15 @@ void IOStream::close(int error) {
     event_free(linger_ev_);
     linger_ev_ = nullptr;
   }
-  wbuf_.clear();
-  wbuf_head_ = 0;
+  WriteCallbacks wcbs;
+  if (wq_) {
+    wq_->bufs.clear();
+    wq_->head = wq_->front_off = 0;
+    wcbs = std::move(wq_->cbs);
+    if (wq_->cbs_head) wcbs.erase(wcbs.begin(), wcbs.begin() + long(wq_->cbs_head));
+    wq_->cbs.clear();
+    wq_->cbs_head = 0;
+  }
   wpending_ = 0;
   Client* client = client_;
   client_ = nullptr;
@@ -589,10 +605,6 @@ void IOStream::close(int error) {
     conn_cb = std::move(pending_->connect_cb);
     pending_->connect_cb = nullptr;
   }
-  auto wcbs = std::move(wcbs_);
-  if (wcbs_head_) wcbs.erase(wcbs.begin(), wcbs.begin() + long(wcbs_head_));
-  wcbs_.clear();
-  wcbs_head_ = 0;
   if (!rcb && wcbs.empty() && !ccb && !conn_cb && !client) return;
   auto self = shared_from_this();
   auto run = [self, rcb = std::move(rcb), wcbs = std::move(wcbs), ccb = std::move(ccb),

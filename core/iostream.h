@@ -182,15 +182,22 @@ class IOStream : public LoopObject,
   Client* client_ = nullptr;
 
   // Pending writes and their callbacks: vectors with a consumed-prefix index
-  // (an empty std::deque costs ~600 bytes per stream; these cost nothing).
-  std::vector<std::string> wbuf_;
-  size_t wbuf_head_ = 0;
-  size_t wfront_off_ = 0;
+  // (an empty std::deque costs ~600 bytes per stream), allocated the first
+  // time a write waits or carries a callback (never, for most keep-alive
+  // connections) and kept from then on.
+  using WriteCallbacks = std::vector<std::pair<uint64_t, DoneCallback>>;
+  struct WriteQueue {
+    std::vector<std::string> bufs;
+    size_t head = 0;       // bufs[0, head) are written
+    size_t front_off = 0;  // bytes of bufs[head] written
+    WriteCallbacks cbs;    // (wqueued_total_ when queued, callback)
+    size_t cbs_head = 0;   // cbs[0, cbs_head) have run
+  };
+  WriteQueue& wq();
+  std::unique_ptr<WriteQueue> wq_;
   size_t wpending_ = 0;
   uint64_t wqueued_total_ = 0;
   uint64_t wdone_total_ = 0;
-  std::vector<std::pair<uint64_t, DoneCallback>> wcbs_;
-  size_t wcbs_head_ = 0;
   size_t wmax_ = 0, whigh_ = 0, wlow_ = 0;
 };
 using IOStreamPtr = std::shared_ptr<IOStream>;

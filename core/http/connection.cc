@@ -426,8 +426,8 @@ void HTTP1Connection::start_request(size_t head_size) {
   else
     b_->req.remote_ip = stream_->peer_ip();
   if (tls_) {
-    if (!tls_info_) tls_info_ = stream_->transport().tls_info();
-    b_->req.tls = tls_info_.get();
+    // The transport keeps its TLSInfo once made, as long as the stream.
+    b_->req.tls = stream_->transport().tls_info().get();
     b_->req.protocol = "https";
   } else {
     b_->req.tls = nullptr;  // the block may have served a TLS connection before

@@ -118,9 +118,8 @@ class HTTP1Connection final : private IOStream::Client {
   IOLoop* loop_;
   std::shared_ptr<IOLoop::Token> token_;
   IOStreamPtr stream_;
-  std::shared_ptr<const TLSInfo> tls_info_;  // copied once, after the handshake
-  Block* b_ = nullptr;                       // see Block
-  std::atomic<int> refs_{1};                 // stream side; +1 while the app owns the request
+  Block* b_ = nullptr;        // see Block
+  std::atomic<int> refs_{1};  // stream side; +1 while the app owns the request
   std::atomic<bool> closed_{false};
   std::atomic<bool> close_requested_{false};  // close_now ran; callback pending
   State state_ = kIdle;
