@@ -70,6 +70,10 @@ class HTTP1Connection final : private IOStream::Client {
 
   size_t list_index = 0;  // position in the owner's connection list
 
+  // Whether the connection holds a request's memory (Block): between
+  // requests it holds none (tests, bench/README.md's idle figures).
+  bool holds_request() const { return b_ != nullptr; }
+
  private:
   enum State : uint8_t { kIdle, kHead, kBody, kHandling, kClosing };
   ~HTTP1Connection();
