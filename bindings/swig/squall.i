@@ -65,6 +65,9 @@
  *   SQSW_BYTES_OUT(ptr, len)   append a binary result (bodies, files)
  *   SQSW_INT_OUT(value)        append an integer result (int64 range)
  *   SQSW_PTR_OUT(ptr, swigtype) append a handle result
+ *   SQSW_BOOL_OUT(value)       append a boolean result
+ *   SQSW_PTR_LIST_OUT(arr, n, swigtype)  append n handles as one list
+ *                              (Python list, Lua table)
  *   SQSW_RAISE(code)           raise the language's error for a negative
  *                              SQUALL_E* code (message: squall_last_error())
  *                              and jump to fail
@@ -178,6 +181,27 @@ SQSW_HANDLE_OUT(squall_server)
 %apply (const void **OUTDATA, size_t *OUTLEN) {
   (const void **data, size_t *len), (const void **data, size_t *data_len)
 };
+
+/* squall_loop_poll(loop, timeout_ms) returns (stopped, requests): a
+ * boolean, true when a squall_loop_stop ended the call, and the requests
+ * taken (a list in Python, a table in Lua; at most 64 a call, the rest
+ * stay queued for the next).  Each request is the handle the response
+ * calls take. */
+%typemap(out) int squall_loop_poll {
+  if ($1 < 0) {
+    SQSW_RAISE($1);
+  }
+  SQSW_BOOL_OUT($1 == SQUALL_POLL_STOPPED);
+}
+%typemap(in, numinputs=0) (squall_request **out, size_t cap, size_t *n)
+    (squall_request *sqsw_reqs[64], size_t sqsw_n = 0) {
+  $1 = sqsw_reqs;
+  $2 = 64;
+  $3 = &sqsw_n;
+}
+%typemap(argout) (squall_request **out, size_t cap, size_t *n) {
+  SQSW_PTR_LIST_OUT($1, *$3, $descriptor(squall_request *));
+}
 
 /* Numbers out. */
 %define SQSW_NUMBER_OUT(TYPE, NAME)

@@ -68,7 +68,7 @@ class HTTP1Connection final : private IOStream::Client {
   // The owner is going away: forget it (and close).
   void owner_gone();
 
-  size_t list_index = 0;  // position in the owner's connection list
+  uint32_t list_index = 0;  // position in the owner's connection list
 
   // Whether the connection holds a request's memory (Block): between
   // requests it holds none (tests, bench/README.md's idle figures).
@@ -100,6 +100,8 @@ class HTTP1Connection final : private IOStream::Client {
   void end_request();
   bool decide_keep_alive() const;
   void flush_out(std::function<void(int)> done = nullptr, std::string_view tail = {});
+  void defer_flush();
+  static void deferred_flush(void* arg);
   void arm_timer(int64_t ms);
   void rearm_timer();
   void apply_xheaders();
@@ -116,14 +118,14 @@ class HTTP1Connection final : private IOStream::Client {
   void give_back();   // return the block when idle and not dispatched
   void drop_block();  // closed: return it unless the application holds it
 
+  std::atomic<int> refs_{1};  // stream side; +1 while the app owns the request (beside list_index)
   const ConnectionParams* params_;
   ConnectionDelegate* delegate_;
   Counters* counters_;
   IOLoop* loop_;
   std::shared_ptr<IOLoop::Token> token_;
   IOStreamPtr stream_;
-  Block* b_ = nullptr;        // see Block
-  std::atomic<int> refs_{1};  // stream side; +1 while the app owns the request
+  Block* b_ = nullptr;  // see Block
   std::atomic<bool> closed_{false};
   std::atomic<bool> close_requested_{false};  // close_now ran; callback pending
   State state_ = kIdle;
@@ -136,6 +138,7 @@ class HTTP1Connection final : private IOStream::Client {
   bool keep_alive_ = true;    // decided when the response head is built
   bool body_error_ = false;
   bool timer_added_ = false;
+  bool flush_deferred_ = false;  // on the loop's before-wait list
   // One timer serves every timeout, as nginx's: the header, body or idle
   // deadline, and the write-stall deadline (armed while output waits in the
   // stream); it fires at the earlier of the two (0: none).

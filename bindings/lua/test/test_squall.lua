@@ -306,5 +306,48 @@ squall.spawn(function()
 end)
 loop:run()
 loop:close()
-print(("%d tests, %d failed"):format(#tests, failed))
+-- Pull-style dispatch through the raw layer: this thread drives a second
+-- loop with squall_loop_poll; curl (a separate process) is the client.
+do
+  local core = require "squall_core"
+  local ok, err = pcall(function()
+    local l2 = core.squall_loop_new()
+    local srv = core.squall_server_new_polled(l2, nil)
+    core.squall_server_listen(srv, "127.0.0.1", 0)
+    local port = core.squall_server_port(srv)
+    local out = os.tmpname()
+    assert(os.execute(("curl -s http://127.0.0.1:%d/lua-poll/1 http://127.0.0.1:%d/lua-poll/2 > %s &")
+      :format(port, port, out)))
+    local served, deadline = 0, os.time() + 15
+    while served < 2 and os.time() < deadline do
+      local stopped, reqs = core.squall_loop_poll(l2, 100)
+      assert(stopped == false and type(reqs) == "table")
+      for _, r in ipairs(reqs) do
+        local path = core.squall_request_get(r, core.SQUALL_REQ_PATH)
+        core.squall_respond(r, 200, "text/plain", "got " .. path .. "\n")
+        served = served + 1
+      end
+    end
+    assert(served == 2, "polled requests served: " .. served)
+    local body = ""
+    while os.time() < deadline do
+      local f = io.open(out)
+      body = f and f:read("a") or ""
+      if f then f:close() end
+      if body == "got /lua-poll/1\ngot /lua-poll/2\n" then break end
+      core.squall_loop_poll(l2, 50) -- lets the connection close
+    end
+    os.remove(out)
+    assert(body == "got /lua-poll/1\ngot /lua-poll/2\n", body)
+    core.squall_loop_stop(l2)
+    local stopped, reqs = core.squall_loop_poll(l2, -1)
+    assert(stopped == true and #reqs == 0)
+    core.squall_server_free(srv)
+    core.squall_loop_free(l2)
+  end)
+  print((ok and "ok   " or "FAIL ") .. "poll: squall_loop_poll serves curl" .. (ok and "" or ("\n" .. tostring(err))))
+  if not ok then failed = failed + 1 end
+end
+
+print(("%d tests, %d failed"):format(#tests + 1, failed))
 os.exit(failed == 0 and 0 or 1)

@@ -1,14 +1,15 @@
 'use strict';
 // The loop thread: a worker_threads Worker that owns the squall loop and
-// server and spends its life inside squall_loop_run.  squall calls the
-// handler here, on this thread (a same-thread koffi callback: no hand-over);
-// the handler only records the request handle.  Once per loop iteration
-// (squall_loop_call_soon, scheduled by the batch's first request) the batch
-// goes to the JS thread in one call of the JS thread's registered koffi
+// server and drives the loop with squall_loop_poll (pull-style dispatch): the
+// library writes the handles of the requests one pass made ready straight
+// into the slots (a SharedArrayBuffer both threads see), so this thread runs
+// no JS per request -- no callback from C into JS on the hot path.  Each
+// batch goes to the JS thread in one call of the JS thread's registered koffi
 // callback: koffi relays a call from another thread through a thread-safe
 // function, so the JS thread wakes once per batch, not once per request.
 // The JS thread reads the requests and answers with the any-thread response
-// calls (squall_respond / squall_response_send).
+// calls (squall_respond / squall_response_send), which the library queues to
+// this loop and applies in its next pass.
 const { workerData, parentPort } = require('node:worker_threads');
 const { koffi, sq, protos, C, lastError } = require('./native');
 
@@ -16,15 +17,8 @@ const { host, port, config, slotsBuffer, deliverAddress } = workerData;
 const slots = new BigUint64Array(slotsBuffer);
 const deliver = koffi.decode(deliverAddress, protos.deliver);
 
-let pending = 0;       // requests recorded in slots, not yet delivered
-let flushQueued = false;
-
-function flush() {
-  flushQueued = false;
-  if (pending === 0) return;
-  const n = pending;
-  pending = 0;
-  deliver(n); // returns once the JS thread has copied the handles
+function deliverBatch(n) {
+  if (n > 0) deliver(n); // returns once the JS thread has copied the handles
 }
 
 const out = [null];
@@ -41,18 +35,6 @@ function register(fn, proto) {
   return p;
 }
 
-const flushCb = register(flush, protos.callback);
-const handler = register((req) => {
-  if (pending === slots.length) flush();
-  slots[pending++] = req;
-  if (!flushQueued) {
-    flushQueued = true;
-    if (sq.squall_loop_call_soon(loop, flushCb, null) !== 0) flush();
-  }
-}, protos.handler);
-const serverRelease = register(() => {
-  parentPort.postMessage({ type: 'released', what: 'server' });
-}, protos.release);
 const errorHook = register((kind, status, msg, msgLen, peer, peerLen) => {
   parentPort.postMessage({
     type: 'libraryError', kind, status,
@@ -67,11 +49,13 @@ const hookRelease = register(() => {
 let srv = null;
 // Runs on this thread from squall_loop_call_soon (the JS thread asks for it):
 // free the server (requests the JS thread still owns stay valid; their
-// responses get SQUALL_ECLOSED) and leave the loop.
+// responses get SQUALL_ECLOSED) and stop the loop: the poll that ran this
+// returns SQUALL_POLL_STOPPED after handing over what it took.
 const closeCb = register(() => {
-  flush();
   sq.squall_server_free(srv);
   srv = null;
+  // A polled server has no handler to release: report it freed here.
+  parentPort.postMessage({ type: 'released', what: 'server' });
   sq.squall_loop_stop(loop);
 }, protos.callback);
 
@@ -79,7 +63,7 @@ try {
   check(sq.squall_config_new(out), 'config');
   const cfg = out[0];
   for (const [key, value] of config) check(sq.squall_config_set_int(cfg, key, value), 'config');
-  check(sq.squall_server_new(out, loop, cfg, handler, null, serverRelease), 'server');
+  check(sq.squall_server_new_polled(out, loop, cfg), 'server');
   sq.squall_config_free(cfg);
   srv = out[0];
   check(sq.squall_server_set_error_hook(srv, errorHook, null, hookRelease), 'error hook');
@@ -95,7 +79,12 @@ try {
   process.exit(0);
 }
 
-sq.squall_loop_run(loop);
+const nOut = [0];
+for (;;) {
+  const rc = sq.squall_loop_poll(loop, -1, slots, slots.length, nOut);
+  deliverBatch(Number(nOut[0]));
+  if (rc !== C.OK) break; // SQUALL_POLL_STOPPED after close, or an error
+}
 sq.squall_loop_free(loop); // runs what is still queued (on_done, releases)
 for (const p of registered) koffi.unregister(p);
 parentPort.postMessage({ type: 'closed' });

@@ -59,12 +59,14 @@ const decls = [
   'int squall_loop_run_once(void *loop, int timeout_ms)',
   'int squall_loop_stop(void *loop)',
   'int squall_loop_call_soon(void *loop, void *fn, void *user_data)',
+  'int squall_loop_poll(void *loop, int timeout_ms, void *out, size_t cap, _Out_ size_t *n)',
   'int squall_loop_free(void *loop)',
   'int squall_config_new(_Out_ void **out)',
   'int squall_config_set_int(void *cfg, int key, int64_t value)',
   'void squall_config_free(void *cfg)',
   'int squall_server_new(_Out_ void **out, void *loop, void *cfg, ' +
       'squall_handler_fn *handler, void *user_data, squall_release_fn *release)',
+  'int squall_server_new_polled(_Out_ void **out, void *loop, void *cfg)',
   'int squall_server_set_error_hook(void *srv, squall_error_hook_fn *fn, ' +
       'void *user_data, squall_release_fn *release)',
   'int squall_server_listen(void *srv, const char *host, size_t host_len, int port)',
@@ -92,6 +94,7 @@ for (const d of decls) {
 const C = {
   NTS: 0xffffffffffffffffn,
   OK: 0,
+  POLL_STOPPED: 1,
   ECLOSED: -6,
   REQ_METHOD: 1, REQ_URI: 2, REQ_PATH: 3, REQ_QUERY: 4, REQ_VERSION: 5,
   REQ_HOST: 6, REQ_REMOTE_IP: 7,

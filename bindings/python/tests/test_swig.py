@@ -153,3 +153,65 @@ def test_swig__log_sink():
     finally:
         c.squall_swig_set_log(c.SQUALL_LOG_WARNING, None)  # the default sink again
     assert all(isinstance(level, int) and isinstance(msg, str) for level, msg in lines)
+
+
+def test_swig__poll_takes_requests_into_a_list():
+    """Pull-style dispatch: this thread drives the loop with
+    squall_loop_poll (the GIL released while it waits) and answers; a
+    client thread makes keep-alive and pipelined requests."""
+    loop = c.squall_loop_new()
+    srv = c.squall_server_new_polled(loop, None)
+    c.squall_server_listen(srv, "127.0.0.1", 0)
+    port = c.squall_server_port(srv)
+    got = []
+
+    def client():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for i in range(3):
+            conn.request("GET", f"/p{i}")
+            r = conn.getresponse()
+            got.append((r.status, r.read()))
+        conn.close()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"".join(b"GET /q%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(5)))
+            buf = b""
+            while buf.count(b"HTTP/1.1 200") < 5 or not buf.endswith(b"/q4"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+            got.append(buf)
+
+    t = threading.Thread(target=client)
+    t.start()
+    served = 0
+    while served < 8:
+        stopped, reqs = c.squall_loop_poll(loop, 100)
+        assert stopped is False
+        assert isinstance(reqs, list)
+        for r in reqs:
+            path = c.squall_request_get(r, c.SQUALL_REQ_PATH)
+            c.squall_respond(r, 200, "text/plain", path)
+            served += 1
+    while t.is_alive():
+        c.squall_loop_poll(loop, 20)
+    t.join()
+    assert got[:3] == [(200, b"/p0"), (200, b"/p1"), (200, b"/p2")]
+    assert [got[3].count(b"/q%d" % i) for i in range(5)] == [1] * 5
+    c.squall_loop_stop(loop)
+    stopped, reqs = c.squall_loop_poll(loop, -1)
+    assert stopped is True and reqs == []
+    codes = []
+
+    def other_thread():
+        try:
+            c.squall_loop_poll(loop, 0)
+        except squall.Error as e:
+            codes.append(e.code)
+
+    th = threading.Thread(target=other_thread)
+    th.start()
+    th.join()
+    assert codes == [c.SQUALL_ETHREAD]  # the loop is bound to this thread
+    c.squall_server_free(srv)
+    c.squall_loop_free(loop)
