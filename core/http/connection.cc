@@ -64,65 +64,25 @@ const ConnectionParams orphan_params;
 
 }  // namespace
 
-struct HTTP1Connection::Block {
-  Request req;
-  HeadParser head_parser;
-  ChunkedDecoder chunked;
-  std::unique_ptr<GzipDecoder> gzip;
-  std::string gz_out;
-  std::string out;  // responses of this pass, written together
-  std::vector<std::function<void(int)>> out_dones;
-  uint64_t body_received = 0;  // raw bytes of the body read so far
-  uint64_t body_decoded = 0;   // decoded bytes delivered
-  Block* next = nullptr;       // in the pool
+RequestPool::~RequestPool() {
+  while (auto* b = static_cast<HTTP1Connection::Block*>(head)) {
+    head = b->next;
+    delete b;
+  }
+}
 
-  // The pool: per thread (a connection only takes and gives back on its
-  // loop's thread), LIFO so a keep-alive connection gets the block it just
-  // gave back, warm; at most kKeep blocks wait in it.
-  static constexpr size_t kKeep = 64;
-  struct Pool {
-    Block* head = nullptr;
-    size_t n = 0;
-    ~Pool() {
-      while (Block* b = head) {
-        head = b->next;
-        delete b;
-      }
-    }
-  };
-  static Pool& pool() {
-    static thread_local Pool p;
-    return p;
-  }
-  static Block* take() {
-    Pool& p = pool();
-    Block* b = p.head;
-    if (!b) return new Block;
-    p.head = b->next;
-    p.n--;
-    b->next = nullptr;
-    return b;
-  }
-  // b is reset (no request in it).  Large capacities a request left (a big
-  // head, many fields, a gzip body's output) are not kept.
-  static void put(Block* b) {
-    Pool& p = pool();
-    if (p.n >= kKeep) {
-      delete b;
-      return;
-    }
-    std::string().swap(b->gz_out);
-    if (b->out.capacity() > 16384) std::string().swap(b->out);
-    if (b->req.head_buf.capacity() > 16384 || b->req.head.headers.capacity() > 64) b->req.shed();
-    b->next = p.head;
-    p.head = b;
-    p.n++;
-  }
-};
+void HTTP1Connection::put_block() {
+  Block* b = b_;
+  b_ = nullptr;
+  if (delegate_ == &orphanage)
+    delete b;  // shared by every thread: no pool
+  else
+    Block::put(delegate_->request_pool, b);
+}
 
 HTTP1Connection::Block& HTTP1Connection::blk() {
   if (!b_) {
-    b_ = Block::take();
+    b_ = Block::take(delegate_->request_pool);
     b_->req.conn = this;
   }
   return *b_;
@@ -134,25 +94,20 @@ void HTTP1Connection::give_back() {
   if (!b_ || state_ != kIdle || b_->req.app.dispatched || !b_->out.empty() ||
       !b_->out_dones.empty())
     return;
-  Block::put(b_);
-  b_ = nullptr;
+  put_block();
 }
 
 // Closed: the block is reset and given back, unless the application still
 // holds its request (then it goes with the connection).
 void HTTP1Connection::drop_block() {
   if (!b_ || b_->req.app.dispatched) return;
-  Block* b = b_;
-  b_ = nullptr;
-  b->req.reset();
-  b->head_parser.reset();
-  b->gzip.reset();
-  b->out.clear();
-  b->out_dones.clear();
-  Block::put(b);
+  b_->req.reset();
+  b_->head_parser.reset();
+  b_->gzip.reset();
+  b_->out.clear();
+  b_->out_dones.clear();
+  put_block();
 }
-
-bool HTTP1Connection::head_sent() const { return b_ && b_->req.out.enc.started(); }
 
 HTTP1Connection::HTTP1Connection(const ConnectionParams* params, ConnectionDelegate* delegate,
                                  IOStreamPtr stream)

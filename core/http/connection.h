@@ -114,9 +114,11 @@ class HTTP1Connection final : private IOStream::Client {
   // nothing of it and a busy one reuses the block's capacities (no malloc
   // per request).  Bytes per idle connection: bench/README.md.
   struct Block;
-  Block& blk();       // the block, taken from the pool if none is held
-  void give_back();   // return the block when idle and not dispatched
-  void drop_block();  // closed: return it unless the application holds it
+  friend struct RequestPool;  // frees the blocks it holds
+  Block& blk();               // the block, taken from the pool if none is held
+  void give_back();           // return the block when idle and not dispatched
+  void drop_block();          // closed: return it unless the application holds it
+  void put_block();           // into the delegate's pool
 
   std::atomic<int> refs_{1};  // stream side; +1 while the app owns the request (beside list_index)
   const ConnectionParams* params_;
@@ -148,5 +150,52 @@ class HTTP1Connection final : private IOStream::Client {
   uint64_t written_seen_ = 0;      // stream's bytes_written() when the write deadline was set
   struct event timer_;
 };
+
+struct HTTP1Connection::Block {
+  Request req;
+  HeadParser head_parser;
+  ChunkedDecoder chunked;
+  std::unique_ptr<GzipDecoder> gzip;
+  std::string gz_out;
+  std::string out;  // responses of this pass, written together
+  std::vector<std::function<void(int)>> out_dones;
+  uint64_t body_received = 0;  // raw bytes of the body read so far
+  uint64_t body_decoded = 0;   // decoded bytes delivered
+  Block* next = nullptr;       // in the pool
+
+  // The pool (the delegate's RequestPool) is LIFO, so a keep-alive
+  // connection gets the block it just gave back, warm; at most kKeep
+  // blocks wait in it.
+  static constexpr size_t kKeep = 64;
+  static Block* take(RequestPool& p);
+  static void put(RequestPool& p, Block* b);
+};
+
+// Inline: once per request each (the keep-alive path).
+inline HTTP1Connection::Block* HTTP1Connection::Block::take(RequestPool& p) {
+  auto* b = static_cast<Block*>(p.head);
+  if (!b) return new Block;
+  p.head = b->next;
+  p.n--;
+  b->next = nullptr;
+  return b;
+}
+
+// b is reset (no request in it).  Large capacities a request left (a big
+// head, many fields, a gzip body's output) are not kept.
+inline void HTTP1Connection::Block::put(RequestPool& p, Block* b) {
+  if (p.n >= kKeep) {
+    delete b;
+    return;
+  }
+  if (b->gz_out.capacity() > 15) std::string().swap(b->gz_out);
+  if (b->out.capacity() > 16384) std::string().swap(b->out);
+  if (b->req.head_buf.capacity() > 16384 || b->req.head.headers.capacity() > 64) b->req.shed();
+  b->next = static_cast<Block*>(p.head);
+  p.head = b;
+  p.n++;
+}
+
+inline bool HTTP1Connection::head_sent() const { return b_ && b_->req.out.enc.started(); }
 
 }  // namespace squall::http
