@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "core/http/server.h"
 #include "core/ioloop.h"
@@ -19,6 +20,10 @@ class CTcpServer;  // capi/tcp_server.cc: a TCPServer calling a C function
 
 struct squall_loop {
   squall::IOLoop loop;
+  // Pull dispatch: requests of polled servers ready for the application,
+  // taken by squall_loop_poll from ready_head (loop thread only).
+  std::vector<squall_request*> ready;
+  size_t ready_head = 0;
 };
 
 struct squall_stream {

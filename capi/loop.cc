@@ -2,6 +2,8 @@
 #include "capi/guard.h"
 #include "capi/handles.h"
 
+#include <algorithm>
+
 using namespace squall;
 using capi::guard;
 
@@ -54,10 +56,53 @@ SQUALL_API int squall_loop_call_soon(squall_loop* loop, squall_callback_fn fn, v
   });
 }
 
+SQUALL_API int squall_loop_poll(squall_loop* loop, int timeout_ms, squall_request** out, size_t cap,
+                                size_t* n) {
+  if (n) *n = 0;
+  return guard([&]() -> int {
+    SQ_CHECK_ARG(loop && out && n && cap > 0, "loop, out, n and cap > 0 are required");
+    IOLoop& l = loop->loop;
+    if (l.closed()) return fail(kClosed, "the loop is gone (freed or closed)");
+    if (int r = l.pin_to_this_thread()) return r;
+    if (l.running()) return fail(kState, "squall_loop_poll called from inside the loop");
+    bool stopped = false;
+    if (loop->ready_head == loop->ready.size()) {
+      const int64_t deadline = timeout_ms > 0 ? monotonic_us() + int64_t(timeout_ms) * 1000 : 0;
+      int wait = timeout_ms < 0 ? -1 : timeout_ms;
+      for (;;) {
+        if (int r = l.run_once(wait, &stopped)) return r;
+        if (stopped || wait == 0 || loop->ready_head != loop->ready.size()) break;
+        if (timeout_ms > 0) {
+          int64_t left = deadline - monotonic_us();
+          if (left <= 0) break;
+          wait = int((left + 999) / 1000);
+        }
+      }
+    }
+    size_t avail = loop->ready.size() - loop->ready_head;
+    size_t k = avail < cap ? avail : cap;
+    if (k) {
+      squall_request** from = loop->ready.data() + loop->ready_head;
+      std::copy(from, from + k, out);
+      loop->ready_head += k;
+      if (loop->ready_head == loop->ready.size()) {
+        loop->ready.clear();
+        loop->ready_head = 0;
+      }
+    }
+    *n = k;
+    return stopped ? SQUALL_POLL_STOPPED : kOk;
+  });
+}
+
 SQUALL_API int squall_loop_free(squall_loop* loop) {
   if (!loop) return kOk;
   return guard([&]() -> int {
     if (loop->loop.running()) return fail(kState, "cannot free a running loop");
+    if (!loop->loop.in_loop_thread()) return fail(kThread, "the loop is bound to another thread");
+    // Requests polled servers queued and nobody took: end them.
+    while (loop->ready_head < loop->ready.size())
+      squall_response_abort(loop->ready[loop->ready_head++]);
     loop->loop.close();
     delete loop;
     return kOk;

@@ -36,8 +36,9 @@ struct Hook {
 
 class CServer : public http::ServerDelegate, public LoopObject {
  public:
-  CServer(IOLoop* loop, http::HTTPConfig cfg, squall_handler_fn h, void* ud, squall_release_fn rel)
-      : srv_(std::make_unique<http::HTTPServer>(loop, std::move(cfg), this)) {
+  CServer(IOLoop* loop, http::HTTPConfig cfg, squall_handler_fn h, void* ud, squall_release_fn rel,
+          squall_loop* polled = nullptr)
+      : polled_(polled), srv_(std::make_unique<http::HTTPServer>(loop, std::move(cfg), this)) {
     handler_.fn = h;
     handler_.ud = ud;
     handler_.release = rel;
@@ -53,7 +54,9 @@ class CServer : public http::ServerDelegate, public LoopObject {
     if (headers_.fn) headers_.fn(reinterpret_cast<squall_request*>(req), headers_.ud);
   }
   void on_request(http::Request* req) override {
-    if (handler_.fn) {
+    if (polled_ && !freed) {
+      polled_->ready.push_back(reinterpret_cast<squall_request*>(req));
+    } else if (handler_.fn) {
       handler_.fn(reinterpret_cast<squall_request*>(req), handler_.ud);
     } else {
       // Server being freed: answer rather than leak the request.
@@ -86,6 +89,7 @@ class CServer : public http::ServerDelegate, public LoopObject {
   Hook<squall_access_fn> access_;
   Hook<squall_error_hook_fn> error_;
   bool freed = false;
+  squall_loop* polled_;  // pull dispatch: requests go to its ready queue
   // TLS reload: the ticket keys the server encrypts under now (the next
   // reload derives its keys from them), guarded for any-thread reloads.
   std::mutex tls_mu;
@@ -127,6 +131,27 @@ SQUALL_API int squall_server_new(squall_server** out, squall_loop* loop, const s
   return new_server(out, loop, handler != nullptr, [&](IOLoop* l) {
     http::HTTPConfig c = cfg ? cfg->c : http::HTTPConfig();
     auto* s = new squall_server{new CServer(l, std::move(c), handler, user_data, release)};
+    if (tls) {
+      s->c->tickets = cfg->c.tls->tickets;
+      s->c->srv()->set_tls(std::move(tls));
+    }
+    return s;
+  });
+}
+
+SQUALL_API int squall_server_new_polled(squall_server** out, squall_loop* loop,
+                                        const squall_config* cfg) {
+  std::shared_ptr<const TLSContext> tls;
+  if (cfg && cfg->c.tls) {
+    if (int st = guard([&] { return TLSContext::create(*cfg->c.tls, &tls); })) {
+      if (out) *out = nullptr;
+      return st;
+    }
+  }
+  return new_server(out, loop, true, [&](IOLoop* l) {
+    http::HTTPConfig c = cfg ? cfg->c : http::HTTPConfig();
+    c.conn.defer_writes = true;
+    auto* s = new squall_server{new CServer(l, std::move(c), nullptr, nullptr, nullptr, loop)};
     if (tls) {
       s->c->tickets = cfg->c.tls->tickets;
       s->c->srv()->set_tls(std::move(tls));

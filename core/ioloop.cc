@@ -102,8 +102,28 @@ void IOLoop::give_block(char* b) {
 IOLoop* IOLoop::current() { return tl_current; }
 
 bool IOLoop::in_loop_thread() const {
-  if (!running_.load(std::memory_order_acquire)) return true;
+  if (!pinned_ && !running_.load(std::memory_order_acquire)) return true;
   return pthread_equal(runner_, pthread_self());
+}
+
+int IOLoop::pin_to_this_thread() {
+  if (pinned_) {
+    if (!pthread_equal(runner_, pthread_self()))
+      return fail(kThread, "the loop is bound to another thread (its first poll)");
+    return kOk;
+  }
+  if (running_.load()) return fail(kState, "loop is already running");
+  runner_ = pthread_self();
+  pinned_ = true;
+  return kOk;
+}
+
+void IOLoop::run_before_wait() {
+  while (!before_wait_.empty()) {
+    before_wait_running_.swap(before_wait_);
+    for (auto& [fn, arg] : before_wait_running_) fn(arg);
+    before_wait_running_.clear();
+  }
 }
 
 // Marks the loop as running on this thread for the life of a run call.
@@ -121,6 +141,8 @@ class IOLoop::Running {
   static int check(const IOLoop* l) {
     if (!l->base_ || l->closed_) return fail(kClosed, "loop is closed");
     if (l->running_.load()) return fail(kState, "loop is already running");
+    if (l->pinned_ && !pthread_equal(l->runner_, pthread_self()))
+      return fail(kThread, "the loop is bound to another thread (its first poll)");
     return kOk;
   }
 
@@ -146,9 +168,10 @@ int IOLoop::run() {
   return kOk;
 }
 
-int IOLoop::run_once(int timeout_ms) {
+int IOLoop::run_once(int timeout_ms, bool* stopped) {
   if (int rc = Running::check(this)) return rc;
   Running running(this);
+  run_before_wait();
   if (timeout_ms == 0) {
     event_base_loop(base_, EVLOOP_NONBLOCK);
   } else {
@@ -163,7 +186,8 @@ int IOLoop::run_once(int timeout_ms) {
     event_base_loop(base_, EVLOOP_ONCE);
     if (t) event_free(t);
   }
-  stop_requested_.store(false);
+  bool s = stop_requested_.exchange(false);
+  if (stopped) *stopped = s;
   return kOk;
 }
 
@@ -253,6 +277,7 @@ void IOLoop::close() {
     token_->loop = nullptr;
   }
   closing_.store(true, std::memory_order_release);
+  run_before_wait();
   // Run what is queued (exactly-once promise of call_soon); callbacks queued
   // by these run too, until the queue is empty.
   for (int rounds = 0; rounds < 1000; rounds++) {

@@ -97,8 +97,19 @@ class IOLoop {
 
   // Run until stop().  Returns kState if already running.
   int run();
-  // One iteration: wait up to timeout_ms (-1 forever, 0 poll).
-  int run_once(int timeout_ms);
+  // One iteration: run the before-wait list, then wait up to timeout_ms (-1
+  // forever, 0 poll) and run what became ready.  *stopped (if given) tells
+  // whether a stop() was requested before or during the pass (consumed).
+  int run_once(int timeout_ms, bool* stopped = nullptr);
+  // Binds the loop to the calling thread for its life (pull dispatch, whose
+  // thread drives the loop by run_once calls): in_loop_thread() is then true
+  // only there, also between passes, so other threads' calls queue through
+  // add_callback_threadsafe.  kThread if another thread holds it already.
+  int pin_to_this_thread();
+  // Loop thread: run fn(arg) once, before the loop next waits in run_once
+  // (the pull dispatch writes a pipelined burst's responses there), or at
+  // close.
+  void before_wait(void (*fn)(void*), void* arg) { before_wait_.push_back({fn, arg}); }
   // Thread-safe.  A stop before run makes the next run return at once.
   void stop();
   // Run iterations without waiting until no callback is pending and no
@@ -112,6 +123,7 @@ class IOLoop {
   // True when the calling thread may touch this loop: it is running on this
   // thread, or it is not running at all.
   bool in_loop_thread() const;
+  bool pinned() const { return pinned_; }
 
   // Loop thread: run cb on the next iteration (never inside this call).
   void add_callback(Callback cb);
@@ -158,6 +170,7 @@ class IOLoop {
   static void on_timers(evutil_socket_t, short, void* arg);
   void arm_timer_event();
   void drain_callbacks();
+  void run_before_wait();
 
   event_base* base_ = nullptr;
   int wake_fd_ = -1;
@@ -171,6 +184,8 @@ class IOLoop {
   std::atomic<bool> closing_{false};
   bool closed_ = false;
   pthread_t runner_{};
+  bool pinned_ = false;  // runner_ is the loop's thread for good
+  std::vector<std::pair<void (*)(void*), void*>> before_wait_, before_wait_running_;
   LoopObject* objects_ = nullptr;
   int64_t date_sec_ = -1;
   char date_[40] = {0};

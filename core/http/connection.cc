@@ -275,7 +275,10 @@ void HTTP1Connection::process() {
   }
   in_batch_ = false;
   if (!closed_) {
-    flush_out();
+    if (params_->defer_writes && state_ == kHandling)
+      defer_flush();  // the application answers later; more may follow
+    else
+      flush_out();
     if (state_ == kIdle && stream_ && stream_->read_buffer().empty())
       stream_->read_buffer().release(loop_);
   }
@@ -691,6 +694,16 @@ void HTTP1Connection::end_request() {
         flush_out();
         state_ = kClosing;
         stream_->close_after_write(0);
+      } else if (!in_batch_ && params_->defer_writes) {
+        // Pull dispatch: hand over the next buffered request first; this
+        // response leaves with the burst's (process() or defer_flush()).
+        stream_->resume_reading();
+        if (!stream_->read_buffer().empty()) {
+          process();
+        } else {
+          flush_out();
+          stream_->read_buffer().release(loop_);
+        }
       } else if (!in_batch_) {
         flush_out();
         stream_->resume_reading();
@@ -740,6 +753,21 @@ void HTTP1Connection::flush_out(std::function<void(int)> done, std::string_view 
   if (stream_->write_buffer_size() != 0) watch_writes();
   out_.clear();
   if (out_.capacity() > 65536) out_.shrink_to_fit();
+}
+
+void HTTP1Connection::defer_flush() {
+  if (out_.empty() && out_dones_.empty()) return;
+  if (flush_deferred_) return;
+  flush_deferred_ = true;
+  ref();
+  loop_->before_wait(&HTTP1Connection::deferred_flush, this);
+}
+
+void HTTP1Connection::deferred_flush(void* arg) {
+  auto* c = static_cast<HTTP1Connection*>(arg);
+  c->flush_deferred_ = false;
+  c->flush_out();
+  c->unref();
 }
 
 void HTTP1Connection::set_on_done(std::function<void(int)> fn) {

@@ -96,6 +96,8 @@ class HTTP1Connection {
   void end_request();
   bool decide_keep_alive() const;
   void flush_out(std::function<void(int)> done = nullptr, std::string_view tail = {});
+  void defer_flush();
+  static void deferred_flush(void* arg);
   void arm_timer(int64_t ms);
   void shed();
   void hold();
@@ -123,7 +125,8 @@ class HTTP1Connection {
   bool keep_alive_ = true;    // decided when the response head is built
   bool body_error_ = false;
   bool timer_added_ = false;
-  bool shed_ = true;  // holds no request memory (see shed())
+  bool flush_deferred_ = false;  // on the loop's before-wait list
+  bool shed_ = true;             // holds no request memory (see shed())
   static constexpr int64_t kShedAfterUs = 1000000;
   int64_t deadline_us_ = 0;     // monotonic; 0: no timeout
   int64_t fire_us_ = 0;         // when the armed timer fires

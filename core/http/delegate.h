@@ -32,6 +32,12 @@ struct ConnectionParams {
   bool xheaders = false;
   bool decompress_request = false;
   bool nodelay = true;
+  // The application answers after the read pass (pull dispatch,
+  // squall_loop_poll): a response given while the connection has further
+  // (pipelined) requests buffered is not written at once; the next request
+  // is parsed and handed over, and the burst's responses leave in one write
+  // before the loop next waits (IOLoop::before_wait).
+  bool defer_writes = false;
   std::vector<std::string> trusted_downstream;  // skipped in X-Forwarded-For
   std::string server = "squall";                // default Server value; empty: none
 };

@@ -602,6 +602,78 @@ SQUALL_API int squall_server_new(squall_server **out, squall_loop *loop,
                                  squall_release_fn release);
 
 /**
+ * @name Pull-style dispatch
+ * For bindings whose calls from C into their runtime are expensive (Go,
+ * Python, Lua, JavaScript): instead of the library calling a handler, the
+ * binding drives the loop with squall_loop_poll and takes the ready
+ * requests into an array it owns, so the hot path only makes calls into C.
+ * The callback API above stays the simplest for C; a loop may hold both
+ * kinds of server.
+ * @{
+ */
+
+/**
+ * Like squall_server_new, but without a handler: each request that is
+ * ready for the application (head and body arrived, after the headers
+ * hook if any) is queued on loop, to be taken by squall_loop_poll.  The
+ * loop must be driven by squall_loop_poll (squall_loop_run would queue
+ * requests that nobody takes).  Hooks (headers, access, error) and every
+ * response call work as with squall_server_new.  Returns 0, SQUALL_EINVAL
+ * (NULL out or loop), SQUALL_ETLS (cfg's TLS settings), SQUALL_ECLOSED or
+ * SQUALL_ETHREAD.  [loop thread]
+ */
+SQUALL_API int squall_server_new_polled(squall_server **out, squall_loop *loop,
+                                        const squall_config *cfg);
+
+/** squall_loop_poll's return when squall_loop_stop ended the call. */
+#define SQUALL_POLL_STOPPED 1
+
+/**
+ * Drive loop and take the requests that are ready.
+ *
+ * If requests are queued already, up to cap of them are returned at once
+ * without running the loop.  Otherwise the call first writes the responses
+ * it deferred (see below), then runs loop passes -- I/O, timers, callbacks,
+ * calls queued by other threads -- until at least one request is ready,
+ * timeout_ms has passed (0: one pass that does not wait; -1: no limit) or
+ * squall_loop_stop was called.
+ *
+ * @param loop       the loop of one or more squall_server_new_polled servers
+ * @param timeout_ms longest wait in milliseconds; 0 or -1 as above
+ * @param out        array of cap request pointers, filled from out[0]
+ * @param cap        size of out (requests beyond it stay queued)
+ * @param n          receives the number of requests stored (0..cap)
+ * @return SQUALL_OK; SQUALL_POLL_STOPPED (1) when a squall_loop_stop ended
+ *         the call (requests may still have been stored: see *n);
+ *         SQUALL_EINVAL (NULL argument, cap 0), SQUALL_ETHREAD (called from
+ *         a thread other than the loop's), SQUALL_ESTATE (called from one
+ *         of the loop's own callbacks, or while squall_loop_run runs),
+ *         SQUALL_ECLOSED (loop being freed).
+ *
+ * Thread: the first call binds the loop to the calling thread for the
+ * loop's life.  From then on only that thread may poll or make
+ * [loop thread] calls, also between polls; [any thread] calls from other
+ * threads (squall_respond, squall_response_send, ...) are queued to the
+ * loop and applied in its next pass, as with squall_loop_run.
+ *
+ * A returned request is the same object a handler gets: valid until it is
+ * finished, and it must be finished (from any thread) even when its server
+ * has been freed in between.  Requests still queued when the loop is freed
+ * are aborted.
+ *
+ * Writes: a response finished on the loop thread while its connection has
+ * further (pipelined) requests buffered is not written at once: the next
+ * request is parsed and queued, and the responses of the burst leave in
+ * one write before the loop next waits (the batching the callback API gets
+ * within a read pass).  A response with nothing behind it is written at
+ * once.  So keep calling squall_loop_poll while the server runs.
+ */
+SQUALL_API int squall_loop_poll(squall_loop *loop, int timeout_ms,
+                                squall_request **out, size_t cap, size_t *n);
+
+/** @} */
+
+/**
  * Headers hook, called on the loop thread when a request head has been
  * parsed, before its body is read (and before "100 Continue" is sent).
  * The request is borrowed for the call.  Here the application may lower
@@ -1338,6 +1410,12 @@ typedef int (*squall_server_new_pfn)(squall_server **out, squall_loop *loop,
                                      const squall_config *cfg,
                                      squall_handler_fn handler, void *user_data,
                                      squall_release_fn release);
+typedef int (*squall_server_new_polled_pfn)(squall_server **out,
+                                            squall_loop *loop,
+                                            const squall_config *cfg);
+typedef int (*squall_loop_poll_pfn)(squall_loop *loop, int timeout_ms,
+                                    squall_request **out, size_t cap,
+                                    size_t *n);
 typedef int (*squall_server_set_headers_hook_pfn)(squall_server *srv,
                                                   squall_handler_fn fn,
                                                   void *user_data,
