@@ -22,7 +22,11 @@ fn main() -> Result<(), squall::Error> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let handle = rt.handle().clone();
     std::thread::spawn(move || rt.block_on(std::future::pending::<()>()));
-    let app = Router::new().fallback(get(|| async { ([("content-type", "text/plain")], "Hello, world!\n") }));
+    // with_state(()): every handler turned into a route once, as
+    // axum::serve does (Router::into_make_service), not per request.
+    let app = Router::new()
+        .fallback(get(|| async { ([("content-type", "text/plain")], "Hello, world!\n") }))
+        .with_state(());
     let lp = Loop::new()?;
     let _slot = if has("callback") { Some(Server::new(&lp, drop)?) } else { None };
     let opts = squall::tower::Options::new().poll_on_loop(!has("hop"));

@@ -12,6 +12,9 @@ use crate::request::{Request, Responder};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteIp(pub String);
 
+/// Header fields of up to this many are gathered on the stack.
+const INLINE_FIELDS: usize = 32;
+
 fn bad(what: &str) -> Error {
     Error::new(squall_sys::SQUALL_EINVAL, format!("cannot convert request: {what}"))
 }
@@ -21,22 +24,56 @@ impl Request {
     /// [`RemoteIp`] extension, and on HTTPS a
     /// [`TlsInfo<'static>`](crate::TlsInfo) one.
     pub fn to_http_parts(&self) -> Result<http::request::Parts> {
+        use squall_sys as sys;
         let (mut parts, ()) = http::Request::new(()).into_parts();
-        parts.method = http::Method::from_bytes(self.method().as_bytes()).map_err(|_| bad("method"))?;
-        parts.uri = http::Uri::try_from(self.uri()).map_err(|_| bad("uri"))?;
-        parts.version = match self.version() {
-            "HTTP/1.0" => http::Version::HTTP_10,
-            "HTTP/0.9" => http::Version::HTTP_09,
+        parts.method =
+            http::Method::from_bytes(self.field(sys::SQUALL_REQ_METHOD)).map_err(|_| bad("method"))?;
+        parts.version = match self.field(sys::SQUALL_REQ_VERSION) {
+            b"HTTP/1.0" => http::Version::HTTP_10,
+            b"HTTP/0.9" => http::Version::HTTP_09,
             _ => http::Version::HTTP_11,
         };
-        let h = &mut parts.headers;
-        h.reserve(self.header_count());
-        for (name, value) in self.headers() {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("header name"))?;
-            let value = HeaderValue::from_bytes(value).map_err(|_| bad("header value"))?;
+        // One pass over the fields (the http types validate names and
+        // values themselves); the target and every value are copied into
+        // one buffer and shared from it, as hyper shares its read buffer,
+        // rather than allocated one by one.
+        let target = self.field(sys::SQUALL_REQ_URI);
+        let n = self.header_count();
+        let mut inline = [(&[][..], &[][..]); INLINE_FIELDS];
+        let mut more = Vec::new();
+        let fields: &[(&[u8], &[u8])] = if n <= INLINE_FIELDS {
+            let mut k = 0;
+            while k < n {
+                let Some(f) = self.header_bytes_at(k) else { break };
+                inline[k] = f;
+                k += 1;
+            }
+            &inline[..k]
+        } else {
+            more.extend((0..n).map_while(|i| self.header_bytes_at(i)));
+            &more
+        };
+        let mut buf = Vec::with_capacity(target.len() + fields.iter().map(|f| f.1.len()).sum::<usize>());
+        buf.extend_from_slice(target);
+        for f in fields {
+            buf.extend_from_slice(f.1);
+        }
+        let buf = Bytes::from(buf);
+        parts.uri = http::Uri::from_maybe_shared(buf.slice(..target.len())).map_err(|_| bad("uri"))?;
+        let mut h = http::HeaderMap::with_capacity(fields.len());
+        let mut at = target.len();
+        for (name, value) in fields {
+            let name = HeaderName::from_bytes(name).map_err(|_| bad("header name"))?;
+            let end = at + value.len();
+            let value =
+                HeaderValue::from_maybe_shared(buf.slice(at..end)).map_err(|_| bad("header value"))?;
+            at = end;
             h.append(name, value);
         }
-        parts.extensions.insert(RemoteIp(self.remote_ip().to_string()));
+        parts.headers = h;
+        parts
+            .extensions
+            .insert(RemoteIp(String::from_utf8_lossy(self.field(sys::SQUALL_REQ_REMOTE_IP)).into_owned()));
         if let Some(t) = self.tls() {
             parts.extensions.insert(t.into_owned());
         }

@@ -176,6 +176,13 @@ fn check_router(port: u16, cancelled: &AtomicBool, inline: Option<bool>) {
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), "Hello, world!\n");
     assert_eq!(r.header("content-length"), Some("14"));
+    // HEAD: axum's Content-Length of the GET body, no body bytes.
+    let mut c = Conn::open(port);
+    c.send("HEAD", "/", &[], b"");
+    let r = c.read_response(true).expect("HEAD response");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-length"), Some("14"));
+    assert_eq!(c.request("GET", "/", &[], b"").text(), "Hello, world!\n");
 
     assert_eq!(http_get(port, "/users/42").text(), "user 42\n");
     assert_eq!(http_get(port, "/users/notanumber").status, 400);
