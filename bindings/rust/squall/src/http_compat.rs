@@ -1,7 +1,9 @@
 //! Conversions to and from the [`http`] crate's types (as hyper and axum
 //! use them).
 
-use bytes::Bytes;
+use std::cell::RefCell;
+
+use bytes::{Bytes, BytesMut};
 use http::header::{HeaderName, HeaderValue};
 
 use crate::error::{Error, Result};
@@ -14,6 +16,29 @@ pub struct RemoteIp(pub String);
 
 /// Header fields of up to this many are gathered on the stack.
 const INLINE_FIELDS: usize = 32;
+
+/// Request targets and header values are copied into chunks of this size,
+/// shared by the requests converted on a thread (one allocation per chunk,
+/// not one per value, as hyper reads into a shared buffer).  A value kept
+/// keeps its chunk alive.
+const ARENA_CHUNK: usize = 16 * 1024;
+
+thread_local! {
+    static ARENA: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+}
+
+/// `size` bytes written by `fill`, as one [`Bytes`] cut from the thread's
+/// arena.
+fn arena_copy(size: usize, fill: impl FnOnce(&mut BytesMut)) -> Bytes {
+    ARENA.with(|a| {
+        let mut a = a.borrow_mut();
+        if a.capacity() - a.len() < size {
+            *a = BytesMut::with_capacity(size.max(ARENA_CHUNK));
+        }
+        fill(&mut a);
+        a.split().freeze()
+    })
+}
 
 fn bad(what: &str) -> Error {
     Error::new(squall_sys::SQUALL_EINVAL, format!("cannot convert request: {what}"))
@@ -53,12 +78,13 @@ impl Request {
             more.extend((0..n).map_while(|i| self.header_bytes_at(i)));
             &more
         };
-        let mut buf = Vec::with_capacity(target.len() + fields.iter().map(|f| f.1.len()).sum::<usize>());
-        buf.extend_from_slice(target);
-        for f in fields {
-            buf.extend_from_slice(f.1);
-        }
-        let buf = Bytes::from(buf);
+        let size = target.len() + fields.iter().map(|f| f.1.len()).sum::<usize>();
+        let buf = arena_copy(size, |b| {
+            b.extend_from_slice(target);
+            for f in fields {
+                b.extend_from_slice(f.1);
+            }
+        });
         parts.uri = http::Uri::from_maybe_shared(buf.slice(..target.len())).map_err(|_| bad("uri"))?;
         let mut h = http::HeaderMap::with_capacity(fields.len());
         let mut at = target.len();
