@@ -51,17 +51,9 @@ export LD_LIBRARY_PATH="$build${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 (cd "$src/bench/rust" && cargo build --release --locked --bins >&2)
 bins="$src/bench/rust/target/release"
 
-# Every binary must load the libsquall of $build, as the servers are run
-# (LD_LIBRARY_PATH=$build), never one found elsewhere.
-want="$(cd "$build" && pwd -P)/libsquall.so.0"
-for b in squall_hello squall_axum; do
-  got="$(LD_LIBRARY_PATH=$build ldd "$bins/$b" | awk '/libsquall/ {print $3; exit}')"
-  if [ -z "$got" ] || [ "$(readlink -f "$got")" != "$(readlink -f "$want")" ]; then
-    echo "run.sh: $bins/$b loads '${got:-no libsquall}', not $want" >&2
-    exit 1
-  fi
-done
-echo "run.sh: servers load $want (ldd), built from $src" >&2
+# Every server must load the libsquall of $build, as they are run.
+. "$here/links.sh"
+check_links "$bins" "$build" squall_hello squall_axum
 
 declare -a servers=(
   "squall-rust|$bins/squall_hello {PORT}"

@@ -26,7 +26,8 @@
 //!
 //! ```ignore
 //! let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-//! let router = axum::Router::new().route("/", axum::routing::get(|| async { "hi\n" }));
+//! // with_state(()): handlers become routes once, as axum::serve does.
+//! let router = axum::Router::new().route("/", axum::routing::get(|| async { "hi\n" })).with_state(());
 //! let lp = squall::Loop::new()?;
 //! let srv = squall::Server::new(&lp, squall::tower::handler(rt.handle().clone(), router))?;
 //! srv.listen("127.0.0.1", 8080)?;
