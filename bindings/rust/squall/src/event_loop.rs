@@ -118,9 +118,10 @@ impl Loop {
     /// [`LoopHandle::stop`] (from anywhere).  A stop requested before `run`
     /// makes it return at once.
     ///
-    /// With a server on it, the loop is driven by `squall_loop_poll`: each
-    /// call runs loop passes until requests are ready, and `run` calls the
-    /// handler for each of them in turn (see [`Server::new`](crate::Server)).
+    /// With a polled server on it (the first `Server` made on it), the loop
+    /// is driven by `squall_loop_poll`: each call runs loop passes until
+    /// requests are ready, and `run` calls the handler for each of them in
+    /// turn (see [`Server::with_config`](crate::Server::with_config)).
     pub fn run(&self) -> Result<()> {
         let _cur = CurrentGuard::enter(self);
         if self.poll.polled.get() {

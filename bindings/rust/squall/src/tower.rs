@@ -291,15 +291,8 @@ where
         let last = data.is_none() || body.is_end_stream();
         let parts = head.take();
         if last {
-            let whole = parts.is_some();
-            let _ = with_bytes(data, |b| {
-                if whole {
-                    // Head and the whole body in one call.
-                    responder.send_http_whole(parts.as_ref(), b)
-                } else {
-                    responder.send_http(None, b)
-                }
-            });
+            // With the head: the whole response in one call.
+            let _ = with_bytes(data, |b| responder.send_http_whole(parts.as_ref(), b));
             return;
         }
         // More to come: head (first time) and this frame, then a flush whose
