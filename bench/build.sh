@@ -33,4 +33,5 @@ $CC -O2 -g -Wall -Wextra -std=c99 -D_POSIX_C_SOURCE=200809L \
 if [ -z "${SKIP_PEERS:-}" ]; then
   BENCH_BUILD="$out/peers" "$shared/build.sh"
 fi
-echo "built: $out/squall_hello $out/squall/demo${SKIP_PEERS:+ (peers skipped)}"
+echo "built: $out/squall_hello $out/squall/demo${SKIP_PEERS:+ (peers skipped)} from $src"
+linked_libsquall "$out/squall_hello"

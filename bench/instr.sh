@@ -28,6 +28,7 @@ done
 [ -n "${SKIP_BUILD:-}" ] || "$here/build.sh"
 wait_others
 out="$(cd "$out" && pwd)"
+linked_libsquall "$out/squall_hello" >&2
 export BENCH_BUILD="$out/peers"
 export BENCH_RESULTS="${BENCH_RESULTS:-$here/results}"
 mkdir -p "$BENCH_RESULTS"

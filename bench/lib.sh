@@ -70,8 +70,23 @@ compare_setup() {
     r) rounds=$OPTARG ;; d) dur=$OPTARG ;; s) scen=$OPTARG ;; *) exit 2 ;;
     esac
   done
-  [ -n "${SKIP_BUILD:-}" ] || SKIP_PEERS=1 "$here/build.sh"
+  [ -n "${SKIP_BUILD:-}" ] || SKIP_PEERS=1 "$here/build.sh" >&2
   out=$(cd "$out" && pwd)
+}
+
+# compare_ready --custom NAME CMD...: with BENCH_LIST set, print the servers
+# as NAME|COMMAND lines and exit (bench/page.sh collects them); otherwise
+# wait for other benchmarks and set up the harness' build and results dirs.
+# Used by bench/node and bench/lua after compare_setup.
+compare_ready() {
+  local a=("$@") i
+  if [ -n "${BENCH_LIST:-}" ]; then
+    for ((i = 0; i < ${#a[@]}; i += 3)); do printf '%s|%s\n' "${a[i + 1]}" "${a[i + 2]}"; done
+    exit 0
+  fi
+  wait_others
+  export BENCH_BUILD="$out/peers" BENCH_RESULTS="${BENCH_RESULTS:-$here/results}"
+  ensure_idleconns "$BENCH_BUILD"
 }
 
 # Stop the server a script started last (its PID in $pid) and forget it;
@@ -83,4 +98,32 @@ stop() {
   fi
   pid=
   return 0
+}
+
+# libsquall_info FILE: "libsquall: PATH (build id ..., modified ...)" for a
+# libsquall.so (symlinks resolved): which library a bench script measures.
+libsquall_info() {
+  local f id
+  f=$(readlink -f "$1")
+  id=$(readelf -n "$f" 2>/dev/null | awk '/Build ID/ {print $3; exit}')
+  printf 'libsquall: %s (build id %s, modified %s)\n' "$f" "${id:-none}" \
+    "$(date -u -r "$f" '+%Y-%m-%d %H:%M:%S UTC')"
+}
+
+# linked_libsquall FILE [VAR=VALUE...]: libsquall_info of the libsquall the
+# dynamic loader gives an executable or module (ldd, with the environment
+# given), or "libsquall: not linked (FILE)".
+linked_libsquall() {
+  local f=$1 l
+  shift
+  l=$(env "$@" ldd "$f" 2>/dev/null | awk '/libsquall/ {print $3; exit}')
+  if [ -n "$l" ] && [ -e "$l" ]; then libsquall_info "$l"; else echo "libsquall: not linked ($f)"; fi
+}
+
+# mapped_libsquall PID: the libsquall a running process has mapped (path,
+# build id, mtime), nothing if none.
+mapped_libsquall() {
+  local f
+  f=$(awk '$6 ~ /libsquall[^\/]*\.so/ {print $6; exit}' "/proc/$1/maps" 2>/dev/null)
+  [ -z "$f" ] || libsquall_info "$f" | sed 's/^libsquall: //'
 }

@@ -3,7 +3,8 @@
 #
 #   bench/profile.sh [-n N] [-m DEPTH] [-c CONNS] [-p PORT] [-o DIR] [NAME 'COMMAND {PORT}']
 #
-# Default server: squall_hello from bench/.build (run bench/build.sh first).
+# Default server: squall_hello from bench/.build, built first by
+# bench/build.sh (SKIP_BUILD=1: as it is).
 # The server runs under valgrind --tool=callgrind on CPU 0; after 2,000
 # warm-up requests the counters are zeroed, then
 #   h2load --h1 -n N -c CONNS -m DEPTH   (DEPTH 1 = scenario a, 16 = scenario b)
@@ -29,6 +30,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 name=${1:-squall}
+if [ -z "${2:-}" ] && [ -z "${SKIP_BUILD:-}" ]; then
+  SKIP_PEERS=1 "$here/build.sh" >&2 # the default server, built from this tree (or SQUALL_SRC) now
+fi
 cmd=${2:-"$out_build/squall_hello {PORT}"}
 cmd=${cmd//\{PORT\}/$port}
 [ -n "$dir" ] || dir="$here/results/$(date -u +%Y%m%dT%H%M%SZ)-profile-$name-m$depth"

@@ -17,10 +17,11 @@
 #
 # Everything Python comes from PyPI into bench/python/.venv (gitignored):
 # granian, bjoern (needs Debian's libev-dev), uvicorn[standard], gunicorn,
-# tornado, and this tree's package (pip install bindings/python, linked to
-# SQUALL_BUILD_DIR's libsquall.so).
+# tornado, and the given tree's package (pip install bindings/python, every
+# run, linked with an rpath to the libsquall.so below, which it prints).
 #
-#   SQUALL_BUILD_DIR     build tree with libsquall.so (default ../../build)
+#   SQUALL_BUILD_DIR     build tree with libsquall.so (default: bench/build.sh's
+#                        Release build of the tree, SQUALL_SRC or this one, built now)
 #   PY_BENCH_SERVERS     subset of the names above
 #   PYTHON               interpreter for the virtualenv (default python3)
 #   BENCH_LIST=1         print the servers as NAME|COMMAND lines instead of running
@@ -28,7 +29,11 @@ set -euo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 here=$here/python
-build=$(cd "${SQUALL_BUILD_DIR:-$repo/build}" && pwd)
+if [ -z "${SQUALL_BUILD_DIR:-}" ]; then
+  SKIP_PEERS=1 "$here/../build.sh" >&2
+  SQUALL_BUILD_DIR=$out/squall
+fi
+build=$(cd "$SQUALL_BUILD_DIR" && pwd)
 [ -e "$build/libsquall.so" ] || { echo "run.sh: $build/libsquall.so not found" >&2; exit 1; }
 
 export BENCH_BUILD=${BENCH_BUILD:-$here/.harness-build}
@@ -41,9 +46,17 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 py=$venv/bin/python
 if [ -z "${SKIP_INSTALL:-}" ]; then
-  "$py" -m pip install -q --disable-pip-version-check granian bjoern 'uvicorn[standard]' gunicorn tornado
-  SQUALL_LIBRARY_DIR=$build "$py" -m pip install -q --disable-pip-version-check "$src/bindings/python"
+  # one at a time: a peer that does not install (bjoern without libev-dev)
+  # is named and left out, the others are measured
+  for p in granian bjoern 'uvicorn[standard]' gunicorn tornado; do
+    hint=
+    [ "$p" != bjoern ] || hint=" (bjoern needs Debian's libev-dev)"
+    "$py" -m pip install -q --disable-pip-version-check "$p" >&2 ||
+      echo "run.sh: pip install $p failed$hint; going on without it" >&2
+  done
+  SQUALL_LIBRARY_DIR=$build "$py" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$src/bindings/python"
 fi
+linked_libsquall "$("$py" -c 'import squall._squall as m; print(m.__file__)')" >&2
 
 mkdir -p "$BENCH_BUILD"
 ${CC:-cc} -O2 -I"$src/capi/include" -o "$BENCH_BUILD/squall_hello" "$src/bench/servers/squall_hello.c" \

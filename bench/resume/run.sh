@@ -2,10 +2,19 @@
 # Instructions (callgrind) to parse a request head fed one byte at a time,
 # resuming vs restarting from byte 0, for heads of 15, 30 and 60 KiB: the
 # resuming parser's count grows linearly with the head, the restarting one's
-# quadratically.  Needs a build (scripts/test.sh --build-only) and valgrind.
+# quadratically.  Needs valgrind.  libsquall.a is built first from the tree
+# given (bench/build.sh's Release build of SQUALL_SRC or this checkout), or
+# taken from SQUALL_BUILD_DIR as it is.
 set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-build=${SQUALL_BUILD_DIR:-$root/build}
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+root=$src
+if [ -z "${SQUALL_BUILD_DIR:-}" ]; then
+  SKIP_PEERS=1 "$here/build.sh" >&2
+  ninja -C "$out/squall" squall_static >&2
+  SQUALL_BUILD_DIR=$out/squall
+fi
+build=$SQUALL_BUILD_DIR
+echo "libsquall: $(readlink -f "$build/libsquall.a") (modified $(date -u -r "$build/libsquall.a" '+%Y-%m-%d %H:%M:%S UTC'))" >&2
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 g++ -std=c++20 -O2 -I"$root" "$root/bench/resume/head_resume.cc" "$build/libsquall.a" \

@@ -45,6 +45,7 @@ if [ -z "${SKIP_BUILD:-}" ]; then
   SKIP_PEERS=1 "$here/build.sh"
 fi
 out="$(cd "$out" && pwd)"
+linked_libsquall "$out/squall_hello" >&2
 mkdir -p "$out/scale"
 if [ -z "${SKIP_BUILD:-}" ] || [ ! -x "$out/scale/go_hello" ]; then
   (cd "$scale/go_hello" && GOCACHE="$out/scale/gocache" GOPATH="$out/scale/gopath" \

@@ -31,6 +31,7 @@ for tool in wrk h2load nginx taskset curl; do
 done
 
 SKIP_PEERS=1 "$here/build.sh" > /dev/null
+linked_libsquall "$out/squall_hello" >&2
 mkdir -p "$out/tls"
 cc -O2 -Wall -o "$out/tls/idletls" "$here/tls/idletls.c" -lssl -lcrypto
 pkg-config --exists libh2o-evloop || {
