@@ -41,6 +41,9 @@ struct squall_group {
   squall_release_fn release = nullptr;
   bool reuse_port = false;
   bool started = false;
+  // Set by squall_group_free once the loop threads are joined: callbacks
+  // still queued run inside squall_loop_free, after the servers are gone.
+  bool freeing = false;
   // Shutdown: done runs once, when every server has drained.
   std::mutex mu;
   int draining = 0;
@@ -303,6 +306,10 @@ SQUALL_API int squall_group_shutdown(squall_group* g, int64_t grace_ms, squall_d
     // Loop 0 first stops accepting; the other loops' shutdowns are queued
     // from loop 0 behind any connection it handed them, so none is dropped.
     bool posted = IOLoop::post(g->loops[0]->loop.token(), [g, grace_ms] {
+      if (g->freeing) {  // posted after the loops stopped: the servers are gone
+        for (size_t i = 0; i < g->servers.size(); i++) drained(g, kClosed);
+        return;
+      }
       srv_of(g->servers[0])->shutdown(grace_ms, [g](int st) { drained(g, st); });
       for (size_t i = 1; i < g->servers.size(); i++) {
         int st = squall_server_shutdown(
@@ -375,6 +382,7 @@ SQUALL_API void squall_group_free(squall_group* g) {
     stop_all(g);
     for (auto& t : g->threads)
       if (t.joinable()) t.join();
+    g->freeing = true;
     for (auto* s : g->servers) squall_server_free(s);
     for (auto* l : g->loops) squall_loop_free(l);
     if (g->release) g->release(g->user_data);

@@ -87,19 +87,14 @@ void ReadBuffer::release(IOLoop* loop) {
 
 // ------------------------------------------------------------ IOStream
 
-IOStream::IOStream(IOLoop* loop, std::unique_ptr<Transport> t)
+IOStream::IOStream(Key, IOLoop* loop, std::unique_ptr<Transport> t)
     : loop_(loop), transport_(std::move(t)) {
   transport_->set_handler(this);
   loop->register_object(this);
 }
 
 std::shared_ptr<IOStream> IOStream::create(IOLoop* loop, std::unique_ptr<Transport> t) {
-  // One allocation for the stream and its shared_ptr count (make_shared
-  // needs a public constructor: a local class may call the private one).
-  struct Made : IOStream {
-    Made(IOLoop* l, std::unique_ptr<Transport> tr) : IOStream(l, std::move(tr)) {}
-  };
-  std::shared_ptr<IOStream> s = std::make_shared<Made>(loop, std::move(t));
+  auto s = std::make_shared<IOStream>(Key(), loop, std::move(t));
   s->update_events();
   return s;
 }
@@ -156,8 +151,7 @@ std::shared_ptr<IOStream> IOStream::connect(IOLoop* loop, const std::string& hos
     *status = kIO;
     return nullptr;
   }
-  auto s =
-      std::shared_ptr<IOStream>(new IOStream(loop, std::make_unique<SocketTransport>(loop, fd)));
+  auto s = std::make_shared<IOStream>(Key(), loop, std::make_unique<SocketTransport>(loop, fd));
   s->connecting_ = true;
   s->pending().connect_cb = std::move(cb);
   s->update_events();
@@ -255,10 +249,15 @@ void IOStream::handle_read() {
     eof_ = true;
     update_events();
   }
-  if (raw_handler_) {
-    auto h = raw_handler_;  // the handler may replace itself
+  if (Client* c = client_) {
+    if (!rbuf_.empty() || !got_eof) c->stream_data(kData);
+    if (got_eof && !closed_ && client_) client_->stream_data(kEof);
+    return;
+  }
+  if (pending_ && pending_->raw_handler) {
+    auto h = pending_->raw_handler;  // the handler may replace itself
     if (!rbuf_.empty() || !got_eof) h(kData);
-    if (got_eof && !closed_ && raw_handler_) raw_handler_(kEof);
+    if (got_eof && !closed_ && pending_->raw_handler) pending_->raw_handler(kEof);
     return;
   }
   if (mode() != kNone) try_complete_read();
@@ -365,7 +364,7 @@ int IOStream::start_read(int mode) {
 int IOStream::read_until(std::string delim, size_t max_bytes, ReadCallback cb) {
   if (closed_ || !loop_) return fail(kClosed, "stream is closed");
   if (delim.empty()) return fail(kInval, "empty delimiter");
-  if (mode() != kNone || raw_handler_) return fail(kState, "a read is already pending");
+  if (mode() != kNone || raw()) return fail(kState, "a read is already pending");
   Pending& p = pending();
   p.delim = std::move(delim);
   p.max_bytes = max_bytes;
@@ -377,7 +376,7 @@ int IOStream::read_until(std::string delim, size_t max_bytes, ReadCallback cb) {
 int IOStream::read_bytes(size_t n, bool partial, ReadCallback cb) {
   if (closed_ || !loop_) return fail(kClosed, "stream is closed");
   if (n == 0) return fail(kInval, "read_bytes of 0 bytes");
-  if (mode() != kNone || raw_handler_) return fail(kState, "a read is already pending");
+  if (mode() != kNone || raw()) return fail(kState, "a read is already pending");
   if (n > max_buffer_size_) return fail(kTooBig, "read_bytes larger than max_buffer_size");
   Pending& p = pending();
   p.want = n;
@@ -388,14 +387,23 @@ int IOStream::read_bytes(size_t n, bool partial, ReadCallback cb) {
 
 int IOStream::read_until_close(ReadCallback cb) {
   if (closed_ || !loop_) return fail(kClosed, "stream is closed");
-  if (mode() != kNone || raw_handler_) return fail(kState, "a read is already pending");
+  if (mode() != kNone || raw()) return fail(kState, "a read is already pending");
   pending().read_cb = std::move(cb);
   return start_read(kUntilClose);
 }
 
 void IOStream::set_read_handler(std::function<void(int)> h) {
-  raw_handler_ = std::move(h);
+  if (h || pending_) pending().raw_handler = std::move(h);
   update_events();
+}
+
+void IOStream::set_client(Client* c) {
+  client_ = c;
+  update_events();
+}
+
+void IOStream::set_close_callback(DoneCallback cb) {
+  if (cb || pending_) pending().close_cb = std::move(cb);
 }
 
 void IOStream::pause_reading() {
@@ -436,7 +444,7 @@ int IOStream::writev(const struct iovec* iov, int n, DoneCallback cb) {
     if (int err = write_some(iov, n, &written)) {
       // The stream fails: the callback learns it with the others.
       wqueued_total_ += total;
-      if (cb) wcbs_.emplace_back(wqueued_total_, std::move(cb));
+      if (cb) wq().cbs.emplace_back(wqueued_total_, std::move(cb));
       close(err);
       return kOk;
     }
@@ -463,16 +471,17 @@ int IOStream::queue_remainder(const struct iovec* iov, int n, size_t skip, DoneC
       skip = 0;
     }
     wpending_ += rest.size();
-    if (wbuf_head_ > 64 && wbuf_head_ * 2 > wbuf_.size()) {
-      wbuf_.erase(wbuf_.begin(), wbuf_.begin() + long(wbuf_head_));
-      wbuf_head_ = 0;
+    WriteQueue& q = wq();
+    if (q.head > 64 && q.head * 2 > q.bufs.size()) {
+      q.bufs.erase(q.bufs.begin(), q.bufs.begin() + long(q.head));
+      q.head = 0;
     }
-    wbuf_.push_back(std::move(rest));
+    q.bufs.push_back(std::move(rest));
     if (whigh_ && wpending_ > whigh_) above_high_ = true;
     update_events();
   }
   if (cb) {
-    wcbs_.emplace_back(wqueued_total_, std::move(cb));
+    wq().cbs.emplace_back(wqueued_total_, std::move(cb));
     if (wpending_ == 0) {
       auto self = shared_from_this();
       loop_->add_callback([self] { self->run_write_callbacks(); });
@@ -487,10 +496,11 @@ void IOStream::handle_write() {
     update_events();
   }
   while (wpending_ > 0) {
+    WriteQueue& q = *wq_;  // bytes wait: the queue exists
     iovec iov[64];
     int n = 0;
-    size_t off = wfront_off_;
-    for (auto it = wbuf_.begin() + long(wbuf_head_); it != wbuf_.end() && n < 64; ++it) {
+    size_t off = q.front_off;
+    for (auto it = q.bufs.begin() + long(q.head); it != q.bufs.end() && n < 64; ++it) {
       iov[n].iov_base = const_cast<char*>(it->data()) + off;
       iov[n].iov_len = it->size() - off;
       off = 0;
@@ -505,18 +515,18 @@ void IOStream::handle_write() {
     wpending_ -= left;
     wdone_total_ += left;
     while (left > 0) {
-      std::string& f = wbuf_[wbuf_head_];
-      size_t avail = f.size() - wfront_off_;
+      std::string& f = q.bufs[q.head];
+      size_t avail = f.size() - q.front_off;
       if (left >= avail) {
         left -= avail;
         std::string().swap(f);
-        if (++wbuf_head_ == wbuf_.size()) {
-          wbuf_.clear();
-          wbuf_head_ = 0;
+        if (++q.head == q.bufs.size()) {
+          q.bufs.clear();
+          q.head = 0;
         }
-        wfront_off_ = 0;
+        q.front_off = 0;
       } else {
-        wfront_off_ += left;
+        q.front_off += left;
         left = 0;
       }
     }
@@ -526,7 +536,10 @@ void IOStream::handle_write() {
   auto self = shared_from_this();
   if (above_high_ && wpending_ <= wlow_) {
     above_high_ = false;
-    if (on_drain_) on_drain_();
+    if (client_)
+      client_->stream_drained();
+    else if (pending_ && pending_->on_drain)
+      pending_->on_drain();
   }
   run_write_callbacks();
   if (closed_) return;
@@ -536,18 +549,25 @@ void IOStream::handle_write() {
   }
 }
 
+IOStream::WriteQueue& IOStream::wq() {
+  if (!wq_) wq_ = std::make_unique<WriteQueue>();
+  return *wq_;
+}
+
 void IOStream::run_write_callbacks() {
-  while (wcbs_head_ < wcbs_.size() && wcbs_[wcbs_head_].first <= wdone_total_) {
-    DoneCallback cb = std::move(wcbs_[wcbs_head_].second);
-    if (++wcbs_head_ == wcbs_.size()) {
-      wcbs_.clear();
-      wcbs_head_ = 0;
+  if (!wq_) return;
+  WriteQueue& q = *wq_;  // lives as long as the stream
+  while (q.cbs_head < q.cbs.size() && q.cbs[q.cbs_head].first <= wdone_total_) {
+    DoneCallback cb = std::move(q.cbs[q.cbs_head].second);
+    if (++q.cbs_head == q.cbs.size()) {
+      q.cbs.clear();
+      q.cbs_head = 0;
     }
     if (cb) cb(kOk);  // may queue more writes and callbacks: indexes stay valid
   }
-  if (wcbs_head_ > 64 && wcbs_head_ * 2 > wcbs_.size()) {
-    wcbs_.erase(wcbs_.begin(), wcbs_.begin() + long(wcbs_head_));
-    wcbs_head_ = 0;
+  if (q.cbs_head > 64 && q.cbs_head * 2 > q.cbs.size()) {
+    q.cbs.erase(q.cbs.begin(), q.cbs.begin() + long(q.cbs_head));
+    q.cbs_head = 0;
   }
 }
 
@@ -560,35 +580,42 @@ void IOStream::close(int error) {
     event_free(linger_ev_);
     linger_ev_ = nullptr;
   }
-  wbuf_.clear();
-  wbuf_head_ = 0;
+  WriteCallbacks wcbs;
+  if (wq_) {
+    wq_->bufs.clear();
+    wq_->head = wq_->front_off = 0;
+    wcbs = std::move(wq_->cbs);
+    if (wq_->cbs_head) wcbs.erase(wcbs.begin(), wcbs.begin() + long(wq_->cbs_head));
+    wq_->cbs.clear();
+    wq_->cbs_head = 0;
+  }
   wpending_ = 0;
-  raw_handler_ = nullptr;
+  Client* client = client_;
+  client_ = nullptr;
   int st = error ? error : kClosed;
   ReadCallback rcb;
   DoneCallback conn_cb;
+  DoneCallback ccb;
   if (pending_) {
+    pending_->raw_handler = nullptr;
+    ccb = std::move(pending_->close_cb);
+    pending_->close_cb = nullptr;
     if (pending_->mode != kNone) rcb = std::move(pending_->read_cb);
     pending_->read_cb = nullptr;
     pending_->mode = kNone;
     conn_cb = std::move(pending_->connect_cb);
     pending_->connect_cb = nullptr;
   }
-  auto wcbs = std::move(wcbs_);
-  if (wcbs_head_) wcbs.erase(wcbs.begin(), wcbs.begin() + long(wcbs_head_));
-  wcbs_.clear();
-  wcbs_head_ = 0;
-  DoneCallback ccb = std::move(close_cb_);
-  close_cb_ = nullptr;
-  if (!rcb && wcbs.empty() && !ccb && !conn_cb) return;
+  if (!rcb && wcbs.empty() && !ccb && !conn_cb && !client) return;
   auto self = shared_from_this();
   auto run = [self, rcb = std::move(rcb), wcbs = std::move(wcbs), ccb = std::move(ccb),
-              conn_cb = std::move(conn_cb), st, error]() mutable {
+              conn_cb = std::move(conn_cb), client, st, error]() mutable {
     if (conn_cb) conn_cb(st);
     if (rcb) rcb(kClosed, std::string_view(self->rbuf_.data(), self->rbuf_.size()));
     for (auto& p : wcbs)
       if (p.second) p.second(st);
     if (ccb) ccb(error);
+    if (client) client->stream_closed(error);
   };
   if (loop_)
     loop_->add_callback(std::move(run));
@@ -611,7 +638,7 @@ void IOStream::close_after_write(int linger_ms) {
   // Half-close and drain what the client still sends, then close.
   transport_->shutdown_write();
   lingering_ = true;
-  raw_handler_ = nullptr;
+  if (pending_) pending_->raw_handler = nullptr;  // (a Client is told of the close)
   rbuf_.consume(rbuf_.size());
   reading_paused_ = false;
   eof_ = false;
@@ -633,7 +660,7 @@ int IOStream::set_write_limits(size_t max_bytes, size_t high, size_t low, Callba
   wmax_ = max_bytes;
   whigh_ = high;
   wlow_ = low;
-  on_drain_ = std::move(on_drain);
+  if (on_drain || pending_) pending().on_drain = std::move(on_drain);
   above_high_ = whigh_ && wpending_ > whigh_;
   return kOk;
 }

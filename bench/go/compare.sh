@@ -85,7 +85,8 @@ build_side() { # SIDE TREE BUILD_DIR
   # directory: otherwise a side may link another side's libsquall
   # (golang/go#24544, see bindings/go/buildtree.sh).
   (. "$repo/bindings/go/buildtree.sh" && squall_go_buildtree "$bin/$side" "$b" "$tree" &&
-    cd "$tree/bench/go" && go build -o "$bin/$side/raw" ./raw && go build -o "$bin/$side/http" ./adapter)
+    cd "$tree/bench/go" && go build -o "$bin/$side/raw" ./raw && go build -o "$bin/$side/http" ./adapter &&
+    squall_go_check "$bin/$side/raw" "$b" && squall_go_check "$bin/$side/http" "$b")
 }
 for side in "${sides[@]}"; do
   if [ "$side" = after ]; then build_side after "$repo" "$build"; else build_side "$side" "${tree[$side]}" "${tree[$side]}/build"; fi

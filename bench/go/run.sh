@@ -50,7 +50,10 @@ for s in $servers; do
   # the peers are a module of their own (bench/go/peers)
   case "${pkg[$s]}" in
   ./peers/*) (cd "$src/bench/go/peers" && go build -o "$bin/$s" "./${pkg[$s]#./peers/}") ;;
-  *) (cd "$src/bench/go" && go build -o "$bin/$s" "${pkg[$s]}") ;;
+  *)
+    (cd "$src/bench/go" && go build -o "$bin/$s" "${pkg[$s]}")
+    squall_go_check "$bin/$s" "$build" # this tree's libsquall, not a cached one
+    ;;
   esac
 done
 

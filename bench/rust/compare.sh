@@ -7,8 +7,8 @@
 #   bench/rust/compare.sh BEFORE_TREE [harness options]    e.g. -d 5 -s ab
 #
 # Each tree uses its own Release libsquall and squall_hello (bench/build.sh
-# with SKIP_PEERS=1 into its bench/.build, built if missing) and its own
-# bench/rust servers (cargo build --release, built if missing).  hyper and
+# with SKIP_PEERS=1 into its bench/.build) and its own bench/rust servers
+# (cargo build --release), both rebuilt every time.  hyper and
 # axum run once (this tree's binaries): they do not depend on squall.
 #
 # COMPARE_ONLY="squall-rust squall-axum-inline" restricts the pairs (names
@@ -34,14 +34,16 @@ if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
   export PATH="$HOME/.cargo/bin:$PATH"
 fi
 
-# Build what is missing in a tree: Release libsquall + squall_hello, then
-# the Rust servers against that libsquall.
+# Build a tree's Release libsquall + squall_hello (bench/build.sh: ninja
+# makes it a no-op when nothing changed), then its Rust servers against that
+# libsquall, every time: a library or server left over from another commit
+# is never measured; ldd confirms which libsquall they load.
+. "$here/links.sh"
 prepare() {
   local tree=$1
-  if [ ! -x "$tree/bench/.build/squall_hello" ]; then
-    SKIP_PEERS=1 SQUALL_BENCH_BUILD="$tree/bench/.build" bash "$tree/bench/build.sh" >&2
-  fi
+  SKIP_PEERS=1 SQUALL_SRC="$tree" SQUALL_BENCH_BUILD="$tree/bench/.build" bash "$tree/bench/build.sh" >&2
   (cd "$tree/bench/rust" && SQUALL_LIB_DIR="$tree/bench/.build/squall" cargo build --release --locked --bins >&2)
+  check_links "$tree/bench/rust/target/release" "$tree/bench/.build/squall" squall_hello squall_axum
 }
 prepare "$before"
 prepare "$after"

@@ -59,26 +59,34 @@ if [ -n "$asan_rt" ]; then
   exit 0
 fi
 
-echo "== build cache keyed on the library directory (golang/go#24544)"
-# The package built against one tree, that tree gone, then built against
-# another: it must link (and load) the second one.
+echo "== build cache keyed on the library (golang/go#24544)"
+# The package built against one tree, then against another while the first
+# is still there: it must link and load the second one (not the first one's
+# rpath from the cache); then against the first tree's directory once its
+# library was rebuilt (here: changed), without a stale cache entry.
 (
   for d in a b; do
     mkdir -p "$tmp/lib-$d"
     cp -a "$build"/libsquall.so* "$tmp/lib-$d/"
   done
-  unset CGO_LDFLAGS
+  unset CGO_LDFLAGS CGO_CFLAGS
   squall_go_buildtree "$tmp/pc-a" "$tmp/lib-a" "$src"
   go test -c -o "$tmp/cache-a.test" . > /dev/null
-  rm -rf "$tmp/lib-a"
-  unset CGO_LDFLAGS
+  squall_go_check "$tmp/cache-a.test" "$tmp/lib-a"
+  a_flags=$CGO_CFLAGS
+  unset CGO_LDFLAGS CGO_CFLAGS
   squall_go_buildtree "$tmp/pc-b" "$tmp/lib-b" "$src"
   go test -c -o "$tmp/cache-b.test" . > /dev/null
-  env -u LD_LIBRARY_PATH ldd "$tmp/cache-b.test" | grep "$tmp/lib-b/libsquall.so" > /dev/null || {
-    echo "bindings/go: the test binary does not load the second tree's libsquall" >&2
+  squall_go_check "$tmp/cache-b.test" "$tmp/lib-b"
+  # a rebuilt library in the same place changes the cache key
+  echo >> "$(readlink -f "$tmp/lib-a/libsquall.so")"
+  unset CGO_LDFLAGS CGO_CFLAGS
+  squall_go_buildtree "$tmp/pc-a" "$tmp/lib-a" "$src"
+  [ "$CGO_CFLAGS" != "$a_flags" ] || {
+    echo "bindings/go: the cache key did not change with the library" >&2
     exit 1
   }
-  rm -rf "$tmp/lib-b" "$tmp"/cache-*.test
+  rm -rf "$tmp/lib-a" "$tmp/lib-b" "$tmp"/cache-*.test
 )
 
 echo "== go test"

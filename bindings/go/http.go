@@ -1,6 +1,8 @@
 package squall
 
 /*
+#cgo noescape sqgo_request_headers
+#cgo nocallback sqgo_request_headers
 #include "shim.h"
 */
 import "C"
@@ -32,20 +34,35 @@ const (
 
 var errWriteAfterFinish = errors.New("squall: write after the handler returned")
 
-// exchange is everything one request needs, in one allocation.
+// exchange is everything one request needs, in one allocation, reused
+// for later requests once its handler has returned (the engine's pool, as
+// net/http's server and fasthttp reuse their per-request state): the
+// *http.Request, its Header map, the ResponseWriter and its Header map.
+// Two things are never reused, so each request allocates them (one
+// allocation for both when the request is small, reqMem): the context
+// (goroutines started by the handler may watch it after ServeHTTP
+// returned) and the bytes of the request's strings (Go strings are
+// immutable; a handler may keep r.URL.Path or a header value).
 type exchange struct {
 	e    *engine
 	req  *C.squall_request // nil once finished
 	info C.sqgo_reqinfo
 	url  url.URL
-	ctx  reqCtx
+	ctx  *reqCtx
 	body bodyReader
 	w    responseWriter
 	hreq http.Request
+	hdr  http.Header // hreq.Header, cleared for reuse
+	mem  *reqMem     // this request's own (never reused)
 
-	// Small requests need no further allocation for their strings.
-	strArr  [192]byte
-	valsArr [8]string
+	valsArr [8]string // the header values of small requests
+}
+
+// reqMem is what a request allocates: its context and, if they fit, the
+// bytes of its strings.
+type reqMem struct {
+	ctx reqCtx
+	str [192]byte
 }
 
 // worker is a goroutine that serves requests one after another (its stack
@@ -60,7 +77,13 @@ const maxIdleWorkers = 1024
 
 // dispatchHTTP hands a request to an idle worker or a new one.
 func (e *engine) dispatchHTTP(req *C.squall_request, ri *C.sqgo_reqinfo) {
-	x := &exchange{e: e, req: req, info: *ri}
+	x := e.newExchange()
+	x.req, x.info = req, *ri
+	e.handOut(x)
+}
+
+// handOut gives x to an idle worker or a new one.
+func (e *engine) handOut(x *exchange) {
 	select {
 	case e.work <- x:
 	default:
@@ -73,6 +96,7 @@ func (e *engine) worker(x *exchange) {
 	defer wk.fb.free()
 	for {
 		x.serve(wk)
+		e.putExchange(x)
 		if e.idleWorkers.Add(1) > maxIdleWorkers {
 			e.idleWorkers.Add(-1)
 			return
@@ -85,7 +109,37 @@ func (e *engine) worker(x *exchange) {
 	}
 }
 
+// newExchange takes an exchange from the engine's pool, or a new one.
+func (e *engine) newExchange() *exchange {
+	if x, ok := e.xpool.Get().(*exchange); ok {
+		return x
+	}
+	return &exchange{e: e}
+}
+
+// putExchange readies x, whose handler has returned and whose response is
+// finished, for a later request (unless Server.DisableRequestReuse).
+func (e *engine) putExchange(x *exchange) {
+	// A flush still outstanding (a panic or an error cut the response)
+	// will fire on x.w: x is not reused.
+	if e.s.DisableRequestReuse || x.req != nil || x.w.flushing {
+		return
+	}
+	hdr, wh := x.hdr, x.w.header
+	if len(hdr) > 64 || len(wh) > 64 { // outsized: let it go
+		return
+	}
+	clear(hdr)
+	clear(wh)
+	flushCh := x.w.flushCh
+	*x = exchange{e: e, hdr: hdr}
+	x.w.header, x.w.flushCh = wh, flushCh
+	e.xpool.Put(x)
+}
+
 func (x *exchange) serve(wk *worker) {
+	x.mem = &reqMem{}
+	x.ctx = &x.mem.ctx
 	x.ctx.init(x.e, x.req)
 	x.w.init(x, &wk.fb)
 	hr, err := x.request(wk)
@@ -194,13 +248,17 @@ func (x *exchange) request(wk *worker) (*http.Request, error) {
 		size += int(hs[i].name_len + hs[i].value_len)
 	}
 	var sb strbuf
-	if size <= len(x.strArr) {
-		sb.b = x.strArr[:0:len(x.strArr)]
+	if size <= len(x.mem.str) {
+		sb.b = x.mem.str[:0:len(x.mem.str)]
 	} else {
 		sb.b = make([]byte, 0, size)
 	}
 
-	header := make(http.Header, n)
+	header := x.hdr
+	if header == nil {
+		header = make(http.Header, n)
+		x.hdr = header
+	}
 	var vals []string
 	if n <= len(x.valsArr) {
 		vals = x.valsArr[:n]
@@ -276,7 +334,7 @@ func (x *exchange) request(wk *worker) (*http.Request, error) {
 	}
 	// WithContext is the only way to set the context; its copy stays on
 	// the stack and the request lives in the exchange (one allocation).
-	x.hreq = *hr.WithContext(&x.ctx)
+	x.hreq = *hr.WithContext(x.ctx)
 	return &x.hreq, nil
 }
 

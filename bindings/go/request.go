@@ -1,6 +1,17 @@
 package squall
 
 /*
+// The accessors pass pointers to Go variables for C to fill in: they must
+// not move to the heap (an allocation per call).  These calls keep no
+// pointer and call no Go code.
+#cgo noescape squall_request_header
+#cgo nocallback squall_request_header
+#cgo noescape squall_request_argument
+#cgo nocallback squall_request_argument
+#cgo noescape squall_request_cookie
+#cgo nocallback squall_request_cookie
+#cgo noescape sqgo_request_info
+#cgo nocallback sqgo_request_info
 #include "shim.h"
 */
 import "C"
@@ -22,15 +33,23 @@ import (
 // accessors return copies.  A Request is not safe for concurrent use; it
 // may be handed to another goroutine to respond later.
 //
+// A Request must not be used once it is finished: a Request finished
+// before its ServeSquall call returns (the common case: r.Respond inside
+// the call) is reused for a later request, as fasthttp reuses its
+// RequestCtx, so that serving a request allocates nothing.  Copy what you
+// need (r.Path(), r.Header(...)) before the response is finished.
+//
 // The response calls buffer in Go; Respond, Flush, Finish and Abort hand
 // the response to the library in one call each (squall_response_send).
 type Request struct {
-	req    *C.squall_request // nil once finished
-	e      *engine
-	info   *C.sqgo_reqinfo // read at the first accessor call
-	inCall atomic.Bool     // inside the RawHandler call
-	ended  atomic.Bool     // finished (set before the finishing command)
-	ctx    *reqCtx
+	req      *C.squall_request // nil once finished
+	e        *engine
+	info     C.sqgo_reqinfo // read at the first accessor call (haveInfo)
+	haveInfo bool
+	inCall   atomic.Bool // inside the RawHandler call
+	ended    atomic.Bool // finished (set before the finishing command)
+	released atomic.Bool // the finishing call is over (r may be reused)
+	ctx      *reqCtx
 
 	status     int      // 0: not set (200)
 	sentHeader bool     // status and fields handed to the library
@@ -69,7 +88,31 @@ func (e *engine) serveRaw(req *C.squall_request) (pending bool) {
 		}
 	}()
 	e.raw.ServeSquall(r)
-	return !r.ended.Load()
+	if !r.ended.Load() {
+		return true
+	}
+	// Finished; reused only once the finishing call is over (a goroutine
+	// the handler handed r to may still be inside it).
+	if r.released.Load() {
+		e.recycle(r)
+	}
+	return false
+}
+
+// recycle keeps r, finished inside its handler call, for a later request
+// (only the loop thread, or the dispatcher, serves requests, so e.free
+// needs no lock).  A Request whose Context was asked for is not reused:
+// goroutines may still watch that context.
+func (e *engine) recycle(r *Request) {
+	if r.ctx != nil || len(e.free) >= 1024 {
+		return
+	}
+	hdrs, body, flush := r.hdrs[:0], r.body[:0], r.flush
+	if cap(body) > 64<<10 {
+		body = nil
+	}
+	*r = Request{hdrs: hdrs, body: body, flush: flush}
+	e.free = append(e.free, r)
 }
 
 func addrOf(r *Request) string {
@@ -83,6 +126,11 @@ func addrOf(r *Request) string {
 // (only the loop thread, or the dispatcher, calls it).  A Request kept
 // after it is finished keeps its slab alive, nothing worse.
 func (e *engine) newRequest() *Request {
+	if n := len(e.free); n > 0 {
+		r := e.free[n-1]
+		e.free = e.free[:n-1]
+		return r
+	}
 	if len(e.slab) == 0 {
 		e.slab = make([]Request, 64)
 	}
@@ -93,13 +141,13 @@ func (e *engine) newRequest() *Request {
 
 // fields reads every field in one cgo call, the first time one is needed.
 func (r *Request) fields() *C.sqgo_reqinfo {
-	if r.info == nil {
-		r.info = new(C.sqgo_reqinfo)
+	if !r.haveInfo {
+		r.haveInfo = true
 		if r.req != nil {
-			C.sqgo_request_info(r.req, r.info)
+			C.sqgo_request_info(r.req, &r.info)
 		}
 	}
-	return r.info
+	return &r.info
 }
 
 // Method is the request method ("GET").
@@ -307,9 +355,11 @@ func (r *Request) Respond(code int, contentType string, body []byte) error {
 	}
 	req := r.req
 	r.end()
-	return codeErr("respond", C.sqgo_respond_ct(cptr(unsafe.Pointer(r.e.b)), cptr(unsafe.Pointer(req)), C.int(code),
+	rc := C.sqgo_respond_ct(cptr(unsafe.Pointer(r.e.b)), cptr(unsafe.Pointer(req)), C.int(code),
 		(*C.char)(unsafe.Pointer(unsafe.StringData(contentType))), C.size_t(len(contentType)),
-		(*C.char)(unsafe.Pointer(unsafe.SliceData(body))), C.size_t(len(body))))
+		(*C.char)(unsafe.Pointer(unsafe.SliceData(body))), C.size_t(len(body)))
+	r.released.Store(true)
+	return codeErr("respond", rc)
 }
 
 // RespondString is Respond with a string body.
@@ -443,8 +493,11 @@ func (r *Request) send(ct string, body []byte, flags C.uint, done cgo.Handle) C.
 	rc := C.sqgo_response_send(cptr(unsafe.Pointer(r.e.b)), cptr(unsafe.Pointer(req)), C.int(status), hp, n,
 		(*C.char)(unsafe.Pointer(unsafe.SliceData(body))), C.size_t(len(body)), flags, C.uintptr_t(done))
 	putFieldBuf(fb)
-	r.hdrs = nil
+	r.hdrs = r.hdrs[:0]
 	r.body = r.body[:0]
+	if flags&(C.SQUALL_SEND_FINISH|C.SQUALL_SEND_ABORT) != 0 {
+		r.released.Store(true)
+	}
 	return rc
 }
 

@@ -108,6 +108,14 @@ type Server struct {
 	// StartTLS and ServeTLS (ListenAndServe, Start and Serve ignore it, as
 	// net/http's do).  It is read when the server starts.
 	TLSConfig *TLSConfig
+	// DisableRequestReuse makes the net/http adapter give every request a
+	// fresh *http.Request, Header maps and ResponseWriter.  By default they
+	// are reused once ServeHTTP has returned (as fasthttp reuses its
+	// RequestCtx), so a handler must not keep the *http.Request, its Header
+	// or the ResponseWriter after it returns (copy what is needed); the
+	// request's Context stays valid (it is never reused).  Set it for
+	// handlers that keep requests beyond ServeHTTP.
+	DisableRequestReuse bool
 	// ErrorLog receives panics of handlers and the library's error hook
 	// reports (malformed requests, limits, timeouts); the standard logger
 	// if nil.
@@ -120,13 +128,16 @@ type Server struct {
 
 // RequestHandler is the low-level, zero-copy handler interface.
 //
-// ServeSquall is called on the loop thread itself (the fastest path: an
-// answer given during the call is written at once, and pipelined requests
-// are answered in the same pass), or with Server.RawOffLoop on a
-// dispatcher goroutine.  Either way requests come one after another, so it
+// ServeSquall is called on the loop thread itself (the fastest path: with
+// one loop the loop goroutine drives the loop through squall_loop_poll and
+// calls the handler for each request it returns, so that no call goes
+// from C into Go; an answer given during the call leaves before the loop
+// next waits, the answers to a pipelined burst in one write), or with
+// Server.RawOffLoop on a dispatcher goroutine.  Either way requests come one after another, so it
 // must not block.  It either responds at once (r.Respond) or hands r to a
 // goroutine that responds later; every request must be finished exactly
-// once (Respond or Finish).
+// once (Respond or Finish).  A Request finished during the call is
+// reused for a later request: do not keep it (see Request).
 //
 // On the loop thread, Go code holds a Go P while the loop waits for I/O
 // between calls.  With GOMAXPROCS=1 the loop therefore yields once per pass
@@ -324,6 +335,7 @@ func (s *Server) start(spec listenSpec) error {
 	e := &engine{s: s, done: make(chan struct{}), closing: make(chan struct{})}
 	e.raw = s.RawHandler
 	e.inline = e.raw != nil && !s.RawOffLoop
+	e.poll = s.loops() == 1 && (e.inline && pollMode() || e.raw == nil && adapterPollMode())
 	e.hh = s.Handler
 	e.tls = spec.tls
 	e.https = spec.tls != nil
@@ -393,6 +405,8 @@ type engine struct {
 	inDispatch atomic.Bool         // the dispatcher (or loop thread) is running a RawHandler
 	yieldOn    bool                // GOMAXPROCS=1: yield after handing out a batch
 	inline     bool                // RawHandler runs on the loop thread
+	poll       bool                // inline on one loop: Go drives it (squall_loop_poll)
+	free       []*Request          // Requests finished in their handler call, for reuse
 	slab       []Request           // fresh Requests (newRequest)
 	batch      []*C.squall_request // inline mode: requests taken per call
 	inlineID   uintptr             // names e to the inline calls (inlineRef)
@@ -402,8 +416,10 @@ type engine struct {
 	tlsMu sync.Mutex // guards tls
 	tls   *tlsSpec
 
-	// net/http adapter: idle workers wait on work.
+	// net/http adapter: idle workers wait on work; finished exchanges wait
+	// in xpool for reuse.
 	work        chan *exchange
+	xpool       sync.Pool
 	idleWorkers atomic.Int32
 
 	mu    sync.Mutex // guards alive: the bridge takes commands
@@ -464,7 +480,11 @@ func (e *engine) run(spec listenSpec, ready chan<- error) {
 	ready <- nil
 
 	C.sqgo_bridge_enter(e.b)
-	C.squall_loop_run(e.loop)
+	if e.poll {
+		e.drive()
+	} else {
+		C.squall_loop_run(e.loop)
+	}
 
 	e.mu.Lock()
 	e.alive = false
@@ -494,7 +514,12 @@ func (e *engine) setup(spec listenSpec) (err error) {
 	if err != nil {
 		return err
 	}
-	r := C.sqgo_bridge_server_new(e.b, cfg)
+	var r C.sqgo_result
+	if e.poll {
+		r = C.sqgo_bridge_server_new_polled(e.b, cfg)
+	} else {
+		r = C.sqgo_bridge_server_new(e.b, cfg)
+	}
 	C.squall_config_free(cfg)
 	if err := resultErr("server_new", r); err != nil {
 		return err
@@ -537,7 +562,7 @@ func (e *engine) newBridge() error {
 	}
 	e.yieldOn = yieldMode()
 	yield := C.int(0)
-	if e.yieldOn {
+	if e.yieldOn && !e.poll { // poll mode: drive yields itself
 		yield = 1
 	}
 	if e.inline {
@@ -549,6 +574,57 @@ func (e *engine) newBridge() error {
 	}
 	e.efd = os.NewFile(uintptr(efd), "squall-bridge") // non-blocking: uses the netpoller
 	return nil
+}
+
+// pollBatch is the most requests one sqgo_poll call returns.
+const pollBatch = 256
+
+// drive runs the loop in poll mode, on the loop goroutine (locked to the
+// loop's thread): each sqgo_poll call runs loop passes until requests are
+// ready and returns them, and the RawHandler serves them right here.  The
+// hot path makes only calls into C (sqgo_poll, then the response call);
+// answers given here go out before the loop next waits, those of a
+// pipelined burst in one write.  It returns once the loop was stopped
+// (the server is gone and every request handed out has been finished).
+func (e *engine) drive() {
+	arr := C.malloc(C.size_t(pollBatch) * C.size_t(unsafe.Sizeof(uintptr(0))))
+	defer C.free(arr)
+	reqs := unsafe.Slice((**C.squall_request)(arr), pollBatch)
+	for {
+		r := C.sqgo_poll(cptr(unsafe.Pointer(e.b)), -1, cptr(arr), pollBatch)
+		if r < 0 {
+			// Cannot happen while the loop lives (the arguments are valid
+			// and this is its thread): report it and end the loop.
+			e.logf("squall: squall_loop_poll: %v", codeErr("loop_poll", C.int(r)))
+			return
+		}
+		n := int(r &^ (C.SQGO_POLL_STOPPED | C.SQGO_POLL_DONE))
+		pending := r&C.SQGO_POLL_DONE != 0 // a goroutine may wait for it
+		if e.raw == nil {                  // the adapter: to the workers
+			for _, req := range reqs[:n] {
+				x := e.newExchange()
+				x.req = req
+				C.sqgo_request_info(req, &x.info)
+				e.handOut(x)
+			}
+			pending = pending || n > 0
+		} else {
+			for _, req := range reqs[:n] {
+				if e.serveRaw(req) {
+					pending = true
+				}
+			}
+		}
+		if r&C.SQGO_POLL_STOPPED != 0 && n == 0 {
+			return
+		}
+		if pending && e.yieldOn {
+			// One P: let the goroutines the handlers started (or the done
+			// callbacks woke) run now (the next poll blocks in C holding
+			// it).
+			runtime.Gosched()
+		}
+	}
 }
 
 // dispatch takes the bridge's events in batches: new requests, and done
@@ -731,6 +807,17 @@ func dupListener(ln net.Listener) (int, error) {
 	}
 	return fd, nil
 }
+
+// pollMode: an inline RawHandler on one loop is served through
+// squall_loop_poll unless SQUALL_GO_POLL=0 (the callback path, kept for
+// measurements and as a fallback).
+func pollMode() bool { return os.Getenv("SQUALL_GO_POLL") != "0" }
+
+// adapterPollMode: SQUALL_GO_POLL=adapter serves the net/http adapter
+// through squall_loop_poll too (the loop goroutine hands requests to the
+// workers and yields).  Off by default: measured slower than the bridge at
+// GOMAXPROCS=1 (see bench/go/RESULTS.md).
+func adapterPollMode() bool { return os.Getenv("SQUALL_GO_POLL") == "adapter" }
 
 // yieldMode: with one P, the workers the dispatcher hands a batch to run
 // only when it lets them; it yields once per batch so that their responses

@@ -80,6 +80,7 @@ struct sqgo_bridge {
   uintptr_t inline_handle; /* inline mode: Go's handle for direct calls */
   int yield_on;            /* inline mode: one Go P, yield after readying */
   int yield_scheduled;     /* inline mode, loop thread */
+  int done_fired; /* poll mode, loop thread: a done callback ran in Go */
   /* inline mode, loop thread: requests waiting for the one Go call per
    * loop pass that serves them all (batch), and how many requests to
    * answer at once in their read pass instead (direct; see on_handler) */
@@ -194,6 +195,7 @@ static void push_done_on(sqgo_bridge *b, int status, uintptr_t handle,
                          int deferred) {
   if (b->inline_handle) {
     sqgoGoDone(status, handle);
+    b->done_fired = 1;
     if (b->yield_on) yield_soon(b);
     return;
   }
@@ -531,6 +533,27 @@ sqgo_result sqgo_bridge_server_new(sqgo_bridge *b, const squall_config *cfg) {
 }
 
 squall_server *sqgo_bridge_server(sqgo_bridge *b) { return b->srv; }
+
+sqgo_result sqgo_bridge_server_new_polled(sqgo_bridge *b,
+                                          const squall_config *cfg) {
+  return result(squall_server_new_polled(&b->srv, b->loop, cfg));
+}
+
+long sqgo_poll(uintptr_t bridge, int timeout_ms, uintptr_t out_raw,
+               size_t cap) {
+  sqgo_bridge *b = (sqgo_bridge *)bridge;
+  size_t n = 0;
+  int rc = squall_loop_poll(b->loop, timeout_ms, (squall_request **)out_raw,
+                            cap, &n);
+  if (rc < 0) return rc;
+  if (n) __atomic_add_fetch(&b->inflight, (long)n, __ATOMIC_SEQ_CST);
+  long r = (long)n | (rc == SQUALL_POLL_STOPPED ? SQGO_POLL_STOPPED : 0);
+  if (b->done_fired) {
+    b->done_fired = 0;
+    r |= SQGO_POLL_DONE;
+  }
+  return r;
+}
 
 /* Called by the loop goroutine after squall_loop_run returned and before
  * squall_loop_free: lifecycle calls are refused from now on (the stop

@@ -15,8 +15,11 @@
  * sysmon to take it back (tens of microseconds to milliseconds).  Instead
  * events (a new request, a done callback, an error report) are queued and
  * an eventfd that Go's netpoller watches is signalled (once per loop pass);
- * a Go goroutine takes them in batches.  With an inline RawHandler the loop
- * thread calls Go directly instead (sqgoGoHandler, sqgoGoDone).
+ * a Go goroutine takes them in batches.  With an inline RawHandler on one
+ * loop, Go drives the loop itself (sqgo_poll: squall_loop_poll) and serves
+ * the requests it returns; on the loops of a group the loop thread calls
+ * Go directly instead (sqgoGoBatch, sqgoGoHandler).  Done callbacks of
+ * both call sqgoGoDone.
  *
  * The server's lifecycle (close, graceful shutdown) is applied on the loop
  * thread through squall_loop_call_soon.
@@ -108,6 +111,28 @@ void sqgo_bridge_free(sqgo_bridge *b);
 /* Creates the bridge's server (loop thread / before run). */
 sqgo_result sqgo_bridge_server_new(sqgo_bridge *b, const squall_config *cfg);
 squall_server *sqgo_bridge_server(sqgo_bridge *b);
+
+/* Poll mode (one loop, inline RawHandler): the bridge's server is made with
+ * squall_server_new_polled, and the loop goroutine drives the loop with
+ * sqgo_poll instead of squall_loop_run, so that a request reaches Go
+ * through a call into C (the return of sqgo_poll) rather than a call from
+ * C into Go.  The bridge is made in inline mode: done callbacks (flush,
+ * on_done, close) still call sqgoGoDone from inside sqgo_poll; yield_on
+ * should be 0 (Go yields after a batch itself). */
+sqgo_result sqgo_bridge_server_new_polled(sqgo_bridge *b,
+                                          const squall_config *cfg);
+/* squall_loop_poll on the bridge's loop into out_raw (a squall_request*
+ * array of cap entries in C memory, passed as an integer); the requests
+ * returned count as handed to Go (finished through sqgo_response_send /
+ * sqgo_respond_ct).  Returns the number of requests, plus SQGO_POLL_STOPPED
+ * if squall_loop_stop ended the call and SQGO_POLL_DONE if a done callback
+ * called Go during it (a goroutine may be ready), or a negative SQUALL_E*
+ * code.  Loop thread (the first call binds the loop to the calling
+ * thread). */
+#define SQGO_POLL_STOPPED (1L << 30)
+#define SQGO_POLL_DONE (1L << 29)
+long sqgo_poll(uintptr_t bridge, int timeout_ms, uintptr_t out_raw,
+               size_t cap);
 
 /* Takes up to cap events (out_raw is a sqgo_event array, typed char* so
  * that cgo does not scan it).  Returns the number taken, or -1 once the

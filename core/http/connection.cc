@@ -64,6 +64,51 @@ const ConnectionParams orphan_params;
 
 }  // namespace
 
+RequestPool::~RequestPool() {
+  while (auto* b = static_cast<HTTP1Connection::Block*>(head)) {
+    head = b->next;
+    delete b;
+  }
+}
+
+void HTTP1Connection::put_block() {
+  Block* b = b_;
+  b_ = nullptr;
+  if (delegate_ == &orphanage)
+    delete b;  // shared by every thread: no pool
+  else
+    Block::put(delegate_->request_pool, b);
+}
+
+HTTP1Connection::Block& HTTP1Connection::blk() {
+  if (!b_) {
+    b_ = Block::take(delegate_->request_pool);
+    b_->req.conn = this;
+  }
+  return *b_;
+}
+
+// Idle (between requests, nothing of the next one read) and no request the
+// application holds: the block goes back to the pool.
+void HTTP1Connection::give_back() {
+  if (!b_ || state_ != kIdle || b_->req.app.dispatched || !b_->out.empty() ||
+      !b_->out_dones.empty())
+    return;
+  put_block();
+}
+
+// Closed: the block is reset and given back, unless the application still
+// holds its request (then it goes with the connection).
+void HTTP1Connection::drop_block() {
+  if (!b_ || b_->req.app.dispatched) return;
+  b_->req.reset();
+  b_->head_parser.reset();
+  b_->gzip.reset();
+  b_->out.clear();
+  b_->out_dones.clear();
+  put_block();
+}
+
 HTTP1Connection::HTTP1Connection(const ConnectionParams* params, ConnectionDelegate* delegate,
                                  IOStreamPtr stream)
     : params_(params),
@@ -73,26 +118,23 @@ HTTP1Connection::HTTP1Connection(const ConnectionParams* params, ConnectionDeleg
       token_(loop_->token()),
       stream_(std::move(stream)) {
   evtimer_assign(&timer_, loop_->base(), &HTTP1Connection::on_timer, this);
-  evtimer_assign(&write_timer_, loop_->base(), &HTTP1Connection::on_write_timer, this);
-  req_.conn = this;
   tls_ = stream_->transport().is_tls();
 }
 
 HTTP1Connection::~HTTP1Connection() {
   if (timer_added_ && token_->loop) event_del(&timer_);
-  if (write_timer_added_ && token_->loop) event_del(&write_timer_);
   delegate_->connection_destroyed(this);
+  delete b_;
 }
 
 void HTTP1Connection::start() {
   delegate_->connection_opened(this);
-  stream_->set_close_callback([this](int err) { on_stream_closed(err); });
-  stream_->set_read_handler([this](int ev) { on_read(ev); });
+  stream_->set_client(this);
   if (params_->nodelay && !params_->nodelay_inherited) stream_->set_nodelay(true);
   // Backpressure: a client that pipelines without reading its responses
   // stops being read once 256 KiB of answers wait; reading resumes below
   // 64 KiB.
-  stream_->set_write_limits(0, kOutHigh, kOutLow, [this] { on_drain(); });
+  stream_->set_write_limits(0, kOutHigh, kOutLow, nullptr);  // drain: stream_drained
   arm_timer(params_->header_timeout_ms);
 }
 
@@ -101,105 +143,87 @@ void HTTP1Connection::report(int kind, int status, std::string_view msg) {
 }
 
 bool HTTP1Connection::idle() const {
-  return state_ == kIdle && (!stream_ || stream_->read_buffer().empty()) && !req_.app.dispatched;
+  return state_ == kIdle && (!stream_ || stream_->read_buffer().empty()) &&
+         !(b_ && b_->req.app.dispatched);
 }
 
-// The one timer of the connection (header, body or idle timeout) is lazy,
-// as nginx's: a later deadline only moves deadline_us_, and the timer,
-// when it fires early, sleeps again for the rest.  Keep-alive requests then
-// cost no event_add each (re-arming the idle timeout per response did).
+// The one timer of the connection is lazy, as nginx's: a later deadline
+// only moves deadline_us_ (or write_deadline_us_), and the timer, when it
+// fires early, sleeps again for the rest.  Keep-alive requests then cost
+// no event_add each (re-arming the idle timeout per response did).
 void HTTP1Connection::arm_timer(int64_t ms) {
-  if (ms <= 0) {
+  deadline_us_ = ms > 0 ? monotonic_us() + ms * 1000 : 0;
+  rearm_timer();
+}
+
+// Make the timer fire by the earlier deadline (none: remove it).
+void HTTP1Connection::rearm_timer() {
+  int64_t next = deadline_us_;
+  if (write_deadline_us_ && (!next || write_deadline_us_ < next)) next = write_deadline_us_;
+  if (!next) {
     if (timer_added_) event_del(&timer_);
     timer_added_ = false;
-    deadline_us_ = 0;
     return;
   }
-  deadline_us_ = monotonic_us() + ms * 1000;
-  if (timer_added_ && fire_us_ <= deadline_us_) return;  // fires first, then re-arms
-  schedule_timer(ms * 1000);
-}
-
-// While the connection holds a request's memory, the timer fires within
-// kShedAfterUs: a connection idle that long gives it back (shed()).
-void HTTP1Connection::schedule_timer(int64_t us) {
-  if (!shed_) us = std::min(us, kShedAfterUs);
+  if (timer_added_ && fire_us_ <= next) return;  // fires first, then re-arms
+  int64_t us = std::max<int64_t>(0, next - monotonic_us());
   timeval tv{time_t(us / 1000000), suseconds_t(us % 1000000)};
   event_add(&timer_, &tv);
   timer_added_ = true;
-  fire_us_ = monotonic_us() + us;
-}
-
-// An idle keep-alive connection keeps only itself and its stream: the
-// parsed fields, the head copy, the response strings and the output buffer
-// go back to malloc (a busy connection never sheds: it is not idle for
-// kShedAfterUs).  Bytes per idle connection: bench/README.md.
-void HTTP1Connection::shed() {
-  shed_ = true;
-  std::string().swap(out_);
-  std::string().swap(gz_out_);
-  req_.shed();
-}
-
-void HTTP1Connection::hold() {
-  if (!shed_) return;
-  shed_ = false;
-  if (timer_added_ && fire_us_ > monotonic_us() + kShedAfterUs) schedule_timer(kShedAfterUs);
+  fire_us_ = next;
 }
 
 void HTTP1Connection::on_timer(evutil_socket_t, short, void* arg) {
   auto* c = static_cast<HTTP1Connection*>(arg);
   c->timer_added_ = false;
-  if (c->closed_ || c->deadline_us_ == 0) return;
-  int64_t left = c->deadline_us_ - monotonic_us();
-  if (left > 0) {
-    if (c->idle() && !c->shed_) c->shed();
-    c->schedule_timer(left);  // the deadline moved on since this was armed
-    return;
-  }
-  switch (c->state_) {
-    case kIdle:
-      if (c->stream_->read_buffer().empty()) {
-        // Nothing of a next request: a quiet close (Tornado's idle timeout).
+  if (c->closed_) return;
+  const int64_t now = monotonic_us();
+  if (c->write_deadline_us_ && c->write_deadline_us_ <= now) {
+    // The write-stall timeout (nginx's send_timeout): output that waits in
+    // the stream must make progress within write_timeout_ms, or the client
+    // is gone in all but name and the connection is closed.
+    c->write_deadline_us_ = 0;
+    if (c->stream_ && c->stream_->write_buffer_size() != 0) {
+      if (c->stream_->bytes_written() == c->written_seen_) {
         c->counters_->add(kStatTimeouts);
-        c->report(kErrTimeout, 0, "idle connection timeout");
-        c->state_ = kClosing;
-        c->stream_->close_after_write(0);
+        c->report(kErrTimeout, 0, "write timeout: the client stopped reading");
+        c->close_now(kTimedOut);
         return;
       }
-      [[fallthrough]];
-    case kHead: c->timed_out("header timeout"); return;
-    case kBody: c->timed_out("body timeout"); return;
-    default: return;  // the application is working on a request: no timeout
+      c->watch_writes();  // progress: another period
+    }
   }
+  if (c->deadline_us_ && c->deadline_us_ <= now) {
+    c->deadline_us_ = 0;
+    switch (c->state_) {
+      case kIdle:
+        if (c->stream_->read_buffer().empty()) {
+          // Nothing of a next request: a quiet close (Tornado's idle timeout).
+          c->counters_->add(kStatTimeouts);
+          c->report(kErrTimeout, 0, "idle connection timeout");
+          c->state_ = kClosing;
+          c->stream_->close_after_write(0);
+          break;
+        }
+        c->timed_out("header timeout");
+        break;
+      case kHead: c->timed_out("header timeout"); break;
+      case kBody: c->timed_out("body timeout"); break;
+      default: break;  // the application is working on a request: no timeout
+    }
+  }
+  if (!c->closed_) c->rearm_timer();
 }
 
-// The write-stall timeout (nginx's send_timeout): output that waits in the
-// stream must make progress within write_timeout_ms, or the client is
-// gone in all but name and the connection is closed.  Armed when a write
-// leaves bytes queued; each firing with progress re-arms it.
+// Armed when a write leaves bytes queued; each firing with progress
+// re-arms it (on_timer).
 void HTTP1Connection::watch_writes() {
-  if (write_timer_added_ || params_->write_timeout_ms <= 0 || !stream_ ||
+  if (write_deadline_us_ || params_->write_timeout_ms <= 0 || !stream_ ||
       stream_->write_buffer_size() == 0)
     return;
   written_seen_ = stream_->bytes_written();
-  const int64_t ms = params_->write_timeout_ms;
-  timeval tv{time_t(ms / 1000), suseconds_t(ms % 1000 * 1000)};
-  event_add(&write_timer_, &tv);
-  write_timer_added_ = true;
-}
-
-void HTTP1Connection::on_write_timer(evutil_socket_t, short, void* arg) {
-  auto* c = static_cast<HTTP1Connection*>(arg);
-  c->write_timer_added_ = false;
-  if (c->closed_ || !c->stream_ || c->stream_->write_buffer_size() == 0) return;
-  if (c->stream_->bytes_written() != c->written_seen_) {
-    c->watch_writes();  // progress: another period
-    return;
-  }
-  c->counters_->add(kStatTimeouts);
-  c->report(kErrTimeout, 0, "write timeout: the client stopped reading");
-  c->close_now(kTimedOut);
+  write_deadline_us_ = monotonic_us() + params_->write_timeout_ms * 1000;
+  rearm_timer();
 }
 
 void HTTP1Connection::timed_out(const char* what) {
@@ -207,7 +231,7 @@ void HTTP1Connection::timed_out(const char* what) {
   reject(408, what, kErrTimeout);
 }
 
-void HTTP1Connection::on_read(int ev) {
+void HTTP1Connection::stream_data(int ev) {
   if (closed_) return;
   if (ev == IOStream::kEof) {
     eof_ = true;
@@ -230,7 +254,7 @@ void HTTP1Connection::on_read(int ev) {
   process();
 }
 
-void HTTP1Connection::on_drain() {
+void HTTP1Connection::stream_drained() {
   if (closed_ || state_ == kHandling || state_ == kClosing) return;
   stream_->resume_reading();
   process();
@@ -241,19 +265,20 @@ void HTTP1Connection::process() {
   in_batch_ = true;
   while (!closed_) {
     ReadBuffer& rb = stream_->read_buffer();
-    if (out_.size() > kOutLow) flush_out();
+    if (b_ && b_->out.size() > kOutLow) flush_out();
     if (stream_->write_buffer_size() > kOutHigh) {
-      stream_->pause_reading();  // on_drain picks up from here
+      stream_->pause_reading();  // stream_drained picks up from here
       break;
     }
     if (state_ == kIdle || state_ == kHead) {
       if (rb.empty()) break;
       ParseError err;
-      long r = head_parser_.parse(rb.data(), rb.size(), params_->limits, &req_.head, &err);
+      Block& b = blk();
+      long r = b.head_parser.parse(rb.data(), rb.size(), params_->limits, &b.req.head, &err);
       if (r == 0) {
         if (state_ == kIdle) {
           state_ = kHead;
-          req_.start_mono_us = monotonic_us();
+          b.req.start_mono_us = monotonic_us();
           arm_timer(params_->header_timeout_ms);
         }
         break;
@@ -267,7 +292,7 @@ void HTTP1Connection::process() {
       if (rb.empty()) break;
       // The body timeout runs between reads (nginx's client_body_timeout),
       // not over the whole body: bytes arrived, so another period begins.
-      arm_timer(req_.body_timeout_ms);
+      arm_timer(b_->req.body_timeout_ms);
       if (!read_body()) break;
     } else {
       break;
@@ -279,8 +304,10 @@ void HTTP1Connection::process() {
       defer_flush();  // the application answers later; more may follow
     else
       flush_out();
-    if (state_ == kIdle && stream_ && stream_->read_buffer().empty())
+    if (state_ == kIdle && stream_ && stream_->read_buffer().empty()) {
       stream_->read_buffer().release(loop_);
+      give_back();
+    }
   }
   unref();
 }
@@ -291,7 +318,7 @@ void HTTP1Connection::apply_xheaders() {
   std::string_view v;
   std::string_view ip;
   bool have_xff = false;
-  for (auto& h : req_.head.headers) {
+  for (auto& h : b_->req.head.headers) {
     if (iequals(h.name, "X-Forwarded-For")) {
       v = h.value;
       have_xff = true;  // the last field wins when repeated
@@ -313,35 +340,34 @@ void HTTP1Connection::apply_xheaders() {
       list = list.substr(0, c2);
     }
   }
-  if (req_.head.get("X-Real-IP", &v)) ip = trim(v);
-  if (!ip.empty() && valid_ip(ip)) req_.remote_ip.assign(ip.data(), ip.size());
+  if (b_->req.head.get("X-Real-IP", &v)) ip = trim(v);
+  if (!ip.empty() && valid_ip(ip)) b_->req.remote_ip.assign(ip.data(), ip.size());
   std::string_view proto;
-  if (req_.head.get("X-Scheme", &v) || req_.head.get("X-Forwarded-Proto", &v)) {
+  if (b_->req.head.get("X-Scheme", &v) || b_->req.head.get("X-Forwarded-Proto", &v)) {
     size_t c2 = v.rfind(',');
     proto = trim(c2 == std::string_view::npos ? v : v.substr(c2 + 1));
     if (iequals(proto, "http"))
-      req_.protocol = "http";
+      b_->req.protocol = "http";
     else if (iequals(proto, "https"))
-      req_.protocol = "https";
+      b_->req.protocol = "https";
   }
 }
 
 void HTTP1Connection::start_request(size_t head_size) {
   ReadBuffer& rb = stream_->read_buffer();
-  head_parser_.reset();
-  hold();
+  b_->head_parser.reset();
   served_ = true;
   if (state_ == kIdle) {
     // The whole head in one read: it started now.
-    req_.start_mono_us = monotonic_us();
-    req_.start_wall_us = wall_us();
+    b_->req.start_mono_us = monotonic_us();
+    b_->req.start_wall_us = wall_us();
   } else {
-    req_.start_wall_us = wall_us() - (monotonic_us() - req_.start_mono_us);
+    b_->req.start_wall_us = wall_us() - (monotonic_us() - b_->req.start_mono_us);
   }
-  RequestHead& h = req_.head;
-  req_.host = !h.authority.empty() ? h.authority : h.host;
+  RequestHead& h = b_->req.head;
+  b_->req.host = !h.authority.empty() ? h.authority : h.host;
   {
-    std::string_view hn = req_.host;
+    std::string_view hn = b_->req.host;
     if (!hn.empty() && hn.front() == '[') {
       size_t e = hn.find(']');
       if (e != std::string_view::npos) hn = hn.substr(0, e + 1);
@@ -349,42 +375,43 @@ void HTTP1Connection::start_request(size_t head_size) {
       size_t c = hn.rfind(':');
       if (c != std::string_view::npos) hn = hn.substr(0, c);
     }
-    req_.host_name = hn;
+    b_->req.host_name = hn;
   }
-  req_.adopt_head(rb.data(), head_size);
+  b_->req.adopt_head(rb.data(), head_size);
   rb.consume(head_size);
   counters_->add(kStatBytesIn, head_size);
   counters_->add(kStatRequests);
   state_ = kHead;
 
-  req_.version = h.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+  b_->req.version = h.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
   if (stream_->peer_is_local())
-    req_.remote_ip = "127.0.0.1";
+    b_->req.remote_ip = "127.0.0.1";
   else
-    req_.remote_ip = stream_->peer_ip();
+    b_->req.remote_ip = stream_->peer_ip();
   if (tls_) {
-    if (!tls_info_) tls_info_ = stream_->transport().tls_info();
-    req_.tls = tls_info_.get();
-    req_.protocol = "https";
+    // The transport keeps its TLSInfo once made, as long as the stream.
+    b_->req.tls = stream_->transport().tls_info().get();
+    b_->req.protocol = "https";
   } else {
-    req_.protocol = "http";
+    b_->req.tls = nullptr;  // the block may have served a TLS connection before
+    b_->req.protocol = "http";
   }
   if (params_->xheaders) apply_xheaders();
-  req_.max_body_size = params_->max_body_size;
-  req_.body_timeout_ms = params_->body_timeout_ms;
+  b_->req.max_body_size = params_->max_body_size;
+  b_->req.body_timeout_ms = params_->body_timeout_ms;
   bool has_body = h.chunked || h.content_length > 0;
   body_unread_ = has_body;
   body_error_ = false;
 
   if (delegate_->wants_headers()) {
     ref();
-    req_.app.in_hook = true;
-    delegate_->headers_received(&req_);
-    req_.app.in_hook = false;
+    b_->req.app.in_hook = true;
+    delegate_->headers_received(&b_->req);
+    b_->req.app.in_hook = false;
     bool gone = closed_ || detached_;
     // A response finished inside the hook has already ended (and reset)
     // the request: end_request moved the state on from kHead.
-    bool answered = state_ != kHead || req_.out.finished || req_.app.finished.load();
+    bool answered = state_ != kHead || !b_ || b_->req.out.finished || b_->req.app.finished.load();
     unref();
     if (gone || answered) return;
   }
@@ -393,32 +420,32 @@ void HTTP1Connection::start_request(size_t head_size) {
     dispatch();
     return;
   }
-  if (h.has_content_length && h.content_length > req_.max_body_size) {
+  if (h.has_content_length && h.content_length > b_->req.max_body_size) {
     reject(413, "body larger than max_body_size", kErrLimit);
     return;
   }
   // 100-continue only now that the body will be read (RFC 9110 10.1.1).
   if (h.expect_continue && h.version == 11) {
-    ResponseEncoder::interim(out_, 100);
+    ResponseEncoder::interim(b_->out, 100);
     counters_->add(kStat1xx);
   }
   state_ = kBody;
-  body_received_ = body_decoded_ = 0;
+  b_->body_received = b_->body_decoded = 0;
   if (h.chunked)
-    chunked_.reset();
+    b_->chunked.reset();
   else if (h.content_length <= (1u << 20))
-    req_.body.reserve(size_t(h.content_length));
-  gzip_.reset();
+    b_->req.body.reserve(size_t(h.content_length));
+  b_->gzip.reset();
   if (params_->decompress_request) {
     for (auto& f : h.headers) {
       if (iequals(f.name, "Content-Encoding") && iequals(trim(f.value), "gzip")) {
-        gzip_ = std::make_unique<GzipDecoder>();
+        b_->gzip = std::make_unique<GzipDecoder>();
         // Tornado renames it so the application knows it was decoded.
         f.name = "X-Consumed-Content-Encoding";
       }
     }
   }
-  arm_timer(req_.body_timeout_ms);
+  arm_timer(b_->req.body_timeout_ms);
   if (!rb.empty()) read_body();
 }
 
@@ -428,11 +455,11 @@ void HTTP1Connection::body_sink(void* ctx, const char* data, size_t len) {
 
 bool HTTP1Connection::read_body() {
   ReadBuffer& rb = stream_->read_buffer();
-  if (req_.head.chunked) {
+  if (b_->req.head.chunked) {
     size_t consumed = 0;
     ParseError err;
     auto res =
-        chunked_.feed(rb.data(), rb.size(), &consumed, &HTTP1Connection::body_sink, this, &err);
+        b_->chunked.feed(rb.data(), rb.size(), &consumed, &HTTP1Connection::body_sink, this, &err);
     if (closed_ || state_ != kBody) return false;
     rb.consume(consumed);
     counters_->add(kStatBytesIn, consumed);
@@ -443,23 +470,23 @@ bool HTTP1Connection::read_body() {
     }
     // A chunk announced past the limit is refused at its size line, not
     // after its bytes were read (a gzip body is bounded once decoded).
-    if (!gzip_ && chunked_.remaining() > req_.max_body_size - body_decoded_) {
+    if (!b_->gzip && b_->chunked.remaining() > b_->req.max_body_size - b_->body_decoded) {
       reject(413, "chunked body larger than max_body_size", kErrLimit);
       return false;
     }
     if (res == ChunkedDecoder::kNeedMore) return false;
   } else {
-    uint64_t remaining = req_.head.content_length - body_received_;
+    uint64_t remaining = b_->req.head.content_length - b_->body_received;
     size_t n = size_t(std::min<uint64_t>(remaining, rb.size()));
-    body_received_ += n;
+    b_->body_received += n;
     deliver_body(rb.data(), n);
     if (closed_ || state_ != kBody) return false;
     rb.consume(n);
     counters_->add(kStatBytesIn, n);
     if (body_error_) return false;
-    if (body_received_ < req_.head.content_length) return false;
+    if (b_->body_received < b_->req.head.content_length) return false;
   }
-  if (gzip_ && !gzip_->done()) {
+  if (b_->gzip && !b_->gzip->done()) {
     reject(400, "truncated gzip body", kErrParse);
     return false;
   }
@@ -469,10 +496,10 @@ bool HTTP1Connection::read_body() {
 
 void HTTP1Connection::deliver_body(const char* data, size_t len) {
   if (body_error_ || len == 0) return;
-  if (gzip_) {
-    gz_out_.clear();
-    uint64_t room = req_.max_body_size - std::min(req_.max_body_size, body_decoded_);
-    int r = gzip_->feed(data, len, &gz_out_, size_t(std::min<uint64_t>(room, SIZE_MAX)));
+  if (b_->gzip) {
+    b_->gz_out.clear();
+    uint64_t room = b_->req.max_body_size - std::min(b_->req.max_body_size, b_->body_decoded);
+    int r = b_->gzip->feed(data, len, &b_->gz_out, size_t(std::min<uint64_t>(room, SIZE_MAX)));
     if (r == -1) {
       body_error_ = true;
       reject(400, "invalid gzip body", kErrParse);
@@ -483,7 +510,7 @@ void HTTP1Connection::deliver_body(const char* data, size_t len) {
       reject(413, "decompressed body larger than max_body_size", kErrLimit);
       return;
     }
-    deliver_plain(gz_out_.data(), gz_out_.size());
+    deliver_plain(b_->gz_out.data(), b_->gz_out.size());
     return;
   }
   deliver_plain(data, len);
@@ -491,17 +518,17 @@ void HTTP1Connection::deliver_body(const char* data, size_t len) {
 
 void HTTP1Connection::deliver_plain(const char* data, size_t len) {
   if (len == 0 || body_error_) return;
-  body_decoded_ += len;
-  if (body_decoded_ > req_.max_body_size) {
+  b_->body_decoded += len;
+  if (b_->body_decoded > b_->req.max_body_size) {
     body_error_ = true;
     reject(413, "body larger than max_body_size", kErrLimit);
     return;
   }
-  if (req_.body_sink) {
+  if (b_->req.body_sink) {
     size_t chunk = std::max<size_t>(params_->chunk_size, 1);
     while (len > 0 && !body_error_) {
       size_t n = std::min(len, chunk);
-      int r = req_.body_sink(data, n);
+      int r = b_->req.body_sink(data, n);
       if (r < 0) {
         body_error_ = true;
         report(kErrApplication, 0, "body stream aborted by the application");
@@ -513,18 +540,18 @@ void HTTP1Connection::deliver_plain(const char* data, size_t len) {
     }
     return;
   }
-  req_.body.append(data, len);
+  b_->req.body.append(data, len);
 }
 
 void HTTP1Connection::dispatch() {
   state_ = kHandling;
   body_unread_ = false;
-  gzip_.reset();
+  b_->gzip.reset();
   // The stream_body sink has seen its last piece.
-  req_.drop_body_sink();
-  req_.app.dispatched = true;
+  b_->req.drop_body_sink();
+  b_->req.app.dispatched = true;
   ref();  // the application's reference, dropped when it finishes
-  delegate_->request_received(&req_);
+  delegate_->request_received(&b_->req);
 }
 
 void HTTP1Connection::reject(int status, const char* reason, int kind) {
@@ -536,10 +563,11 @@ void HTTP1Connection::reject(int status, const char* reason, int kind) {
   counters_->add(status >= 500 ? kStat5xx : kStat4xx);
   report(kind, status, reason);
   state_ = kClosing;
-  head_parser_.reset();
-  ResponseEncoder::simple(out_, status, loop_->http_date(), params_->server);
+  Block& b = blk();
+  b.head_parser.reset();
+  ResponseEncoder::simple(b.out, status, loop_->http_date(), params_->server);
   // The request (if any) was never dispatched: drop its body sink.
-  req_.drop_body_sink();
+  b.req.drop_body_sink();
   flush_out();
   // Lingering close so the client reads the answer even while it still
   // sends (413 before the body; nginx's lingering_close).
@@ -549,7 +577,8 @@ void HTTP1Connection::reject(int status, const char* reason, int kind) {
 // ---------------------------------------------------------------- responses
 
 int HTTP1Connection::set_status(int code, std::string_view reason) {
-  ResponseState& o = req_.out;
+  if (!b_) return fail(kState, "response already finished");
+  ResponseState& o = b_->req.out;
   if (o.finished) return fail(kState, "response already finished");
   if (o.enc.started()) return fail(kState, "headers already sent");
   o.status = code;
@@ -558,7 +587,8 @@ int HTTP1Connection::set_status(int code, std::string_view reason) {
 }
 
 int HTTP1Connection::add_header(std::string_view name, std::string_view value) {
-  ResponseState& o = req_.out;
+  if (!b_) return fail(kState, "response already finished");
+  ResponseState& o = b_->req.out;
   if (o.finished) return fail(kState, "response already finished");
   if (o.enc.started()) return fail(kState, "headers already sent");
   if (iequals(name, "Content-Length")) {
@@ -589,17 +619,18 @@ int HTTP1Connection::add_header(std::string_view name, std::string_view value) {
 }
 
 int HTTP1Connection::write(const char* data, size_t len) {
-  if (req_.out.finished) return fail(kState, "response already finished");
+  if (!b_) return fail(kState, "response already finished");
+  if (b_->req.out.finished) return fail(kState, "response already finished");
   if (is_closed()) return fail(kClosed, "client connection closed");
-  req_.out.body.append(data, len);
+  b_->req.out.body.append(data, len);
   return kOk;
 }
 
 bool HTTP1Connection::decide_keep_alive() const {
   // Tornado's HTTP1Connection._can_keep_alive, plus squall's own reasons.
-  if (eof_ || body_unread_ || req_.out.conn_close_header) return false;
+  if (eof_ || body_unread_ || b_->req.out.conn_close_header) return false;
   if (params_->no_keep_alive || delegate_->draining()) return false;
-  const RequestHead& h = req_.head;
+  const RequestHead& h = b_->req.head;
   if (h.connection_close) return false;
   if (h.version == 11) return true;
   return h.connection_keep_alive;
@@ -607,26 +638,27 @@ bool HTTP1Connection::decide_keep_alive() const {
 
 void HTTP1Connection::begin_response(int64_t final_len, std::string_view content_type) {
   ResponseEncoder::Exchange x;
-  x.version = req_.head.version;
-  x.head_request = req_.head.method == "HEAD";
+  x.version = b_->req.head.version;
+  x.head_request = b_->req.head.method == "HEAD";
   x.keep_alive = decide_keep_alive();
   x.date = loop_->http_date();
   x.server = params_->server;
-  ResponseEncoder::Head h = req_.out.head();
+  ResponseEncoder::Head h = b_->req.out.head();
   h.content_type = content_type;
-  req_.out.enc.begin(out_, h, x, final_len);
-  keep_alive_ = req_.out.enc.keep_alive();
+  b_->req.out.enc.begin(b_->out, h, x, final_len);
+  keep_alive_ = b_->req.out.enc.keep_alive();
 }
 
 int HTTP1Connection::flush(std::function<void(int)> done) {
-  ResponseState& o = req_.out;
+  if (!b_) return fail(kState, "response already finished");
+  ResponseState& o = b_->req.out;
   if (o.finished) return fail(kState, "response already finished");
   if (closed_) {
     if (done) loop_->add_callback([done] { done(kClosed); });
     return fail(kClosed, "client connection closed");
   }
   if (!o.enc.started()) begin_response(-1);
-  o.enc.body(out_, o.body);
+  o.enc.body(b_->out, o.body);
   o.body.clear();
   flush_out(std::move(done));
   return kOk;
@@ -635,7 +667,8 @@ int HTTP1Connection::flush(std::function<void(int)> done) {
 int HTTP1Connection::finish() { return finish({}, {}); }
 
 int HTTP1Connection::finish(std::string_view content_type, std::string_view body) {
-  ResponseState& o = req_.out;
+  if (!b_) return fail(kState, "response already finished");
+  ResponseState& o = b_->req.out;
   if (o.finished) return fail(kState, "response already finished");
   if ((!content_type.empty() || !body.empty()) &&
       (o.enc.started() || !o.body.empty() || body.size() >= ResponseEncoder::kCopyLimit)) {
@@ -659,11 +692,11 @@ int HTTP1Connection::finish(std::string_view content_type, std::string_view body
       if (b.size() >= ResponseEncoder::kCopyLimit)
         tail = o.enc.body_ref(b);
       else
-        o.enc.body(out_, b);
+        o.enc.body(b_->out, b);
     } else {
-      o.enc.body(out_, b);
+      o.enc.body(b_->out, b);
     }
-    if (!o.enc.end(out_)) {
+    if (!o.enc.end(b_->out)) {
       // Tornado raises HTTPOutputError; the framing is broken, so close.
       report(kErrApplication, o.status, "response body does not match its Content-Length");
       keep_alive_ = false;
@@ -676,7 +709,7 @@ int HTTP1Connection::finish(std::string_view content_type, std::string_view body
 }
 
 void HTTP1Connection::end_request() {
-  Request& r = req_;
+  Request& r = b_->req;
   bool was_dispatched = r.app.dispatched;
   const bool gone = is_closed() || detached_;  // closed, closing or aborted
   int status_sent = gone ? 0 : r.out.status;
@@ -696,7 +729,7 @@ void HTTP1Connection::end_request() {
   if (!gone) {
     if (r.out.on_done && !r.out.done_fired) {
       r.out.done_fired = true;
-      out_dones_.push_back(std::move(r.out.on_done));
+      b_->out_dones.push_back(std::move(r.out.on_done));
     }
     bool keep = keep_alive_;
     // Lingering close (half-close, drain, then close) only when the client
@@ -726,14 +759,17 @@ void HTTP1Connection::end_request() {
         } else {
           flush_out();
           stream_->read_buffer().release(loop_);
+          give_back();
         }
       } else if (!in_batch_) {
         flush_out();
         stream_->resume_reading();
-        if (!stream_->read_buffer().empty())
+        if (!stream_->read_buffer().empty()) {
           process();
-        else
+        } else {
           stream_->read_buffer().release(loop_);
+          give_back();
+        }
       }
     }
   } else {
@@ -744,42 +780,44 @@ void HTTP1Connection::end_request() {
       loop_->add_callback([d = std::move(r.out.on_done)] { d(kClosed); });
     }
     r.reset();
+    if (closed_ && !in_batch_) drop_block();  // the stream's close callback has run
   }
   if (was_dispatched) unref();
 }
 
 void HTTP1Connection::flush_out(std::function<void(int)> done, std::string_view tail) {
-  if (done) out_dones_.push_back(std::move(done));
-  if (out_.empty() && tail.empty() && out_dones_.empty()) return;
+  if (!b_ && !done && tail.empty()) return;  // nothing of a request: nothing to write
+  if (done) blk().out_dones.push_back(std::move(done));
+  if (b_->out.empty() && tail.empty() && b_->out_dones.empty()) return;
   if (closed_ || !stream_ || stream_->closed()) {
-    auto dones = std::move(out_dones_);
-    out_dones_.clear();
-    out_.clear();
+    auto dones = std::move(b_->out_dones);
+    b_->out_dones.clear();
+    b_->out.clear();
     for (auto& d : dones) loop_->add_callback([d] { d(kClosed); });
     return;
   }
   IOStream::DoneCallback cb;
-  if (!out_dones_.empty()) {
-    if (out_dones_.size() == 1) {
-      cb = std::move(out_dones_[0]);
+  if (!b_->out_dones.empty()) {
+    if (b_->out_dones.size() == 1) {
+      cb = std::move(b_->out_dones[0]);
     } else {
-      auto v = std::make_shared<std::vector<std::function<void(int)>>>(std::move(out_dones_));
+      auto v = std::make_shared<std::vector<std::function<void(int)>>>(std::move(b_->out_dones));
       cb = [v](int st) {
         for (auto& d : *v) d(st);
       };
     }
-    out_dones_.clear();
+    b_->out_dones.clear();
   }
-  counters_->add(kStatBytesOut, out_.size() + tail.size());
-  iovec iov[2] = {{out_.data(), out_.size()}, {const_cast<char*>(tail.data()), tail.size()}};
+  counters_->add(kStatBytesOut, b_->out.size() + tail.size());
+  iovec iov[2] = {{b_->out.data(), b_->out.size()}, {const_cast<char*>(tail.data()), tail.size()}};
   stream_->writev(iov, tail.empty() ? 1 : 2, std::move(cb));
   if (stream_->write_buffer_size() != 0) watch_writes();
-  out_.clear();
-  if (out_.capacity() > 65536) out_.shrink_to_fit();
+  b_->out.clear();
+  if (b_->out.capacity() > 65536) b_->out.shrink_to_fit();
 }
 
 void HTTP1Connection::defer_flush() {
-  if (out_.empty() && out_dones_.empty()) return;
+  if (!b_ || (b_->out.empty() && b_->out_dones.empty())) return;
   if (flush_deferred_) return;
   flush_deferred_ = true;
   ref();
@@ -790,21 +828,24 @@ void HTTP1Connection::deferred_flush(void* arg) {
   auto* c = static_cast<HTTP1Connection*>(arg);
   c->flush_deferred_ = false;
   c->flush_out();
+  // The burst is out: an idle connection gives its request block back.
+  if (!c->closed_ && c->state_ == kIdle) c->give_back();
   c->unref();
 }
 
 void HTTP1Connection::set_on_done(std::function<void(int)> fn) {
-  if (closed_ || detached_) {
-    req_.out.done_fired = true;
+  if (!b_ || closed_ || detached_) {
+    if (b_) b_->req.out.done_fired = true;
     loop_->add_callback([fn] { fn(kClosed); });
     return;
   }
-  req_.out.on_done = std::move(fn);
+  b_->req.out.on_done = std::move(fn);
 }
 
 int HTTP1Connection::detach(IOStreamPtr* out) {
-  ResponseState& o = req_.out;
-  if (!req_.app.dispatched || o.finished) return fail(kState, "request is not being handled");
+  if (!b_) return fail(kState, "request is not being handled");
+  ResponseState& o = b_->req.out;
+  if (!b_->req.app.dispatched || o.finished) return fail(kState, "request is not being handled");
   if (o.enc.started()) return fail(kState, "response already started");
   // squall.h: "before any response call" -- status, header or body bytes
   // given for this request would be silently dropped by a detach.
@@ -813,15 +854,13 @@ int HTTP1Connection::detach(IOStreamPtr* out) {
   if (closed_) return fail(kClosed, "client connection closed");
   flush_out();
   IOStreamPtr s = stream_;
-  s->set_read_handler(nullptr);
-  s->set_close_callback(nullptr);
+  s->set_client(nullptr);
   s->set_write_limits(0, 0, 0, nullptr);
   s->resume_reading();
   detached_ = true;
   closed_ = true;
+  write_deadline_us_ = 0;
   arm_timer(0);
-  if (write_timer_added_) event_del(&write_timer_);
-  write_timer_added_ = false;
   delegate_->connection_closed(this);
   o.finished = true;
   if (o.on_done && !o.done_fired) {
@@ -829,7 +868,7 @@ int HTTP1Connection::detach(IOStreamPtr* out) {
     auto d = std::move(o.on_done);
     loop_->add_callback([d] { d(kOk); });
   }
-  req_.reset();
+  b_->req.reset();
   stream_.reset();
   *out = std::move(s);
   // Drop both the stream side's reference (its close callback will not run
@@ -847,7 +886,7 @@ void HTTP1Connection::close_now(int error) {
 }
 
 void HTTP1Connection::abort() {
-  if (req_.out.finished) return;
+  if (!b_ || b_->req.out.finished) return;
   if (!closed_ && stream_) {
     report(kErrApplication, 0, "response aborted by the application");
     close_now(kClosed);
@@ -862,31 +901,34 @@ void HTTP1Connection::owner_gone() {
   close_now(kClosed);
 }
 
-void HTTP1Connection::on_stream_closed(int err) {
+void HTTP1Connection::stream_closed(int err) {
   if (closed_.exchange(true)) return;
+  write_deadline_us_ = 0;
   arm_timer(0);
-  if (write_timer_added_) event_del(&write_timer_);
-  write_timer_added_ = false;
   delegate_->connection_closed(this);
+  const bool dispatched = b_ && b_->req.app.dispatched;
   const char* tls_failed = tls_ && stream_ ? stream_->transport().tls_failure() : nullptr;
   if (tls_failed) {
     counters_->add(kStatTLSHandshakeFailures);
     report(kErrTLS, 0, tls_failed);
-  } else if (err != 0 && err != kClosed && (state_ != kIdle || req_.app.dispatched)) {
+  } else if (err != 0 && err != kClosed && (state_ != kIdle || dispatched)) {
     // The transport failed under a request (not a clean end): say so.
     report(kErrIO, 0, std::string("connection lost: ") + status_text(err));
   }
-  Request& r = req_;
-  if (r.app.dispatched && !r.out.finished && r.out.on_done && !r.out.done_fired) {
-    r.out.done_fired = true;
-    auto d = std::move(r.out.on_done);
-    r.out.on_done = nullptr;
-    d(kClosed);
+  if (b_) {
+    Request& r = b_->req;
+    if (dispatched && !r.out.finished && r.out.on_done && !r.out.done_fired) {
+      r.out.done_fired = true;
+      auto d = std::move(r.out.on_done);
+      r.out.on_done = nullptr;
+      d(kClosed);
+    }
+    r.drop_body_sink();
+    auto dones = std::move(b_->out_dones);
+    b_->out_dones.clear();
+    for (auto& d : dones) d(kClosed);
+    drop_block();
   }
-  r.drop_body_sink();
-  auto dones = std::move(out_dones_);
-  out_dones_.clear();
-  for (auto& d : dones) d(kClosed);
   unref();  // the stream side's reference
 }
 

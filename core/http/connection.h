@@ -22,7 +22,7 @@
 
 namespace squall::http {
 
-class HTTP1Connection {
+class HTTP1Connection final : private IOStream::Client {
  public:
   // params and delegate must outlive the connection, or be let go first
   // with owner_gone().
@@ -62,7 +62,7 @@ class HTTP1Connection {
   // End the request by closing the connection (framing left incomplete).
   void abort();
   // The response head (status line and fields) was sent.
-  bool head_sent() const { return req_.out.enc.started(); }
+  bool head_sent() const;
   // Tell the owner the application misused the response (error hook).
   void report_application_error(std::string_view msg) { report(kErrApplication, 0, msg); }
   int detach(IOStreamPtr* out);
@@ -73,19 +73,23 @@ class HTTP1Connection {
   // The owner is going away: forget it (and close).
   void owner_gone();
 
-  size_t list_index = 0;  // position in the owner's connection list
+  uint32_t list_index = 0;  // position in the owner's connection list
+
+  // Whether the connection holds a request's memory (Block): between
+  // requests it holds none (tests, bench/README.md's idle figures).
+  bool holds_request() const { return b_ != nullptr; }
 
  private:
-  enum State { kIdle, kHead, kBody, kHandling, kClosing };
+  enum State : uint8_t { kIdle, kHead, kBody, kHandling, kClosing };
   ~HTTP1Connection();
 
   static constexpr size_t kOutHigh = 256 * 1024;
   static constexpr size_t kOutLow = 64 * 1024;
-  void on_read(int ev);
-  void on_drain();
-  void on_stream_closed(int err);
+  // IOStream::Client
+  void stream_data(int ev) override;
+  void stream_drained() override;
+  void stream_closed(int err) override;
   static void on_timer(evutil_socket_t, short, void* arg);
-  static void on_write_timer(evutil_socket_t, short, void* arg);
   void watch_writes();
   static void body_sink(void* ctx, const char* data, size_t len);
 
@@ -104,20 +108,31 @@ class HTTP1Connection {
   void defer_flush();
   static void deferred_flush(void* arg);
   void arm_timer(int64_t ms);
-  void shed();
-  void hold();
-  void schedule_timer(int64_t us);
+  void rearm_timer();
   void apply_xheaders();
   void report(int kind, int status, std::string_view msg);
 
+  // What only a request in progress needs (the Request the application
+  // sees, the parsers, the output of the pass): one block, taken from a
+  // per-thread pool when a request begins and given back as soon as the
+  // connection is idle again, so an idle keep-alive connection holds
+  // nothing of it and a busy one reuses the block's capacities (no malloc
+  // per request).  Bytes per idle connection: bench/README.md.
+  struct Block;
+  friend struct RequestPool;  // frees the blocks it holds
+  Block& blk();               // the block, taken from the pool if none is held
+  void give_back();           // return the block when idle and not dispatched
+  void drop_block();          // closed: return it unless the application holds it
+  void put_block();           // into the delegate's pool
+
+  std::atomic<int> refs_{1};  // stream side; +1 while the app owns the request (beside list_index)
   const ConnectionParams* params_;
   ConnectionDelegate* delegate_;
   Counters* counters_;
   IOLoop* loop_;
   std::shared_ptr<IOLoop::Token> token_;
   IOStreamPtr stream_;
-  std::shared_ptr<const TLSInfo> tls_info_;  // copied once, after the handshake
-  std::atomic<int> refs_{1};                 // stream side; +1 while the app owns the request
+  Block* b_ = nullptr;  // see Block
   std::atomic<bool> closed_{false};
   std::atomic<bool> close_requested_{false};  // close_now ran; callback pending
   State state_ = kIdle;
@@ -131,24 +146,61 @@ class HTTP1Connection {
   bool body_error_ = false;
   bool timer_added_ = false;
   bool flush_deferred_ = false;  // on the loop's before-wait list
-  bool shed_ = true;             // holds no request memory (see shed())
-  static constexpr int64_t kShedAfterUs = 1000000;
-  int64_t deadline_us_ = 0;     // monotonic; 0: no timeout
-  int64_t fire_us_ = 0;         // when the armed timer fires
-  uint64_t body_received_ = 0;  // raw bytes of the body read so far
-  uint64_t body_decoded_ = 0;   // decoded bytes delivered
-  HeadParser head_parser_;
-  ChunkedDecoder chunked_;
-  std::unique_ptr<GzipDecoder> gzip_;
-  std::string gz_out_;
-  std::string out_;  // responses of this pass, written together
-  std::vector<std::function<void(int)>> out_dones_;
+  // One timer serves every timeout, as nginx's: the header, body or idle
+  // deadline, and the write-stall deadline (armed while output waits in the
+  // stream); it fires at the earlier of the two (0: none).
+  int64_t deadline_us_ = 0;        // monotonic
+  int64_t write_deadline_us_ = 0;  // monotonic
+  int64_t fire_us_ = 0;            // when the armed timer fires
+  uint64_t written_seen_ = 0;      // stream's bytes_written() when the write deadline was set
   struct event timer_;
-  // Write-stall timeout: armed while output waits in the stream.
-  struct event write_timer_;
-  bool write_timer_added_ = false;
-  uint64_t written_seen_ = 0;  // stream's bytes_written() when last armed
-  Request req_;
 };
+
+struct HTTP1Connection::Block {
+  Request req;
+  HeadParser head_parser;
+  ChunkedDecoder chunked;
+  std::unique_ptr<GzipDecoder> gzip;
+  std::string gz_out;
+  std::string out;  // responses of this pass, written together
+  std::vector<std::function<void(int)>> out_dones;
+  uint64_t body_received = 0;  // raw bytes of the body read so far
+  uint64_t body_decoded = 0;   // decoded bytes delivered
+  Block* next = nullptr;       // in the pool
+
+  // The pool (the delegate's RequestPool) is LIFO, so a keep-alive
+  // connection gets the block it just gave back, warm; at most kKeep
+  // blocks wait in it.
+  static constexpr size_t kKeep = 64;
+  static Block* take(RequestPool& p);
+  static void put(RequestPool& p, Block* b);
+};
+
+// Inline: once per request each (the keep-alive path).
+inline HTTP1Connection::Block* HTTP1Connection::Block::take(RequestPool& p) {
+  auto* b = static_cast<Block*>(p.head);
+  if (!b) return new Block;
+  p.head = b->next;
+  p.n--;
+  b->next = nullptr;
+  return b;
+}
+
+// b is reset (no request in it).  Large capacities a request left (a big
+// head, many fields, a gzip body's output) are not kept.
+inline void HTTP1Connection::Block::put(RequestPool& p, Block* b) {
+  if (p.n >= kKeep) {
+    delete b;
+    return;
+  }
+  if (b->gz_out.capacity() > 15) std::string().swap(b->gz_out);
+  if (b->out.capacity() > 16384) std::string().swap(b->out);
+  if (b->req.head_buf.capacity() > 16384 || b->req.head.headers.capacity() > 64) b->req.shed();
+  b->next = static_cast<Block*>(p.head);
+  p.head = b;
+  p.n++;
+}
+
+inline bool HTTP1Connection::head_sent() const { return b_ && b_->req.out.enc.started(); }
 
 }  // namespace squall::http

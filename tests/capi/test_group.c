@@ -148,9 +148,37 @@ static void test_group__foreign_thread_answers_the_right_connection(
   pthread_join(th, NULL);
 }
 
+static void record_status(int status, void *ud) {
+  *(int *)ud = status;
+}
+
+/* A shutdown that the loops never ran (asked after they stopped, or on a
+ * group never started) must not touch the servers when squall_group_free
+ * runs what is still queued on the loops (it frees the servers first), and
+ * its done still runs once, with SQUALL_ECLOSED. */
+static void test_group__shutdown_after_stop_then_free(void **state) {
+  squall_group *g = NULL;
+  int status = 1;
+  (void)state;
+  assert_int_equal(squall_group_new(&g, 2, NULL, handler, NULL, NULL), 0);
+  assert_int_equal(squall_group_listen(g, "127.0.0.1", SQUALL_NTS, 0), 0);
+  assert_int_equal(squall_group_start(g), 0);
+  assert_int_equal(squall_group_stop(g), 0);
+  assert_int_equal(squall_group_join(g), 0);
+  assert_int_equal(squall_group_shutdown(g, 0, record_status, &status), 0);
+  squall_group_free(g);
+  assert_int_equal(status, SQUALL_ECLOSED);
+  status = 1;
+  assert_int_equal(squall_group_new(&g, 2, NULL, handler, NULL, NULL), 0);
+  assert_int_equal(squall_group_shutdown(g, 0, record_status, &status), 0);
+  squall_group_free(g);
+  assert_int_equal(status, SQUALL_ECLOSED);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_group__errors),
+      cmocka_unit_test(test_group__shutdown_after_stop_then_free),
       cmocka_unit_test(test_group__foreign_thread_answers_the_right_connection),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -41,10 +41,14 @@ class TestDelegate final : public ConnectionDelegate {
   std::vector<Finished> finished;
   std::vector<std::string> reports;
   int opened = 0, closed = 0, destroyed = 0, dispatched = 0;
+  std::vector<HTTP1Connection*> conns;  // in the order they opened
   bool drain = false;
   Counters ctr;
 
-  void connection_opened(HTTP1Connection*) override { opened++; }
+  void connection_opened(HTTP1Connection* c) override {
+    opened++;
+    conns.push_back(c);
+  }
   void connection_closed(HTTP1Connection*) override { closed++; }
   void connection_destroyed(HTTP1Connection*) override { destroyed++; }
   bool draining() const override { return drain; }
@@ -481,6 +485,73 @@ void test_connection__rejects_then_closes(void**) {
   assert_int_equal(c.d.ctr.get(kStatRejectedParse), 1);
 }
 
+// An idle keep-alive connection gives its request memory back (the Block)
+// as soon as it is idle, takes it again with the first byte of the next
+// head, and holds it while the application holds the request.
+void test_connection__idle_holds_no_request(void**) {
+  Request* held = nullptr;
+  Client c(1 << 20, [&](Request* r) {
+    if (r->head.target == "/later")
+      held = r;  // answered below, after the pass
+    else
+      echo(r);
+  });
+  c.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+  HTTP1Connection* conn = c.d.conns.at(0);
+  assert_int_equal(parse(c.take()).size(), 1);
+  assert_false(conn->holds_request());
+  c.send("GET /b HTTP/1.1\r\nHo");  // a partial head is request memory
+  assert_true(conn->holds_request());
+  c.send("st: x\r\n\r\n");
+  assert_false(conn->holds_request());
+  c.send("GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
+  assert_non_null(held);
+  assert_true(conn->holds_request());
+  echo(held);
+  assert_false(conn->holds_request());
+  auto rs = parse(c.take());
+  assert_int_equal(rs.size(), 2);
+  assert_string_equal(rs[1].body.c_str(), "GET /later ");
+  assert_int_equal(c.d.finished.size(), 3);
+}
+
+// Connections of one loop thread share the request blocks: a second
+// connection's request reuses the block the first gave back, with nothing
+// of the first request left in it.
+void test_connection__request_block_reused_clean(void**) {
+  std::vector<Request*> seen;
+  std::vector<size_t> fields;
+  std::vector<HTTP1Connection*> owners;
+  Client a(1 << 20, [&](Request* r) {
+    seen.push_back(r);
+    fields.push_back(r->head.headers.size());
+    owners.push_back(r->conn);
+    echo(r);
+  });
+  auto ends = MemoryTransport::pair(&a.loop);
+  (new HTTP1Connection(&a.params, &a.d, IOStream::create(&a.loop, std::move(ends.first))))->start();
+  a.send("POST /one HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nContent-Length: 3\r\n\r\nabc");
+  assert_int_equal(parse(a.take()).size(), 1);
+  std::string req = "GET /two HTTP/1.1\r\nHost: y\r\n\r\n";
+  iovec iov{req.data(), req.size()};
+  int err = 0;
+  assert_int_equal(ends.second->writev(&iov, 1, &err), ssize_t(req.size()));
+  a.pump();
+  auto rs = parse(squall::test::read_all(ends.second.get(), &a.loop));
+  assert_int_equal(rs.size(), 1);
+  assert_string_equal(rs[0].body.c_str(), "GET /two ");  // no body of /one
+  assert_int_equal(seen.size(), 2);
+  assert_ptr_equal(seen[0], seen[1]);  // the same block, from the pool
+  assert_ptr_equal(owners[1], a.d.conns.at(1));
+  assert_ptr_not_equal(owners[0], owners[1]);
+  assert_int_equal(fields[0], 3);
+  assert_int_equal(fields[1], 1);
+  assert_false(a.d.conns[0]->holds_request());
+  assert_false(a.d.conns[1]->holds_request());
+  ends.second->close();
+  a.pump();
+}
+
 void test_connection__large_head_byte_at_a_time(void**) {
   // A 60 KiB head arriving one byte at a time parses once it is complete,
   // and the resumable parser looks at each byte a bounded number of times.
@@ -523,6 +594,8 @@ int main(void) {
       cmocka_unit_test(test_connection__declared_length_mismatch_closes),
       cmocka_unit_test(test_connection__rejects_then_closes),
       cmocka_unit_test(test_connection__large_head_byte_at_a_time),
+      cmocka_unit_test(test_connection__idle_holds_no_request),
+      cmocka_unit_test(test_connection__request_block_reused_clean),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -904,8 +904,10 @@ SQUALL_API int squall_group_start(squall_group *g);
  * close idle connections, let requests in flight finish (their responses
  * carry Connection: close), cut what is left after grace_ms (< 0: never).
  * done(status, user_data) runs once on one of the loops when all are done
- * (status 0, or SQUALL_ETIMEDOUT if connections were cut).  The loops keep
- * running: stop them in done.  SQUALL_ESTATE if already draining.
+ * (status 0, or SQUALL_ETIMEDOUT if connections were cut; SQUALL_ECLOSED,
+ * inside squall_group_free, if the loops stopped before the drain began).
+ * The loops keep running: stop them in done.  SQUALL_ESTATE if already
+ * draining.
  * [any thread]
  */
 SQUALL_API int squall_group_shutdown(squall_group *g, int64_t grace_ms,

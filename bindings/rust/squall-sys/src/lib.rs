@@ -69,6 +69,10 @@ pub const SQUALL_EIO: c_int = -13;
 pub const SQUALL_EBUSY: c_int = -14;
 pub const SQUALL_EPERM: c_int = -15;
 
+/// `squall_loop_poll`: a stop ended the call (requests may still be
+/// returned with it).
+pub const SQUALL_POLL_STOPPED: c_int = 1;
+
 // ---------------------------------------------------------------------------
 // enum squall_log_level
 // ---------------------------------------------------------------------------
@@ -283,6 +287,13 @@ unsafe extern "C" {
         user_data: *mut c_void,
     ) -> c_int;
     pub fn squall_loop_free(lp: *mut squall_loop) -> c_int;
+    pub fn squall_loop_poll(
+        lp: *mut squall_loop,
+        timeout_ms: c_int,
+        out: *mut *mut squall_request,
+        cap: usize,
+        n: *mut usize,
+    ) -> c_int;
     pub fn squall_loop_call_later(
         out: *mut *mut squall_timer,
         lp: *mut squall_loop,
@@ -410,6 +421,11 @@ unsafe extern "C" {
     pub fn squall_config_set_tls_key_password(cfg: *mut squall_config, password: *const c_char) -> c_int;
 
     // HTTP server
+    pub fn squall_server_new_polled(
+        out: *mut *mut squall_server,
+        lp: *mut squall_loop,
+        cfg: *const squall_config,
+    ) -> c_int;
     pub fn squall_server_new(
         out: *mut *mut squall_server,
         lp: *mut squall_loop,

@@ -12,7 +12,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new()
         .route("/", get(|| async { "Hello from axum on squall\n" }))
         .route("/users/{id}", get(|Path(id): Path<u32>| async move { format!("user {id}\n") }))
-        .route("/echo", post(|body: bytes::Bytes| async move { body }));
+        .route("/echo", post(|body: bytes::Bytes| async move { body }))
+        // Handlers turned into routes once, as axum::serve does.
+        .with_state(());
     let lp = squall::Loop::new()?;
     let srv = squall::Server::new(&lp, squall::tower::handler(rt.handle().clone(), app))?;
     srv.listen("127.0.0.1", port)?;

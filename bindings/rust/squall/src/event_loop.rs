@@ -1,10 +1,11 @@
 //! The event loop (Tornado's IOLoop): [`Loop`], its thread-safe
 //! [`LoopHandle`], and [`Timer`]s.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
+use std::rc::Rc;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -37,8 +38,56 @@ unsafe impl Sync for LoopShared {}
 pub struct Loop {
     raw: NonNull<sys::squall_loop>,
     shared: Arc<LoopShared>,
+    poll: Rc<PollState>,
     _not_send: PhantomData<*mut ()>,
 }
+
+/// What a polled request is given to.
+pub(crate) type PollHandler = Rc<dyn Fn(*mut sys::squall_request)>;
+
+/// How the loop hands requests to Rust.
+///
+/// The first [`Server`](crate::Server) made on a loop is a *polled* one
+/// (`squall_server_new_polled`): its requests are queued by the library and
+/// taken by [`Loop::run`] / [`Loop::run_once`] with `squall_loop_poll`, so
+/// the hot path makes only Rust-to-C calls.  Further servers on the same
+/// loop (the library cannot tell which polled server a request came from),
+/// and servers made while the loop runs in callback mode, use the callback
+/// API; groups always do.
+#[derive(Default)]
+pub(crate) struct PollState {
+    /// A polled server was made on this loop: from then on `run` and
+    /// `run_once` drive the loop with `squall_loop_poll`.
+    polled: Cell<bool>,
+    /// Inside `squall_loop_run` / `squall_loop_run_once` (callback mode):
+    /// requests queued for a polled server would wait until it returns.
+    plain_running: Cell<bool>,
+    /// The polled server's handler, while that server lives.
+    handler: RefCell<Option<PollHandler>>,
+}
+
+impl PollState {
+    /// Whether a new server on this loop may be a polled one.
+    pub(crate) fn available(&self) -> bool {
+        !self.plain_running.get() && self.handler.borrow().is_none()
+    }
+
+    /// The polled server was made: route its requests to `h`.
+    pub(crate) fn install(&self, h: PollHandler) {
+        self.polled.set(true);
+        *self.handler.borrow_mut() = Some(h);
+    }
+
+    /// The polled server is gone (requests still queued for it are ended
+    /// by dropping them).
+    pub(crate) fn uninstall(&self) -> Option<PollHandler> {
+        self.handler.borrow_mut().take()
+    }
+}
+
+/// Requests taken per `squall_loop_poll` call; more wait for the next call,
+/// which returns them without waiting.
+const POLL_BATCH: usize = 64;
 
 impl Loop {
     /// Create a loop owned by the calling thread.
@@ -52,6 +101,7 @@ impl Loop {
         Ok(Loop {
             raw,
             shared: Arc::new(LoopShared { ptr: RwLock::new(raw.as_ptr()) }),
+            poll: Rc::new(PollState::default()),
             _not_send: PhantomData,
         })
     }
@@ -60,25 +110,81 @@ impl Loop {
         self.raw.as_ptr()
     }
 
+    pub(crate) fn poll_state(&self) -> &Rc<PollState> {
+        &self.poll
+    }
+
     /// Run until [`stop`](Self::stop) (from a callback) or
     /// [`LoopHandle::stop`] (from anywhere).  A stop requested before `run`
     /// makes it return at once.
+    ///
+    /// With a polled server on it (the first `Server` made on it), the loop
+    /// is driven by `squall_loop_poll`: each call runs loop passes until
+    /// requests are ready, and `run` calls the handler for each of them in
+    /// turn (see [`Server::with_config`](crate::Server::with_config)).
     pub fn run(&self) -> Result<()> {
         let _cur = CurrentGuard::enter(self);
+        if self.poll.polled.get() {
+            loop {
+                if self.poll_once(-1)? {
+                    return Ok(());
+                }
+            }
+        }
+        let _plain = PlainGuard::enter(&self.poll);
         // SAFETY: live loop, owning thread.
         check(unsafe { sys::squall_loop_run(self.as_ptr()) })
     }
 
     /// Run one iteration, waiting at most `timeout` for something to happen
     /// (`None`: wait until something does).
+    ///
+    /// When the loop has a polled server (the first [`Server`](crate::Server)
+    /// made on it), "something" is a request: the call returns once the
+    /// ready requests were handled, `timeout` passed or the loop was
+    /// stopped; timers and other callbacks run meanwhile.
     pub fn run_once(&self, timeout: Option<Duration>) -> Result<()> {
         let ms = match timeout {
             None => -1,
             Some(d) => d.as_millis().min(i32::MAX as u128) as i32,
         };
         let _cur = CurrentGuard::enter(self);
+        if self.poll.polled.get() {
+            return self.poll_once(ms).map(|_| ());
+        }
+        let _plain = PlainGuard::enter(&self.poll);
         // SAFETY: live loop, owning thread.
         check(unsafe { sys::squall_loop_run_once(self.as_ptr(), ms) })
+    }
+
+    /// One `squall_loop_poll`, then the handler for each request it took.
+    /// `Ok(true)` if a stop ended it.
+    fn poll_once(&self, timeout_ms: i32) -> Result<bool> {
+        let mut reqs = [ptr::null_mut::<sys::squall_request>(); POLL_BATCH];
+        let mut n = 0usize;
+        // SAFETY: live loop, owning thread (Loop is !Send); the array is
+        // ours and n is bounded by its length.
+        let rc = unsafe {
+            sys::squall_loop_poll(self.as_ptr(), timeout_ms, reqs.as_mut_ptr(), POLL_BATCH, &mut n)
+        };
+        if rc < 0 {
+            return Err(Error::last(rc));
+        }
+        let taken = &reqs[..n.min(POLL_BATCH)];
+        if !taken.is_empty() {
+            // A clone: the handler may drop its server (uninstall).
+            let h = self.poll.handler.borrow().clone();
+            for &raw in taken {
+                match &h {
+                    Some(h) => h(raw),
+                    // Its server is gone: end it (the library answers a
+                    // closed connection with nothing).
+                    // SAFETY: the library hands the request over, once.
+                    None => drop(unsafe { crate::request::Request::from_raw(raw) }),
+                }
+            }
+        }
+        Ok(rc == sys::SQUALL_POLL_STOPPED)
     }
 
     /// Make [`run`](Self::run) return after the current callback.
@@ -188,6 +294,21 @@ thread_local! {
 }
 
 struct CurrentGuard(Option<LoopHandle>);
+
+/// Marks the loop as running in callback mode for the guard's life.
+struct PlainGuard<'a>(&'a PollState, bool);
+
+impl<'a> PlainGuard<'a> {
+    fn enter(p: &'a PollState) -> PlainGuard<'a> {
+        PlainGuard(p, p.plain_running.replace(true))
+    }
+}
+
+impl Drop for PlainGuard<'_> {
+    fn drop(&mut self) {
+        self.0.plain_running.set(self.1);
+    }
+}
 
 impl CurrentGuard {
     fn enter(lp: &Loop) -> CurrentGuard {

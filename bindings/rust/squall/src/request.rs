@@ -141,6 +141,14 @@ fn check_framing(headers: &[sys::squall_header], length_set: bool) -> Result<boo
     Ok(length && !length_set)
 }
 
+/// A Content-Length value of 1 to 18 digits.
+fn parse_length(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || v.len() > 18 {
+        return None;
+    }
+    v.iter().try_fold(0u64, |n, &c| c.is_ascii_digit().then(|| n * 10 + u64::from(c - b'0')))
+}
+
 fn bad_status() -> Error {
     Error::new(sys::SQUALL_EINVAL, "status code out of range 100..999")
 }
@@ -401,6 +409,23 @@ impl Responder {
         with_headers(http_fields(parts), |h| self.end_with(http_status(parts), h, body))
     }
 
+    /// [`send_http`](Self::send_http) for a response whose whole body is
+    /// `body`: a `Content-Length` equal to its length is left out, as the
+    /// library sets that one itself when it finishes a response with
+    /// nothing sent before (one header less to check, copy and encode).
+    pub(crate) fn send_http_whole(self, parts: Option<&http::response::Parts>, body: &[u8]) -> Result<()> {
+        if self.state != FRESH {
+            return self.send_http(parts, body);
+        }
+        let n = body.len() as u64;
+        let fields = http_fields(parts).filter(|(name, value)| {
+            !(name.len() == 14
+                && name.eq_ignore_ascii_case(b"content-length")
+                && parse_length(value) == Some(n))
+        });
+        with_headers(fields, |h| self.end_with(http_status(parts), h, body))
+    }
+
     /// Status and headers of an [`http`] response head (one call; not sent
     /// before a flush or finish).
     pub fn send_head(&mut self, parts: &http::response::Parts) -> Result<()> {
@@ -604,7 +629,7 @@ impl Request {
     }
 
     /// A request-line field as bytes.
-    fn field(&self, f: c_int) -> &[u8] {
+    pub(crate) fn field(&self, f: c_int) -> &[u8] {
         let mut p = ptr::null();
         let mut len = 0usize;
         // SAFETY: live request; output valid until finish (which needs
@@ -710,6 +735,14 @@ impl Request {
         // SAFETY: live request.
         unsafe { sys::squall_request_header_count(self.cptr(), &mut n) };
         n
+    }
+
+    /// Header field `i` as bytes (`None` past the end).
+    pub(crate) fn header_bytes_at(&self, i: usize) -> Option<(&[u8], &[u8])> {
+        let (mut np, mut nl, mut vp, mut vl) = (ptr::null(), 0usize, ptr::null(), 0usize);
+        // SAFETY: live request; the bytes live as long as the borrow.
+        let rc = unsafe { sys::squall_request_header_at(self.cptr(), i, &mut np, &mut nl, &mut vp, &mut vl) };
+        if rc < 0 { None } else { unsafe { Some((slice(np, nl), slice(vp, vl))) } }
     }
 
     /// All header fields `(name, value)` in arrival order.

@@ -3,6 +3,7 @@
 use std::ffi::{c_char, c_int, c_void};
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use squall_sys as sys;
 
 use crate::config::Config;
 use crate::error::{Error, Result, check};
-use crate::event_loop::{Loop, duration_ms};
+use crate::event_loop::{Loop, PollState, duration_ms};
 use crate::request::{HeadRequest, Request};
 use crate::shared::SharedPtr;
 use crate::trampoline;
@@ -85,6 +86,8 @@ type ServerShared = SharedPtr<sys::squall_server>;
 pub struct Server {
     raw: NonNull<sys::squall_server>,
     shared: Arc<ServerShared>,
+    /// The loop's poll state, if this is its polled server.
+    polled: Option<Rc<PollState>>,
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -202,11 +205,39 @@ impl Server {
     }
 
     /// A server on `lp` with options `cfg`.
+    ///
+    /// The first server made on a loop is *polled*: the library queues its
+    /// requests and [`Loop::run`] / [`Loop::run_once`] take them with
+    /// `squall_loop_poll` and call `handler` (no call from C into Rust per
+    /// request; a response given in the handler to a pipelined request
+    /// leaves with the rest of the burst in one write).  Further servers on
+    /// the same loop, and servers made while the loop runs in callback mode
+    /// (inside a callback of a loop with no polled server), get their
+    /// requests through a C callback.  Either way `handler` runs on the loop
+    /// thread, once per request.
     pub fn with_config<F>(lp: &Loop, cfg: &Config, handler: F) -> Result<Server>
     where
         F: Fn(Request) + Send + 'static,
     {
         let raw_cfg = cfg.to_raw()?;
+        let poll = lp.poll_state();
+        if poll.available() {
+            let mut out = ptr::null_mut();
+            // SAFETY: live loop, owning thread (Loop is !Send); cfg read
+            // during the call.
+            check(unsafe { sys::squall_server_new_polled(&mut out, lp.as_ptr(), raw_cfg.as_ptr()) })?;
+            let raw = NonNull::new(out).ok_or_else(|| Error::new(sys::SQUALL_ERROR, "no server handle"))?;
+            poll.install(Rc::new(move |req| {
+                // SAFETY: a request taken by squall_loop_poll, handed over once.
+                unsafe { serve_request(req, &handler) }
+            }));
+            return Ok(Server {
+                raw,
+                shared: SharedPtr::new(raw.as_ptr()),
+                polled: Some(poll.clone()),
+                _not_send: PhantomData,
+            });
+        }
         let ud = Box::into_raw(Box::new(handler)) as *mut c_void;
         let mut out = ptr::null_mut();
         // SAFETY: ud is released by release_box::<F> exactly once after the
@@ -228,7 +259,7 @@ impl Server {
             return Err(err);
         }
         let raw = NonNull::new(out).ok_or_else(|| Error::new(sys::SQUALL_ERROR, "no server handle"))?;
-        Ok(Server { raw, shared: SharedPtr::new(raw.as_ptr()), _not_send: PhantomData })
+        Ok(Server { raw, shared: SharedPtr::new(raw.as_ptr()), polled: None, _not_send: PhantomData })
     }
 
     /// The raw handle (valid while this `Server` lives).
@@ -436,6 +467,10 @@ impl Drop for Server {
         self.shared.clear();
         // SAFETY: live handle, loop thread (Server is !Send).
         unsafe { sys::squall_server_free(self.as_raw()) };
+        // The handler goes last, as the library's release would drop it.
+        if let Some(p) = self.polled.take() {
+            drop(p.uninstall());
+        }
     }
 }
 

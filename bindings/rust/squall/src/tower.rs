@@ -1,19 +1,33 @@
 //! Run a tower [`Service`] (an axum `Router`, say) on squall's loop.
 //!
-//! The loop thread parses each request, copies it into an
-//! `http::Request<Full<Bytes>>` and spawns the service call on a tokio
-//! runtime (the requests of one loop iteration are spawned together, so the
-//! runtime is woken once per batch, not once per request); the response is
-//! written back from the runtime's thread through the request's `Send`
-//! [`Responder`]: a response whose body is complete is one
-//! `squall_response_send` call (status, headers, body, finish), which the
-//! library hands to the loop as one command.  A streamed body that fails
-//! midway is aborted, so the client sees it truncated.  If the client goes
-//! away first the task is aborted (the future dropped), as hyper does.
+//! The loop thread parses each request and copies it into an
+//! `http::Request<Full<Bytes>>`.  By default the service future is then
+//! polled once on the loop thread, inside the tokio runtime's context (as
+//! hyper polls handlers on its I/O thread): a future that completes at once
+//! (routing, in-memory answers: the common case) is answered right there,
+//! with no thread hop -- on a polled server (see
+//! [`Server::with_config`](crate::Server::with_config)) the responses of a
+//! pipelined burst leave in one write.  A future that must wait (a timer, a
+//! socket, a channel) is handed to the runtime, which drives it to the end;
+//! its response goes back through the request's `Send` [`Responder`]: a
+//! response whose body is complete is one `squall_response_send` call
+//! (status, headers, body, finish), which the library hands to the loop as
+//! one command.  The runtime must be driven by some thread (a
+//! multi-thread runtime, or a current-thread one in `block_on` elsewhere).
+//!
+//! [`Options::poll_on_loop`]`(false)` restores the other mode: every call
+//! runs on the runtime (the requests of one loop iteration are spawned
+//! together, one wake-up of the runtime per batch), so the loop thread never
+//! runs application code, at the price of a thread hop per batch.
+//!
+//! A streamed body that fails midway is aborted, so the client sees it
+//! truncated.  If the client goes away first the task is aborted (the
+//! future dropped), as hyper does.
 //!
 //! ```ignore
-//! let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build()?;
-//! let router = axum::Router::new().route("/", axum::routing::get(|| async { "hi\n" }));
+//! let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+//! // with_state(()): handlers become routes once, as axum::serve does.
+//! let router = axum::Router::new().route("/", axum::routing::get(|| async { "hi\n" })).with_state(());
 //! let lp = squall::Loop::new()?;
 //! let srv = squall::Server::new(&lp, squall::tower::handler(rt.handle().clone(), router))?;
 //! srv.listen("127.0.0.1", 8080)?;
@@ -57,16 +71,16 @@ impl Options {
     }
 
     /// Poll the service future once on the loop thread (inside the
-    /// runtime's context) before handing it to the runtime: a future that
-    /// completes at once (most routing, in-memory answers) is answered with
-    /// no thread hop, as hyper polls handlers on its I/O thread; one that
-    /// waits moves to the runtime.  Default off: every call runs on the
-    /// runtime, so the loop thread never runs application code.
+    /// runtime's context) before handing it to the runtime (default on): a
+    /// future that completes at once (most routing, in-memory answers) is
+    /// answered with no thread hop, as hyper polls handlers on its I/O
+    /// thread; one that waits moves to the runtime.
     ///
-    /// With it on, the first poll of every handler runs on the loop thread:
-    /// it must not block (as on hyper's I/O thread), and APIs that need a
-    /// runtime worker thread (`tokio::task::block_in_place`) are not
-    /// available in that first poll.
+    /// The first poll of every handler runs on the loop thread: it must not
+    /// block (as on hyper's I/O thread), and APIs that need a runtime worker
+    /// thread (`tokio::task::block_in_place`) are not available in that
+    /// first poll.  Off: every call runs on the runtime, so the loop thread
+    /// never runs application code (a thread hop per batch of requests).
     pub fn poll_on_loop(mut self, on: bool) -> Options {
         self.poll_on_loop = on;
         self
@@ -75,7 +89,7 @@ impl Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { cancel_on_disconnect: true, poll_on_loop: false }
+        Options { cancel_on_disconnect: true, poll_on_loop: true }
     }
 }
 
@@ -277,7 +291,8 @@ where
         let last = data.is_none() || body.is_end_stream();
         let parts = head.take();
         if last {
-            let _ = with_bytes(data, |b| responder.send_http(parts.as_ref(), b));
+            // With the head: the whole response in one call.
+            let _ = with_bytes(data, |b| responder.send_http_whole(parts.as_ref(), b));
             return;
         }
         // More to come: head (first time) and this frame, then a flush whose

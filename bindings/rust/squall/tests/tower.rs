@@ -77,6 +77,31 @@ fn router(cancelled: Arc<AtomicBool>) -> Router {
                 "slept\n"
             }),
         )
+        .route(
+            "/tcp/{port}",
+            get(|Path(port): Path<u16>| async move {
+                // A tokio socket: registered with the runtime's I/O driver
+                // in whichever poll reaches it (the loop thread's first one,
+                // or the runtime's).
+                let s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+                let mut got = Vec::new();
+                let mut buf = [0u8; 64];
+                loop {
+                    s.readable().await.expect("readable");
+                    match s.try_read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                        Err(e) => panic!("read: {e}"),
+                    }
+                }
+                got
+            }),
+        )
+        .route(
+            "/on-loop",
+            get(|| async { if squall::LoopHandle::current().is_some() { "loop\n" } else { "runtime\n" } }),
+        )
         .route("/panic", get(|| async { panic_now() }))
         .route(
             "/stream",
@@ -120,11 +145,44 @@ fn panic_now() -> &'static str {
     panic!("axum handler panicked on purpose")
 }
 
-fn check_router(port: u16, cancelled: &AtomicBool) {
+/// A peer for the `/tcp` route: answers every connection with "pong\n"
+/// after a short pause (so the handler has to wait for it), then closes.
+fn pong_server() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { return };
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(10));
+                let _ = std::io::Write::write_all(&mut c, b"pong\n");
+            });
+        }
+    });
+    port
+}
+
+/// `inline`: whether the service is polled on the loop thread first (the
+/// default), when the loop thread can tell (`LoopHandle::current`: not in
+/// a group's loops).
+fn check_router(port: u16, cancelled: &AtomicBool, inline: Option<bool>) {
+    // Where a future that completes at once ran: the loop thread by
+    // default, a runtime thread with poll_on_loop(false).
+    if let Some(inline) = inline {
+        assert_eq!(http_get(port, "/on-loop").text(), if inline { "loop\n" } else { "runtime\n" });
+    }
+
     let r = http_get(port, "/");
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), "Hello, world!\n");
     assert_eq!(r.header("content-length"), Some("14"));
+    // HEAD: axum's Content-Length of the GET body, no body bytes.
+    let mut c = Conn::open(port);
+    c.send("HEAD", "/", &[], b"");
+    let r = c.read_response(true).expect("HEAD response");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-length"), Some("14"));
+    assert_eq!(c.request("GET", "/", &[], b"").text(), "Hello, world!\n");
 
     assert_eq!(http_get(port, "/users/42").text(), "user 42\n");
     assert_eq!(http_get(port, "/users/notanumber").status, 400);
@@ -143,6 +201,15 @@ fn check_router(port: u16, cancelled: &AtomicBool) {
     let mut c = Conn::open(port);
     for _ in 0..3 {
         assert_eq!(c.request("GET", "/sleep", &[], b"").text(), "slept\n");
+    }
+
+    // A handler that awaits a tokio TcpStream (the runtime's I/O driver),
+    // on one keep-alive connection, mixed with answers given at once.
+    let peer = pong_server();
+    let mut c = Conn::open(port);
+    for _ in 0..3 {
+        assert_eq!(c.request("GET", &format!("/tcp/{peer}"), &[], b"").text(), "pong\n");
+        assert_eq!(c.request("GET", "/", &[], b"").text(), "Hello, world!\n");
     }
 
     // A panicking handler: 500, and the server goes on.
@@ -182,17 +249,17 @@ fn check_router(port: u16, cancelled: &AtomicBool) {
 
 #[test]
 fn axum_router_on_multi_thread_runtime() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_time().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let cancelled = Arc::new(AtomicBool::new(false));
     let ts = TestServer::start(squall::tower::handler(rt.handle().clone(), router(cancelled.clone())));
-    check_router(ts.port, &cancelled);
+    check_router(ts.port, &cancelled, Some(true));
     drop(ts);
     drop(rt);
 }
 
 #[test]
 fn axum_router_on_current_thread_runtime() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let handle = rt.handle().clone();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let driver = std::thread::spawn(move || {
@@ -202,27 +269,28 @@ fn axum_router_on_current_thread_runtime() {
     });
     let cancelled = Arc::new(AtomicBool::new(false));
     let ts = TestServer::start(squall::tower::handler(handle, router(cancelled.clone())));
-    check_router(ts.port, &cancelled);
+    check_router(ts.port, &cancelled, Some(true));
     drop(ts);
     stop_tx.send(()).unwrap();
     driver.join().unwrap();
 }
 
+/// `poll_on_loop(false)`: every service call runs on the runtime.
 #[test]
-fn axum_router_polled_on_loop_multi_thread() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_time().build().unwrap();
+fn axum_router_all_on_runtime_multi_thread() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let cancelled = Arc::new(AtomicBool::new(false));
-    let opts = squall::tower::Options::new().poll_on_loop(true);
+    let opts = squall::tower::Options::new().poll_on_loop(false);
     let ts =
         TestServer::start(squall::tower::handler_with(rt.handle().clone(), router(cancelled.clone()), opts));
-    check_router(ts.port, &cancelled);
+    check_router(ts.port, &cancelled, Some(false));
     drop(ts);
     drop(rt);
 }
 
 #[test]
-fn axum_router_polled_on_loop_current_thread() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+fn axum_router_all_on_runtime_current_thread() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let handle = rt.handle().clone();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let driver = std::thread::spawn(move || {
@@ -231,9 +299,9 @@ fn axum_router_polled_on_loop_current_thread() {
         })
     });
     let cancelled = Arc::new(AtomicBool::new(false));
-    let opts = squall::tower::Options::new().poll_on_loop(true);
+    let opts = squall::tower::Options::new().poll_on_loop(false);
     let ts = TestServer::start(squall::tower::handler_with(handle, router(cancelled.clone()), opts));
-    check_router(ts.port, &cancelled);
+    check_router(ts.port, &cancelled, Some(false));
     drop(ts);
     stop_tx.send(()).unwrap();
     driver.join().unwrap();
@@ -241,7 +309,7 @@ fn axum_router_polled_on_loop_current_thread() {
 
 #[test]
 fn server_dropped_while_service_futures_pending() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_time().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let app = Router::new().route(
         "/slow",
         get(|| async {
@@ -274,7 +342,7 @@ fn server_dropped_while_service_futures_pending() {
 /// The axum Router on two loops: one tower handler per loop, one runtime.
 #[test]
 fn axum_router_on_a_group_of_two_loops() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_time().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let cancelled = Arc::new(AtomicBool::new(false));
     let per_loop: Arc<[std::sync::atomic::AtomicUsize; 2]> = Arc::new(Default::default());
     let g = squall::Group::new(2, &squall::Config::new(), |i| {
@@ -303,7 +371,7 @@ fn axum_router_on_a_group_of_two_loops() {
             })
         })
         .collect();
-    check_router(port, &cancelled);
+    check_router(port, &cancelled, None);
     for w in workers {
         w.join().unwrap();
     }

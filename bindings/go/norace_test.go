@@ -1,0 +1,5 @@
+//go:build !race
+
+package squall
+
+const raceEnabled = false
