@@ -116,11 +116,14 @@ int set_hook(squall_server* srv, capi::Hook<Fn> CServer::*hook, Fn fn, void* ud,
 }
 }  // namespace
 
-extern "C" {
 
-SQUALL_API int squall_server_new(squall_server** out, squall_loop* loop, const squall_config* cfg,
-                                 squall_handler_fn handler, void* user_data,
-                                 squall_release_fn release) {
+namespace {
+// squall_server_new and squall_server_new_polled: the TLS context is made
+// first (a bad certificate fails the call), then the server on the loop.
+// polled: no handler; requests go to the loop's ready queue.
+int make_server(squall_server** out, squall_loop* loop, const squall_config* cfg,
+                squall_handler_fn handler, void* user_data, squall_release_fn release,
+                bool polled) {
   std::shared_ptr<const TLSContext> tls;
   if (cfg && cfg->c.tls) {
     if (int st = guard([&] { return TLSContext::create(*cfg->c.tls, &tls); })) {
@@ -128,9 +131,11 @@ SQUALL_API int squall_server_new(squall_server** out, squall_loop* loop, const s
       return st;
     }
   }
-  return new_server(out, loop, handler != nullptr, [&](IOLoop* l) {
+  return new_server(out, loop, polled || handler != nullptr, [&](IOLoop* l) {
     http::HTTPConfig c = cfg ? cfg->c : http::HTTPConfig();
-    auto* s = new squall_server{new CServer(l, std::move(c), handler, user_data, release)};
+    c.conn.defer_writes = polled;
+    auto* s = new squall_server{
+        new CServer(l, std::move(c), handler, user_data, release, polled ? loop : nullptr)};
     if (tls) {
       s->c->tickets = cfg->c.tls->tickets;
       s->c->srv()->set_tls(std::move(tls));
@@ -138,26 +143,19 @@ SQUALL_API int squall_server_new(squall_server** out, squall_loop* loop, const s
     return s;
   });
 }
+}  // namespace
+
+extern "C" {
+
+SQUALL_API int squall_server_new(squall_server** out, squall_loop* loop, const squall_config* cfg,
+                                 squall_handler_fn handler, void* user_data,
+                                 squall_release_fn release) {
+  return make_server(out, loop, cfg, handler, user_data, release, false);
+}
 
 SQUALL_API int squall_server_new_polled(squall_server** out, squall_loop* loop,
                                         const squall_config* cfg) {
-  std::shared_ptr<const TLSContext> tls;
-  if (cfg && cfg->c.tls) {
-    if (int st = guard([&] { return TLSContext::create(*cfg->c.tls, &tls); })) {
-      if (out) *out = nullptr;
-      return st;
-    }
-  }
-  return new_server(out, loop, true, [&](IOLoop* l) {
-    http::HTTPConfig c = cfg ? cfg->c : http::HTTPConfig();
-    c.conn.defer_writes = true;
-    auto* s = new squall_server{new CServer(l, std::move(c), nullptr, nullptr, nullptr, loop)};
-    if (tls) {
-      s->c->tickets = cfg->c.tls->tickets;
-      s->c->srv()->set_tls(std::move(tls));
-    }
-    return s;
-  });
+  return make_server(out, loop, cfg, nullptr, nullptr, nullptr, true);
 }
 
 SQUALL_API int squall_server_reload_tls(squall_server* srv, const squall_config* cfg) {
