@@ -116,7 +116,6 @@ int set_hook(squall_server* srv, capi::Hook<Fn> CServer::*hook, Fn fn, void* ud,
 }
 }  // namespace
 
-
 namespace {
 // squall_server_new and squall_server_new_polled: the TLS context is made
 // first (a bad certificate fails the call), then the server on the loop.
